@@ -1,0 +1,152 @@
+"""The ``redtext`` command."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from .errors import RedtextError
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+                  help="Label large text pools into large label spaces with few examples, by Recursive "
+                       "Expert Delegation (R.E.D.).")
+
+
+def _log(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)
+
+
+@app.command()
+def run(
+    seed: Path = typer.Option(..., help="Labelled seed examples (JSONL, CSV, Parquet, JSON)."),
+    pool: Path = typer.Option(..., help="Unlabelled texts to label."),
+    expert: str = typer.Option(..., help="oracle (simulated; needs --gold) or python:MODULE:FUNCTION."),
+    out: Path = typer.Option(..., help="New folder for predictions.jsonl, model/, report.json and run.db."),
+    descriptions: Optional[Path] = typer.Option(None, help="Label descriptions: rows of label,description."),
+    gold: Optional[Path] = typer.Option(None, help="Hidden gold labels for --expert oracle."),
+    budget: str = typer.Option("0.25", help="Expert calls: a count (500), a fraction of the pool (0.25) or 25%."),
+    subset_size: int = typer.Option(8, help="Labels per subset classifier; 0 = one flat classifier."),
+    noise_factor: float = typer.Option(2.0, help="NOISE rows per subset, as a multiple of its mean class size."),
+    max_candidates: int = typer.Option(3, help="Candidates asked about per text and round (correction depth)."),
+    max_rounds: int = typer.Option(20, help="Round cap."),
+    embedder: str = typer.Option("minilm", help="minilm (default), hashing, or a local sentence-transformers folder."),
+    text_col: str = typer.Option("text", help="Column holding the texts."),
+    label_col: str = typer.Option("label", help="Column holding the labels (seed, gold)."),
+    id_col: str = typer.Option("id", help="Column holding ids, if any (row numbers otherwise)."),
+    oracle_accuracy: float = typer.Option(0.95, help="Accuracy of the simulated oracle."),
+    random_state: int = typer.Option(0, help="Seed for every random choice."),
+):
+    """Label a pool: train on the seed, ask the expert about uncertain texts, retrain, repeat."""
+    from .runner import start
+
+    if subset_size < 0:
+        raise typer.BadParameter("must be ≥ 0", param_hint="--subset-size")
+    params = {"subset_size": subset_size or None, "noise_factor": noise_factor, "max_candidates": max_candidates,
+              "max_rounds": max_rounds, "embedder": embedder, "random_state": random_state}
+    start(seed=str(seed), pool=str(pool), out=str(out), expert=expert, gold=str(gold) if gold else None,
+          descriptions=str(descriptions) if descriptions else None, budget=budget, params=params,
+          text_col=text_col, label_col=label_col, id_col=id_col, oracle_accuracy=oracle_accuracy, log=_log)
+
+
+@app.command()
+def resume(out: Path = typer.Argument(..., help="The --out folder of a run that was stopped or killed.")):
+    """Continue a stopped run; questions already answered are never asked again."""
+    from .runner import resume as do_resume
+
+    do_resume(str(out), log=_log)
+
+
+@app.command()
+def classify(
+    model: Path = typer.Option(..., help="A model/ folder written by `redtext run`."),
+    input: Path = typer.Option(..., "--input", help="Texts to classify (JSONL, CSV, Parquet, JSON)."),
+    out: Path = typer.Option(..., help="Where to write predictions (JSONL)."),
+    text_col: str = typer.Option("text", help="Column holding the texts."),
+    id_col: str = typer.Option("id", help="Column holding ids, if any."),
+):
+    """Classify new texts with a trained model — no expert needed."""
+    from .data import load_pool, write_jsonl_atomic
+    from .red import RED
+
+    red = RED.load(model)
+    red.progress = True
+    rec = load_pool(input, text_col=text_col, id_col=id_col)
+    for w in rec.warnings:
+        _log(f"warning: {w}")
+    pred = red.predict_details(rec.texts)
+    rows = ({"id": rec.ids[i], "text": rec.texts[i], "label": red.classes_[int(pred.label[i])],
+             "confidence": round(float(pred.confidence[i]), 6), "all_noise": bool(pred.all_noise[i]),
+             "candidates": [{"label": red.classes_[int(c)], "score": round(float(s), 6)}
+                            for c, s in zip(pred.candidates[i], pred.candidate_scores[i])]}
+            for i in range(len(rec.texts)))
+    n = write_jsonl_atomic(out, rows)
+    _log(f"classified {n} texts -> {out}")
+
+
+@app.command()
+def bench(
+    dataset: str = typer.Argument(..., help="A name under ../shared/data or a folder with train.jsonl and test.jsonl."),
+    k: int = typer.Option(30, help="Seed examples per class."),
+    budget: float = typer.Option(0.25, help="Expert calls as a fraction of the pool (≤ 1) or a count (> 1)."),
+    seed: int = typer.Option(0, help="Random seed for the split, the oracle and the loop."),
+    json_out: Optional[Path] = typer.Option(None, "--json", help="Write the result fields to this JSON file."),
+    subset_size: int = typer.Option(8, help="Labels per subset for R.E.D."),
+    noise_factor: float = typer.Option(2.0, help="NOISE multiple for R.E.D."),
+    embedder: str = typer.Option("minilm", help="Embedder for every method."),
+    oracle_accuracy: float = typer.Option(0.95, help="Accuracy of the simulated oracle."),
+):
+    """Run the benchmark protocol of DESIGN.md with its baselines, and print the table."""
+    import json
+
+    from rich.console import Console
+
+    from .atomic import write_text_atomic
+    from .bench import render_table, run_benchmark, to_json
+    from .errors import InputError
+
+    if budget < 0:
+        raise InputError(f"--budget {budget}: must be ≥ 0")
+    if subset_size < 1:
+        raise InputError(f"--subset-size {subset_size}: must be ≥ 1")
+    result = run_benchmark(dataset, k=k, budget=budget if budget <= 1 else int(budget), seed=seed,
+                           embedder=embedder, subset_size=subset_size, noise_factor=noise_factor,
+                           accuracy=oracle_accuracy, log=_log)
+    Console().print(render_table(result))
+    if json_out:
+        write_text_atomic(json_out, json.dumps(to_json(result), indent=2))
+        _log(f"wrote {json_out}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    import click
+
+    try:
+        app(args=argv, standalone_mode=False, prog_name="redtext")
+    except RedtextError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except click.exceptions.Exit as exc:
+        return exc.exit_code
+    except click.exceptions.Abort:
+        print("error: aborted", file=sys.stderr)
+        return 130
+    except click.ClickException as exc:
+        hint = ""
+        ctx = getattr(exc, "ctx", None)
+        if ctx is not None:
+            hint = f"; see `{ctx.command_path} --help`"
+        print(f"error: {exc.format_message()}".replace("\n", " ") + hint, file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("error: interrupted; a run can be continued with `redtext resume DIR`", file=sys.stderr)
+        return 130
+    except MemoryError:
+        print("error: out of memory; try a smaller pool or more memory", file=sys.stderr)
+        return 1
+    return 0
+
+
+def entry() -> None:
+    sys.exit(main())

@@ -1,0 +1,44 @@
+"""The embedder protocol."""
+from __future__ import annotations
+
+from typing import Protocol, Sequence, runtime_checkable
+
+import numpy as np
+
+
+@runtime_checkable
+class Embedder(Protocol):
+    """Anything that maps texts to vectors.
+
+    ``name`` identifies the model *and* any setting that changes its vectors; it is part of
+    every cache key, so two embedders with the same name must give the same vectors.
+    ``encode`` returns an ``(len(texts), dim)`` float32 array of L2-normalised rows.
+    """
+
+    name: str
+    dim: int
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray: ...
+
+
+def normalize_rows(x: np.ndarray) -> np.ndarray:
+    x = np.asarray(x, dtype=np.float32)
+    norms = np.linalg.norm(x, axis=1, keepdims=True)
+    norms[norms == 0] = 1.0
+    return x / norms
+
+
+def embed_with_progress(embedder: Embedder, texts: Sequence[str], *, batch_size: int = 512,
+                        description: str = "embedding", progress: bool = True) -> np.ndarray:
+    """Encode ``texts`` in batches, showing a progress bar when there is more than one batch."""
+    from ..progress import progress_bar
+
+    out = np.empty((len(texts), embedder.dim), dtype=np.float32)
+    if len(texts) == 0:
+        return out
+    with progress_bar(description, total=len(texts), enabled=progress and len(texts) > batch_size) as advance:
+        for start in range(0, len(texts), batch_size):
+            chunk = texts[start:start + batch_size]
+            out[start:start + len(chunk)] = embedder.encode(chunk)
+            advance(len(chunk))
+    return out

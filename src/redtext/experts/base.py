@@ -1,0 +1,95 @@
+"""The expert protocol and the adapter for plain callables."""
+from __future__ import annotations
+
+import importlib
+import inspect
+from dataclasses import dataclass, field
+from typing import Callable, Optional, Protocol, Sequence, runtime_checkable
+
+from ..errors import InputError
+
+Verdict = Optional[bool]  # True = yes, False = no, None = abstained
+
+
+@dataclass(frozen=True)
+class Context:
+    """What the expert knows about the label it is asked about."""
+
+    label: str
+    description: str | None = None
+    examples: tuple[str, ...] = field(default_factory=tuple)  # nearest known examples of the label
+
+
+@dataclass(frozen=True)
+class Question:
+    text_id: str
+    text: str
+    label: str
+    context: Context
+
+
+@runtime_checkable
+class Expert(Protocol):
+    """Answers batches of binary questions.
+
+    ``name`` identifies the expert (and any setting that changes its answers) in the store.
+    ``ask`` returns one verdict per question, in order: ``True``, ``False`` or ``None`` to
+    abstain. An expert may also define ``prepare(labels, label_vectors)``, called once with
+    the label space before the first question.
+    """
+
+    name: str
+
+    def ask(self, questions: Sequence[Question]) -> list[Verdict]: ...
+
+
+class CallableExpert:
+    """Adapts ``fn(text, label, context) -> bool`` to the batch protocol."""
+
+    def __init__(self, fn: Callable, name: str | None = None):
+        self.fn = fn
+        self.name = name or f"python:{getattr(fn, '__module__', '?')}:{getattr(fn, '__qualname__', repr(fn))}"
+
+    def ask(self, questions: Sequence[Question]) -> list[Verdict]:
+        out: list[Verdict] = []
+        for q in questions:
+            answer = self.fn(q.text, q.label, q.context)
+            out.append(None if answer is None else bool(answer))
+        return out
+
+
+def as_expert(obj) -> Expert:
+    """Accept an Expert object or any plain callable ``(text, label, context) -> bool``."""
+    if obj is None:
+        raise InputError("no expert given; pass a callable (text, label, context) -> bool or an Expert")
+    if hasattr(obj, "ask") and callable(obj.ask):
+        if not hasattr(obj, "name"):
+            obj.name = type(obj).__name__
+        return obj
+    if callable(obj):
+        return CallableExpert(obj)
+    raise InputError(f"expert {obj!r} is neither callable nor has an ask() method")
+
+
+def load_python_expert(spec: str) -> Expert:
+    """``python:MODULE:FUNCTION`` -> the importable callable (or Expert object) it names."""
+    parts = spec.split(":")
+    if len(parts) != 3 or parts[0] != "python" or not parts[1] or not parts[2]:
+        raise InputError(f"--expert {spec!r}: expected python:MODULE:FUNCTION, e.g. python:mypkg.experts:ask")
+    _, module_name, attr = parts
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise InputError(f"--expert {spec}: cannot import module {module_name!r} ({exc}); "
+                         "check the name and that it is on PYTHONPATH") from None
+    obj = module
+    for piece in attr.split("."):
+        obj = getattr(obj, piece, None)
+        if obj is None:
+            raise InputError(f"--expert {spec}: module {module_name!r} has no attribute {attr!r}")
+    if inspect.isclass(obj):
+        obj = obj()
+    expert = as_expert(obj)
+    if isinstance(expert, CallableExpert):
+        expert.name = spec
+    return expert

@@ -1,0 +1,85 @@
+"""A simulated expert that answers from hidden gold labels — for benchmarks only.
+
+Error model (seeded, and the same answer every time the same question is asked):
+
+- asked about the true label: says "no" with probability ``1 - accuracy`` (false reject);
+- asked about a wrong label ``L``: says "yes" with probability
+  ``(1 - accuracy) · w(L)``, where ``w`` is the squared cosine similarity between ``L``'s
+  vector and the true label's, divided by that of the wrong label *most* similar to the
+  true one. So the most confusable wrong label is falsely accepted at the full error rate,
+  unrelated labels almost never — errors cluster between similar labels, as an LLM's do.
+  Without label vectors every wrong label gets the full error rate.
+- a text with no gold label: abstains.
+"""
+from __future__ import annotations
+
+import hashlib
+from typing import Mapping, Sequence
+
+import numpy as np
+
+from .base import Question, Verdict
+
+
+def _uniform(*parts) -> float:
+    digest = hashlib.sha256("\x1f".join(map(str, parts)).encode("utf-8")).digest()
+    return int.from_bytes(digest[:8], "big") / 2.0 ** 64
+
+
+class SimulatedOracle:
+    def __init__(self, gold_by_text: Mapping[str, str], *, gold_by_id: Mapping[str, str] | None = None,
+                 accuracy: float = 0.95, seed: int = 0):
+        if not 0.0 <= accuracy <= 1.0:
+            raise ValueError("accuracy must be within [0, 1]")
+        self.gold_by_text = dict(gold_by_text)
+        self.gold_by_id = dict(gold_by_id or {})
+        self.accuracy = accuracy
+        self.seed = seed
+        self.name = f"oracle(accuracy={accuracy},seed={seed})"
+        self._weights: dict[str, dict[str, float]] | None = None
+        self._labels: list[str] | None = None
+        self._sim: np.ndarray | None = None
+        self.calls = 0
+
+    def prepare(self, labels: Sequence[str], label_vectors: np.ndarray | None) -> None:
+        """Receive the label space; the vectors set how confusable two labels are."""
+        self._labels = list(labels)
+        self._index = {name: i for i, name in enumerate(self._labels)}
+        if label_vectors is None:
+            self._sim = None
+            return
+        v = np.asarray(label_vectors, dtype=np.float64)
+        v = v / np.maximum(np.linalg.norm(v, axis=1, keepdims=True), 1e-12)
+        sim = np.clip(v @ v.T, 0.0, None) ** 2
+        np.fill_diagonal(sim, 0.0)
+        top = sim.max(axis=1, keepdims=True)
+        top[top == 0] = 1.0
+        self._sim = sim / top  # row = true label, column = asked label
+
+    def gold(self, question: Question) -> str | None:
+        label = self.gold_by_id.get(question.text_id)
+        return label if label is not None else self.gold_by_text.get(question.text)
+
+    def _false_accept_rate(self, asked: str, true: str) -> float:
+        err = 1.0 - self.accuracy
+        if self._sim is None:
+            return err
+        i, j = self._index.get(true), self._index.get(asked)
+        if i is None or j is None:
+            return err
+        return err * float(self._sim[i, j])
+
+    def ask(self, questions: Sequence[Question]) -> list[Verdict]:
+        out: list[Verdict] = []
+        for q in questions:
+            self.calls += 1
+            true = self.gold(q)
+            if true is None:
+                out.append(None)
+                continue
+            u = _uniform(self.seed, q.text, q.label)
+            if q.label == true:
+                out.append(u >= 1.0 - self.accuracy)
+            else:
+                out.append(u < self._false_accept_rate(q.label, true))
+        return out

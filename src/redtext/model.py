@@ -1,0 +1,80 @@
+"""Save and load a trained model bundle: a folder with ``manifest.json`` and ``weights.npz``.
+
+No pickle: the subset classifiers are stored as plain arrays, so a bundle is safe to load
+and readable from any language. The manifest records the format version, the redtext
+version and the embedder identity; loading an incompatible bundle fails with a clear message.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from .errors import InputError
+
+FORMAT = "redtext-model"
+FORMAT_VERSION = 1
+
+
+def save_bundle(path: str | Path, *, classes: list[str], models: list, embedder: dict, params: dict,
+                extra: dict | None = None) -> Path:
+    from . import __version__
+
+    path = Path(path)
+    if path.exists() and not (path / "manifest.json").exists() and any(path.iterdir()):
+        raise InputError(f"{path} exists and is not a redtext model folder; choose another path")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=".model-", dir=path.parent))
+    try:
+        arrays = {}
+        for j, m in enumerate(models):
+            arrays[f"labels_{j}"] = np.asarray(m.labels, dtype=np.int64)
+            arrays[f"coef_{j}"] = np.asarray(m.coef, dtype=np.float32)
+            arrays[f"intercept_{j}"] = np.asarray(m.intercept, dtype=np.float32)
+            arrays[f"noise_{j}"] = np.asarray([m.has_noise])
+        np.savez(tmp / "weights.npz", **arrays)
+        manifest = {"format": FORMAT, "format_version": FORMAT_VERSION, "redtext_version": __version__,
+                    "embedder": embedder, "classes": list(classes), "n_subsets": len(models),
+                    "params": params, **(extra or {})}
+        (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False), encoding="utf-8")
+        if path.exists():
+            old = path.with_name(path.name + ".old")
+            shutil.rmtree(old, ignore_errors=True)
+            os.replace(path, old)
+            os.replace(tmp, path)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(tmp, path)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return path
+
+
+def load_bundle(path: str | Path) -> tuple[dict, list]:
+    from .subsets import SubsetModel
+
+    path = Path(path)
+    manifest_path = path / "manifest.json"
+    if not manifest_path.is_file():
+        raise InputError(f"{path} is not a redtext model (no manifest.json); pass the model/ folder of a run")
+    try:
+        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError):
+        raise InputError(f"{manifest_path} is corrupt (not JSON); re-save the model") from None
+    if manifest.get("format") != FORMAT:
+        raise InputError(f"{path} is not a redtext model bundle; pass the model/ folder of a run")
+    version = manifest.get("format_version")
+    if version != FORMAT_VERSION:
+        raise InputError(f"{path} has model format {version}, this redtext ({FORMAT_VERSION}) cannot read it; "
+                         f"use redtext {manifest.get('redtext_version', '?')} or retrain")
+    try:
+        with np.load(path / "weights.npz") as w:
+            models = [SubsetModel(labels=w[f"labels_{j}"], coef=w[f"coef_{j}"], intercept=w[f"intercept_{j}"],
+                                  has_noise=bool(w[f"noise_{j}"][0])) for j in range(manifest["n_subsets"])]
+    except (OSError, KeyError, ValueError):
+        raise InputError(f"{path}/weights.npz is missing or corrupt; re-save the model") from None
+    return manifest, models

@@ -1,0 +1,267 @@
+"""The public estimator: ``RED(...).fit(seed_texts, seed_labels, pool=..., expert=...)``."""
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from .errors import InputError
+from .predict import Predictions, combine
+
+
+def resolve_budget(budget, pool_size: int) -> int:
+    """``budget`` as an absolute count of expert calls: an int is a count, a float in (0, 1]
+    a fraction of the pool (``0.25`` = a quarter as many calls as pool texts)."""
+    if budget is None:
+        return 0
+    if isinstance(budget, bool) or not isinstance(budget, (int, float, np.integer, np.floating)):
+        raise InputError(f"budget {budget!r} must be a number: a count of calls or a fraction of the pool")
+    if budget < 0 or (isinstance(budget, float) and math.isnan(budget)):
+        raise InputError(f"budget {budget} is negative; use 0 (no expert) or a positive count/fraction")
+    if isinstance(budget, (float, np.floating)) and 0 < budget <= 1:
+        return int(math.floor(budget * pool_size))
+    if isinstance(budget, (float, np.floating)) and budget != int(budget):
+        raise InputError(f"budget {budget} is neither a whole count nor a fraction in (0, 1]")
+    return int(budget)
+
+
+class RED:
+    """Recursive Expert Delegation, scikit-learn style.
+
+    Constructor arguments only store parameters; ``fit`` embeds, partitions the labels,
+    runs the delegation loop with ``expert`` over ``pool`` and keeps the final subset
+    classifiers. Fitted state lives in trailing-underscore attributes: ``classes_``,
+    ``subsets_``, ``pool_labels_``, ``pool_confidence_``, ``pool_source_``,
+    ``pool_candidates_``, ``history_``, ``stop_reason_``, ``expert_calls_``.
+    ``subset_size=None`` trains one flat classifier instead of subsets.
+    """
+
+    def __init__(self, subset_size: int | None = 8, noise_factor: float = 2.0, budget=0.25, *,
+                 embedder="minilm", C: float = 10.0, reduce: str | None = "umap",
+                 description_weight: float = 0.0, max_rounds: int = 20, rounds_hint: int = 8,
+                 max_candidates: int = 3, n_candidates: int = 5, uncertainty: str = "entropy",
+                 n_examples: int = 6, min_gain: float = 0.05, random_state: int = 0,
+                 n_jobs: int | None = None, progress: bool = True):
+        self.subset_size = subset_size
+        self.noise_factor = noise_factor
+        self.budget = budget
+        self.embedder = embedder
+        self.C = C
+        self.reduce = reduce
+        self.description_weight = description_weight
+        self.max_rounds = max_rounds
+        self.rounds_hint = rounds_hint
+        self.max_candidates = max_candidates
+        self.n_candidates = n_candidates
+        self.uncertainty = uncertainty
+        self.n_examples = n_examples
+        self.min_gain = min_gain
+        self.random_state = random_state
+        self.n_jobs = n_jobs
+        self.progress = progress
+
+    # -- parameters (scikit-learn protocol) ------------------------------------------------
+    _PARAMS = ("subset_size", "noise_factor", "budget", "embedder", "C", "reduce", "description_weight",
+               "max_rounds", "rounds_hint", "max_candidates", "n_candidates", "uncertainty", "n_examples",
+               "min_gain", "random_state", "n_jobs", "progress")
+
+    def get_params(self, deep: bool = True) -> dict:
+        return {k: getattr(self, k) for k in self._PARAMS}
+
+    def set_params(self, **params):
+        for k, v in params.items():
+            if k not in self._PARAMS:
+                raise ValueError(f"unknown parameter {k!r}")
+            setattr(self, k, v)
+        return self
+
+    def _validate_params(self):
+        if self.subset_size is not None and (not isinstance(self.subset_size, (int, np.integer)) or self.subset_size < 1):
+            raise InputError(f"subset_size {self.subset_size!r} must be a positive integer (or None for one flat classifier)")
+        if self.noise_factor < 0:
+            raise InputError(f"noise_factor {self.noise_factor} must be ≥ 0")
+        if self.max_candidates < 1:
+            raise InputError("max_candidates must be at least 1")
+        if self.uncertainty not in ("entropy", "margin"):
+            raise InputError(f"uncertainty {self.uncertainty!r}: use entropy or margin")
+
+    def _embedder(self):
+        if not hasattr(self, "_embedder_obj"):
+            if isinstance(self.embedder, str) or self.embedder is None:
+                from .embed import get_embedder
+
+                self._embedder_obj = get_embedder(self.embedder)
+            else:
+                self._embedder_obj = self.embedder
+        return self._embedder_obj
+
+    def _encode(self, texts: Sequence[str], cache_path=None) -> np.ndarray:
+        from .embed import CachedEmbedder, EmbeddingCache, embed_with_progress
+
+        emb = self._embedder()
+        if cache_path is not None:
+            return CachedEmbedder(emb, EmbeddingCache(cache_path), progress=self.progress).encode(texts)
+        return embed_with_progress(emb, list(texts), progress=self.progress)
+
+    def _fit_model(self, X, y, neg_X=None, neg_label=None, neg_true=None):
+        from .subsets import SubsetEnsemble
+
+        return SubsetEnsemble(self.subsets_, len(self.classes_), noise_factor=self.noise_factor, C=self.C,
+                              random_state=self.random_state, n_jobs=self.n_jobs).fit(
+            X, y, neg_X=neg_X, neg_label=neg_label, neg_true=neg_true)
+
+    # -- fit --------------------------------------------------------------------------------
+    def fit(self, X: Sequence[str], y: Sequence[str], *, pool: Sequence[str] | None = None, expert=None,
+            descriptions: dict[str, str] | None = None, pool_ids: Sequence[str] | None = None,
+            store=None, run_id: int | None = None, embeddings: tuple[np.ndarray, np.ndarray] | None = None,
+            cache_path=None, log=None):
+        """Fit on seed texts ``X`` with labels ``y``; with ``pool`` and ``expert``, run the loop.
+
+        ``expert`` is any callable ``(text, label, context) -> bool`` or an Expert object.
+        ``store``/``run_id`` persist every verdict (a throwaway in-memory store otherwise);
+        ``embeddings`` passes precomputed ``(seed_vectors, pool_vectors)``.
+        """
+        from .experts.base import as_expert
+        from .loop import Delegation, LoopConfig, Problem
+        from .partition import label_vectors, partition_labels
+        from .store import Store
+
+        self._validate_params()
+        seed_texts = [str(t) for t in X]
+        seed_labels = [str(lab) for lab in y]
+        if len(seed_texts) != len(seed_labels):
+            raise InputError(f"{len(seed_texts)} seed texts but {len(seed_labels)} labels; pass one label per text")
+        if len(set(seed_labels)) < 2:
+            raise InputError("the seed needs at least 2 distinct labels")
+        pool_texts = [str(t) for t in (pool or [])]
+        pool_ids = [str(i) for i in pool_ids] if pool_ids is not None else [f"row-{i}" for i in range(len(pool_texts))]
+        self.classes_ = sorted(set(seed_labels))
+        index = {c: i for i, c in enumerate(self.classes_)}
+        y_seed = np.array([index[lab] for lab in seed_labels], dtype=np.int64)
+        descriptions = {k: v for k, v in (descriptions or {}).items() if k in index}
+        if embeddings is not None:
+            X_seed, X_pool = (np.asarray(e, dtype=np.float32) for e in embeddings)
+        else:
+            X_seed = self._encode(seed_texts + pool_texts, cache_path)
+            X_seed, X_pool = X_seed[:len(seed_texts)], X_seed[len(seed_texts):]
+        desc_vecs = None
+        if descriptions and self.description_weight > 0:
+            desc_vecs = np.zeros((len(self.classes_), X_seed.shape[1]), dtype=np.float32)
+            names = list(descriptions)
+            desc_vecs[[index[n] for n in names]] = self._encode([f"{n}: {descriptions[n]}" for n in names], cache_path)
+        self.label_vectors_ = label_vectors(X_seed, y_seed, len(self.classes_), description_vectors=desc_vecs,
+                                            description_weight=self.description_weight)
+        self.subsets_ = partition_labels(self.label_vectors_, self.subset_size, reduce=self.reduce,
+                                         random_state=self.random_state)
+        label_group = np.empty(len(self.classes_), dtype=np.int64)
+        for g, members in enumerate(self.subsets_):
+            label_group[members] = g
+        seed_map = {t: index[lab] for t, lab in zip(seed_texts, seed_labels)}
+        fixed = np.array([seed_map.get(t, -1) for t in pool_texts], dtype=np.int64)
+        n_budget = resolve_budget(self.budget, len(pool_texts)) if expert is not None else 0
+        if expert is not None:
+            expert = as_expert(expert)
+            if hasattr(expert, "prepare"):
+                expert.prepare(self.classes_, self.label_vectors_)
+        if store is None:
+            store = Store(":memory:")
+        if run_id is None:
+            run_id = store.create_run({"api": True, "params": {k: v for k, v in self.get_params().items()
+                                                                if isinstance(v, (int, float, str, type(None)))}})
+        problem = Problem(classes=self.classes_, X_seed=X_seed, y_seed=y_seed, seed_texts=seed_texts,
+                          X_pool=X_pool.reshape(len(pool_texts), X_seed.shape[1]), pool_texts=pool_texts,
+                          pool_ids=pool_ids, fixed=fixed, descriptions=descriptions)
+        config = LoopConfig(budget=n_budget, max_rounds=self.max_rounds, rounds_hint=self.rounds_hint,
+                            max_candidates=self.max_candidates, n_candidates=self.n_candidates,
+                            uncertainty=self.uncertainty, n_examples=self.n_examples, min_gain=self.min_gain)
+        result = Delegation(problem, config, self._fit_model, expert, store=store, run_id=run_id,
+                            label_group=label_group, progress=self.progress, log=log).run()
+        self.ensemble_ = result.model
+        self.history_ = result.rounds
+        self.stop_reason_ = result.stop_reason
+        self.expert_calls_ = result.calls
+        self.budget_calls_ = n_budget
+        self.new_expert_calls_ = result.new_calls
+        self.run_id_ = run_id
+        pred = result.predictions
+        labels = pred.label.copy()
+        conf = pred.confidence.astype(np.float64).copy()
+        source = np.array(["classifier"] * len(pool_texts), dtype=object)
+        val = result.validated >= 0
+        labels[val] = result.validated[val]
+        conf[val] = 1.0
+        source[val] = "expert"
+        fx = fixed >= 0
+        labels[fx] = fixed[fx]
+        conf[fx] = 1.0
+        source[fx] = "seed"
+        self.pool_ids_ = pool_ids
+        self.pool_label_index_ = labels
+        self.pool_labels_ = [self.classes_[i] for i in labels]
+        self.pool_confidence_ = conf
+        self.pool_source_ = source.tolist()
+        self.pool_all_noise_ = pred.all_noise
+        self.pool_candidates_ = [[(self.classes_[c], float(s)) for c, s in zip(cands, scs)]
+                                 for cands, scs in zip(pred.candidates, pred.candidate_scores)]
+        return self
+
+    # -- predict ----------------------------------------------------------------------------
+    def _check_fitted(self):
+        if not hasattr(self, "ensemble_"):
+            raise InputError("this RED model is not fitted yet; call fit() or RED.load() first")
+
+    def predict_details(self, texts: Sequence[str], *, embeddings: np.ndarray | None = None) -> Predictions:
+        self._check_fitted()
+        X = embeddings if embeddings is not None else self._encode(list(texts))
+        scores, all_noise = self.ensemble_.predict_proba(X, return_noise=True)
+        return combine(scores, all_noise, n_candidates=self.n_candidates, uncertainty=self.uncertainty)
+
+    def predict_proba(self, texts: Sequence[str], *, embeddings: np.ndarray | None = None) -> np.ndarray:
+        """``(N, len(classes_))``; columns follow ``classes_``."""
+        return self.predict_details(texts, embeddings=embeddings).proba
+
+    def predict(self, texts: Sequence[str], *, embeddings: np.ndarray | None = None) -> np.ndarray:
+        pred = self.predict_details(texts, embeddings=embeddings)
+        return np.asarray(self.classes_, dtype=object)[pred.label]
+
+    # -- persistence ------------------------------------------------------------------------
+    def save(self, path) -> Path:
+        from .model import save_bundle
+
+        self._check_fitted()
+        emb = self._embedder()
+        spec = self.embedder if isinstance(self.embedder, str) else None
+        params = {k: v for k, v in self.get_params().items() if k != "embedder" and
+                  isinstance(v, (int, float, str, type(None)))}
+        return save_bundle(path, classes=self.classes_, models=self.ensemble_.models_,
+                           embedder={"spec": spec, "name": emb.name, "dim": int(emb.dim)}, params=params,
+                           extra={"subsets": [list(map(int, s)) for s in self.subsets_]})
+
+    @classmethod
+    def load(cls, path, *, embedder=None) -> "RED":
+        from .model import load_bundle
+        from .subsets import SubsetEnsemble
+
+        manifest, models = load_bundle(path)
+        info = manifest["embedder"]
+        if embedder is None:
+            if not info.get("spec"):
+                raise InputError(f"{path} was trained with a custom embedder ({info.get('name')}); "
+                                 "pass the same embedder to RED.load(path, embedder=...)")
+            embedder = info["spec"]
+        params = {k: v for k, v in manifest.get("params", {}).items() if k in cls._PARAMS}
+        self = cls(**params)
+        self.embedder = embedder
+        emb = self._embedder()
+        if emb.name != info.get("name"):
+            raise InputError(f"{path} was trained with embedder {info.get('name')}, not {emb.name}; "
+                             "pass the embedder it was trained with")
+        self.classes_ = list(manifest["classes"])
+        self.subsets_ = [list(s) for s in manifest.get("subsets", [m.labels.tolist() for m in models])]
+        ens = SubsetEnsemble(self.subsets_, len(self.classes_))
+        ens.models_ = models
+        ens.n_features_in_ = int(info.get("dim", models[0].coef.shape[1]))
+        self.ensemble_ = ens
+        return self

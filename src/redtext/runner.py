@@ -1,0 +1,149 @@
+"""What ``redtext run`` and ``redtext resume`` do: inputs -> store -> loop -> outputs."""
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+from .errors import InputError
+
+OUTPUTS = ("run.db", "predictions.jsonl", "model", "report.json")
+
+
+def parse_budget(text: str):
+    """'300' -> 300 calls, '0.25' or '25%' -> a quarter of the pool."""
+    raw = str(text).strip()
+    try:
+        if raw.endswith("%"):
+            value = float(raw[:-1]) / 100.0
+            if not 0 <= value <= 1:
+                raise ValueError
+            return value
+        if raw.isdigit():
+            return int(raw)
+        value = float(raw)
+    except ValueError:
+        raise InputError(f"--budget {text!r}: give a count of expert calls (300), a fraction of the pool "
+                         "(0.25) or a percentage (25%)") from None
+    if value < 0:
+        raise InputError(f"--budget {text}: must not be negative; 0 means no expert calls")
+    if value > 1 and value != int(value):
+        raise InputError(f"--budget {text}: a fraction must be within 0 and 1; a count must be whole")
+    return value if value <= 1 else int(value)
+
+
+def check_out_dir(out: Path) -> None:
+    if out.exists() and not out.is_dir():
+        raise InputError(f"--out {out} is a file; give a folder for the run's outputs")
+    if out.is_dir():
+        held = [name for name in OUTPUTS if (out / name).exists()]
+        if held:
+            raise InputError(f"--out {out} already holds a run ({', '.join(held)}); continue it with "
+                             f"`redtext resume {out}` or choose a new --out folder")
+
+
+def start(*, seed: str, pool: str, out: str, expert: str, gold: str | None, descriptions: str | None,
+          budget: str, params: dict, text_col: str, label_col: str, id_col: str, oracle_accuracy: float,
+          log=print) -> dict:
+    from .data import load_descriptions, load_pool, load_seed
+    from .experts.registry import build_expert
+    from .store import Store
+
+    out_dir = Path(out)
+    check_out_dir(out_dir)
+    budget_value = parse_budget(budget)
+    seed_rec = load_seed(seed, text_col=text_col, label_col=label_col, id_col=id_col)
+    pool_rec = load_pool(pool, text_col=text_col, id_col=id_col)
+    desc: dict[str, str] = {}
+    warnings = list(seed_rec.warnings) + list(pool_rec.warnings)
+    if descriptions:
+        desc, w = load_descriptions(descriptions, known_labels=set(seed_rec.labels))
+        warnings += w
+    for w in warnings:
+        log(f"warning: {w}")
+    expert_obj = build_expert(expert, gold=gold, accuracy=oracle_accuracy, seed=params.get("random_state", 0),
+                              text_col=text_col, label_col=label_col, id_col=id_col)
+    config = {
+        "seed_path": str(Path(seed).resolve()), "pool_path": str(Path(pool).resolve()),
+        "descriptions_path": str(Path(descriptions).resolve()) if descriptions else None,
+        "gold_path": str(Path(gold).resolve()) if gold else None, "expert": expert,
+        "oracle_accuracy": oracle_accuracy, "text_col": text_col, "label_col": label_col, "id_col": id_col,
+        "budget": budget_value, "params": params,
+    }
+    out_dir.mkdir(parents=True, exist_ok=True)
+    store = Store(out_dir / "run.db")
+    run_id = store.create_run(config)
+    store.add_texts(run_id, "seed", seed_rec.ids, seed_rec.texts, seed_rec.labels)
+    store.add_texts(run_id, "pool", pool_rec.ids, pool_rec.texts)
+    store.add_descriptions(run_id, desc)
+    return _execute(store, run_id, out_dir, expert_obj, log=log)
+
+
+def resume(out: str, *, log=print) -> dict:
+    from .experts.registry import build_expert
+    from .store import Store
+
+    out_dir = Path(out)
+    if not (out_dir / "run.db").is_file():
+        raise InputError(f"{out_dir} holds no run (no run.db); start one with `redtext run ... --out {out_dir}`")
+    store = Store(out_dir / "run.db")
+    run_id = store.latest_run()
+    if run_id is None:
+        raise InputError(f"{out_dir}/run.db holds no run; start one with `redtext run`")
+    info = store.run_info(run_id)
+    cfg = info["config"]
+    if info["status"] == "done" and all((out_dir / name).exists() for name in OUTPUTS):
+        log(f"run in {out_dir} is already complete (stopped: {info['stop_reason']}); nothing to do")
+        return json.loads((out_dir / "report.json").read_text(encoding="utf-8"))
+    expert_obj = build_expert(cfg["expert"], gold=cfg.get("gold_path"), accuracy=cfg.get("oracle_accuracy", 0.95),
+                              seed=cfg["params"].get("random_state", 0), text_col=cfg["text_col"],
+                              label_col=cfg["label_col"], id_col=cfg["id_col"])
+    log(f"resuming run in {out_dir}: {store.count_verdicts(run_id)} stored verdicts will be replayed, not re-asked")
+    return _execute(store, run_id, out_dir, expert_obj, log=log)
+
+
+def _execute(store, run_id: int, out_dir: Path, expert_obj, *, log=print) -> dict:
+    from .atomic import write_text_atomic
+    from .data import write_jsonl_atomic
+    from .loop import STOP_REASONS
+    from .red import RED
+
+    cfg = store.run_info(run_id)["config"]
+    seed_ids, seed_texts, seed_labels = store.texts(run_id, "seed")
+    pool_ids, pool_texts, _ = store.texts(run_id, "pool")
+    descriptions = store.descriptions(run_id)
+    t0 = time.perf_counter()
+    model = RED(**cfg["params"], budget=cfg["budget"])
+    try:
+        model.fit(seed_texts, seed_labels, pool=pool_texts, pool_ids=pool_ids, expert=expert_obj,
+                  descriptions=descriptions, store=store, run_id=run_id, cache_path=out_dir / "run.db",
+                  log=log)
+    except BaseException:
+        store.set_status(run_id, "failed")
+        raise
+    wall = time.perf_counter() - t0
+    rows = []
+    for i in range(len(pool_texts)):
+        rows.append({"id": pool_ids[i], "text": pool_texts[i], "label": model.pool_labels_[i],
+                     "confidence": round(float(model.pool_confidence_[i]), 6), "source": model.pool_source_[i],
+                     "all_noise": bool(model.pool_all_noise_[i]),
+                     "candidates": [{"label": lab, "score": round(s, 6)} for lab, s in model.pool_candidates_[i]]})
+    store.record_predictions(run_id, ((i, r["label"], r["confidence"], r["source"],
+                                       [[c["label"], c["score"]] for c in r["candidates"]])
+                                      for i, r in enumerate(rows)))
+    write_jsonl_atomic(out_dir / "predictions.jsonl", rows)
+    model.save(out_dir / "model")
+    sources = {s: model.pool_source_.count(s) for s in ("expert", "classifier", "seed")}
+    report = {
+        "pool_size": len(pool_texts), "seed_size": len(seed_texts), "classes": len(model.classes_),
+        "subsets": len(model.subsets_), "expert": cfg["expert"], "budget_calls": model.budget_calls_, "expert_calls": model.expert_calls_, "new_expert_calls": model.new_expert_calls_,
+        "rounds": model.history_, "stop_reason": model.stop_reason_,
+        "stop_explanation": STOP_REASONS.get(model.stop_reason_, ""), "sources": sources,
+        "wall_s": round(wall, 2),
+    }
+    write_text_atomic(out_dir / "report.json", json.dumps(report, indent=2, ensure_ascii=False))
+    store.set_status(run_id, "done", model.stop_reason_)
+    log(f"done: {len(pool_texts)} pool texts labelled ({sources['expert']} by the expert, {sources['classifier']} "
+        f"by the classifier, {sources['seed']} from the seed); {model.expert_calls_} expert calls; "
+        f"stopped because {STOP_REASONS.get(model.stop_reason_, model.stop_reason_)}; outputs in {out_dir}")
+    return report

@@ -1,0 +1,64 @@
+"""Uncertainty scores and budgeted selection — plain functions (modAL style).
+
+Scoring and selection are separate: ``entropy``/``margin`` turn a score matrix into one
+uncertainty per text; ``select`` picks which texts to ask about.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+
+def _as_distribution(scores: np.ndarray) -> np.ndarray:
+    scores = np.asarray(scores, dtype=np.float64)
+    total = scores.sum(axis=1, keepdims=True)
+    total[total == 0] = 1.0
+    return scores / total
+
+
+def entropy(scores: np.ndarray) -> np.ndarray:
+    """Shannon entropy (nats) of each row, after normalising the row to sum to 1."""
+    p = _as_distribution(scores)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        logs = np.where(p > 0, np.log(p), 0.0)
+    return -(p * logs).sum(axis=1)
+
+
+def margin(scores: np.ndarray) -> np.ndarray:
+    """Uncertainty as ``1 - (p1 - p2)``: 1 when the top two candidates tie, 0 when one wins outright."""
+    p = _as_distribution(scores)
+    if p.shape[1] < 2:
+        return np.zeros(p.shape[0])
+    top2 = -np.partition(-p, 1, axis=1)[:, :2]
+    return 1.0 - (top2[:, 0] - top2[:, 1])
+
+
+UNCERTAINTY = {"entropy": entropy, "margin": margin}
+
+
+def select(uncertainty: np.ndarray, k: int, *, groups: np.ndarray | None = None,
+           eligible: np.ndarray | None = None, pool_factor: float = 2.0) -> np.ndarray:
+    """Indices of up to ``k`` texts to send to the expert, most useful first.
+
+    Without ``groups``: the ``k`` most uncertain eligible texts. With ``groups`` (e.g. the
+    subset of each text's top candidate): among the ``pool_factor × k`` most uncertain
+    texts, take them round-robin across groups — each group's most uncertain first — so no
+    subset starves while a few noisy ones hog the budget.
+    """
+    u = np.asarray(uncertainty, dtype=np.float64)
+    idx = np.arange(len(u)) if eligible is None else np.flatnonzero(eligible)
+    if k <= 0 or len(idx) == 0:
+        return np.zeros(0, dtype=np.int64)
+    order = idx[np.argsort(-u[idx], kind="stable")]
+    if groups is None:
+        return order[:k]
+    shortlist = order[:max(k, int(np.ceil(pool_factor * k)))]
+    g = np.asarray(groups)[shortlist]
+    # rank of each text inside its group (0 = the group's most uncertain)
+    rank = np.empty(len(shortlist), dtype=np.int64)
+    sort_g = np.argsort(g, kind="stable")
+    g_sorted = g[sort_g]
+    starts = np.r_[0, np.flatnonzero(np.diff(g_sorted)) + 1]
+    counts = np.diff(np.r_[starts, len(g_sorted)])
+    rank[sort_g] = np.arange(len(g_sorted)) - np.repeat(starts, counts)
+    picked = shortlist[np.lexsort((np.arange(len(shortlist)), rank))]
+    return picked[:k]
