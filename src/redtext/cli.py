@@ -113,31 +113,40 @@ def bench(
     result = run_benchmark(dataset, k=k, budget=budget if budget <= 1 else int(budget), seed=seed,
                            embedder=embedder, subset_size=subset_size, noise_factor=noise_factor,
                            accuracy=oracle_accuracy, log=_log)
-    Console().print(render_table(result))
+    Console(width=max(120, Console().width)).print(render_table(result))
     if json_out:
         write_text_atomic(json_out, json.dumps(to_json(result), indent=2))
         _log(f"wrote {json_out}")
 
 
 def main(argv: list[str] | None = None) -> int:
-    import click
+    """Run the CLI; every failure becomes one ``error:`` line and an exit code, never a traceback."""
+    try:  # recent typer ships its own copy of click
+        from typer._click.exceptions import ClickException
+    except ImportError:  # pragma: no cover - older typer uses click itself
+        from click import ClickException
+    from typer import Abort, Exit
 
     try:
         app(args=argv, standalone_mode=False, prog_name="redtext")
     except RedtextError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        from .errors import ExpertError
+
+        hint = "; fix it and continue with `redtext resume DIR`" if isinstance(exc, ExpertError) else ""
+        print(f"error: {exc}{hint}", file=sys.stderr)
         return exc.exit_code
-    except click.exceptions.Exit as exc:
+    except Exit as exc:
         return exc.exit_code
-    except click.exceptions.Abort:
+    except Abort:
         print("error: aborted", file=sys.stderr)
         return 130
-    except click.ClickException as exc:
-        hint = ""
+    except ClickException as exc:
         ctx = getattr(exc, "ctx", None)
-        if ctx is not None:
-            hint = f"; see `{ctx.command_path} --help`"
-        print(f"error: {exc.format_message()}".replace("\n", " ") + hint, file=sys.stderr)
+        if type(exc).__name__ == "NoArgsIsHelpError" and ctx is not None:
+            print(ctx.get_help(), file=sys.stderr)
+            return 2
+        hint = f"; see `{ctx.command_path} --help`" if ctx is not None else ""
+        print(f"error: {exc.format_message().rstrip('.')}".replace("\n", " ") + hint, file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("error: interrupted; a run can be continued with `redtext resume DIR`", file=sys.stderr)

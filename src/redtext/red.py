@@ -86,6 +86,7 @@ class RED:
             raise InputError("max_candidates must be at least 1")
         if self.uncertainty not in ("entropy", "margin"):
             raise InputError(f"uncertainty {self.uncertainty!r}: use entropy or margin")
+        self._embedder()  # an unknown embedder spec fails here, before any work
 
     def _embedder(self):
         if not hasattr(self, "_embedder_obj"):

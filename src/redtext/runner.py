@@ -63,6 +63,9 @@ def start(*, seed: str, pool: str, out: str, expert: str, gold: str | None, desc
         log(f"warning: {w}")
     expert_obj = build_expert(expert, gold=gold, accuracy=oracle_accuracy, seed=params.get("random_state", 0),
                               text_col=text_col, label_col=label_col, id_col=id_col)
+    from .red import RED
+
+    RED(**params)._validate_params()  # includes the embedder spec: fail before anything is written
     config = {
         "seed_path": str(Path(seed).resolve()), "pool_path": str(Path(pool).resolve()),
         "descriptions_path": str(Path(descriptions).resolve()) if descriptions else None,
@@ -70,13 +73,23 @@ def start(*, seed: str, pool: str, out: str, expert: str, gold: str | None, desc
         "oracle_accuracy": oracle_accuracy, "text_col": text_col, "label_col": label_col, "id_col": id_col,
         "budget": budget_value, "params": params,
     }
+    created = not out_dir.exists()
     out_dir.mkdir(parents=True, exist_ok=True)
     store = Store(out_dir / "run.db")
-    run_id = store.create_run(config)
-    store.add_texts(run_id, "seed", seed_rec.ids, seed_rec.texts, seed_rec.labels)
-    store.add_texts(run_id, "pool", pool_rec.ids, pool_rec.texts)
-    store.add_descriptions(run_id, desc)
-    return _execute(store, run_id, out_dir, expert_obj, log=log)
+    try:
+        run_id = store.create_run(config)
+        store.add_texts(run_id, "seed", seed_rec.ids, seed_rec.texts, seed_rec.labels)
+        store.add_texts(run_id, "pool", pool_rec.ids, pool_rec.texts)
+        store.add_descriptions(run_id, desc)
+        return _execute(store, run_id, out_dir, expert_obj, log=log)
+    except InputError:
+        # bad input found late (before any expert call): leave nothing half-written behind
+        if created and store.count_verdicts(run_id) == 0:
+            store.close()
+            import shutil
+
+            shutil.rmtree(out_dir, ignore_errors=True)
+        raise
 
 
 def resume(out: str, *, log=print) -> dict:

@@ -44,7 +44,13 @@ class Expert(Protocol):
 
 
 class CallableExpert:
-    """Adapts ``fn(text, label, context) -> bool`` to the batch protocol."""
+    """Adapts ``fn(text, label, context) -> bool`` to the batch protocol.
+
+    ``batch_size = 1``: the loop hands it one question at a time and stores each answer
+    before asking the next, so a failure or a kill loses at most the question in flight.
+    """
+
+    batch_size = 1
 
     def __init__(self, fn: Callable, name: str | None = None):
         self.fn = fn

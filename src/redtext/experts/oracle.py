@@ -27,6 +27,8 @@ def _uniform(*parts) -> float:
 
 
 class SimulatedOracle:
+    batch_size = 1024
+
     def __init__(self, gold_by_text: Mapping[str, str], *, gold_by_id: Mapping[str, str] | None = None,
                  accuracy: float = 0.95, seed: int = 0):
         if not 0.0 <= accuracy <= 1.0:

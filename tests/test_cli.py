@@ -1,0 +1,260 @@
+"""The `redtext` command: end to end, bad input, kill and resume."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import write_jsonl
+from redtext.cli import main
+
+TESTS = Path(__file__).parent
+
+
+def run_cli(args, capsys):
+    code = main([str(a) for a in args])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def base_args(problem, out, **over):
+    args = {"--seed": problem["seed"], "--pool": problem["pool"], "--expert": "oracle", "--gold": problem["gold"],
+            "--out": out, "--embedder": "hashing", "--budget": "0.3", "--subset-size": "4"}
+    args.update(over)
+    flat = ["run"]
+    for k, v in args.items():
+        if v is not None:
+            flat += [k, v]
+    return flat
+
+
+def test_run_writes_every_output_and_classify_uses_the_model(problem, capsys):
+    out = problem["dir"] / "out"
+    code, _, err = run_cli(base_args(problem, out), capsys)
+    assert code == 0, err
+    preds = [json.loads(line) for line in (out / "predictions.jsonl").read_text().splitlines()]
+    gold = {json.loads(line)["id"]: json.loads(line)["label"] for line in problem["gold"].read_text().splitlines()}
+    assert [p["id"] for p in preds] == [f"p{i}" for i in range(len(gold))]
+    assert {p["source"] for p in preds} <= {"expert", "classifier", "seed"}
+    assert any(p["source"] == "expert" for p in preds)
+    for p in preds:
+        assert 0.0 <= p["confidence"] <= 1.0
+        assert p["candidates"][0]["label"] == p["label"] or p["source"] != "classifier"
+        scores = [c["score"] for c in p["candidates"]]
+        assert scores == sorted(scores, reverse=True)
+    accuracy = sum(p["label"] == gold[p["id"]] for p in preds) / len(preds)
+    assert accuracy > 0.7
+    report = json.loads((out / "report.json").read_text())
+    assert report["expert_calls"] <= report["budget_calls"] == int(0.3 * len(gold))
+    assert report["stop_reason"] in {"budget", "saturated", "no_gain", "round_cap", "pool_exhausted"}
+    assert report["rounds"] and report["rounds"][0]["round"] == 0
+    assert (out / "model" / "manifest.json").is_file() and (out / "run.db").is_file()
+    with sqlite3.connect(out / "run.db") as conn:
+        assert conn.execute("SELECT COUNT(*) FROM verdicts").fetchone()[0] == report["expert_calls"]
+    # classify new texts with the saved model, no expert
+    new = write_jsonl(problem["dir"] / "new.jsonl", [{"text": t} for t, _ in problem["test_rows"]])
+    code, _, err = run_cli(["classify", "--model", out / "model", "--input", new, "--out",
+                            problem["dir"] / "new_preds.jsonl"], capsys)
+    assert code == 0, err
+    labelled = [json.loads(line) for line in (problem["dir"] / "new_preds.jsonl").read_text().splitlines()]
+    assert len(labelled) == len(problem["test_rows"])
+    right = sum(r["label"] == lab for r, (_, lab) in zip(labelled, problem["test_rows"]))
+    assert right / len(labelled) > 0.6
+    # resume on a finished run does nothing and says so
+    code, _, err = run_cli(["resume", out], capsys)
+    assert code == 0 and "already complete" in err
+
+
+def test_budget_zero_labels_with_the_classifier_only(problem, capsys):
+    out = problem["dir"] / "out0"
+    code, _, err = run_cli(base_args(problem, out, **{"--budget": "0"}), capsys)
+    assert code == 0, err
+    report = json.loads((out / "report.json").read_text())
+    assert report["expert_calls"] == 0 and report["stop_reason"] == "no_budget"
+    preds = [json.loads(line) for line in (out / "predictions.jsonl").read_text().splitlines()]
+    assert {p["source"] for p in preds} == {"classifier"}
+
+
+def _bad_inputs(problem):
+    d = problem["dir"]
+    (d / "empty.jsonl").write_text("")
+    write_jsonl(d / "nolabel.jsonl", [{"text": "a"}, {"text": "b"}])
+    write_jsonl(d / "blank.jsonl", [{"text": "x y", "label": "a"}, {"text": "  ", "label": "b"}])
+    (d / "latin1.jsonl").write_bytes('{"text": "caf\xe9", "label": "a"}\n'.encode("latin-1"))
+    write_jsonl(d / "conflict.jsonl", [{"text": "same", "label": "a"}, {"text": "same", "label": "b"}])
+    write_jsonl(d / "onelabel.jsonl", [{"text": "x", "label": "a"}, {"text": "y", "label": "a"}])
+    (d / "seed.txt").write_text("text,label\n")
+    held = d / "held"
+    held.mkdir()
+    (held / "run.db").write_text("")
+    return {
+        "empty seed": ({"--seed": d / "empty.jsonl"}, "empty"),
+        "missing label column": ({"--seed": d / "nolabel.jsonl"}, "label"),
+        "missing text column": ({"--seed": d / "nolabel.jsonl", "--text-col": "body"}, "body"),
+        "blank seed text": ({"--seed": d / "blank.jsonl"}, "blank"),
+        "non-utf8": ({"--seed": d / "latin1.jsonl"}, "UTF-8"),
+        "conflicting duplicate": ({"--seed": d / "conflict.jsonl"}, "same"),
+        "single label": ({"--seed": d / "onelabel.jsonl"}, "2"),
+        "unknown format": ({"--seed": d / "seed.txt"}, ".txt"),
+        "missing file": ({"--pool": d / "nope.jsonl"}, "nope.jsonl"),
+        "out dir holds a run": ({"--out": held}, "resume"),
+        "negative budget": ({"--budget": "-5"}, "budget"),
+        "budget not a number": ({"--budget": "lots"}, "budget"),
+        "unknown expert": ({"--expert": "magic"}, "magic"),
+        "oracle without gold": ({"--gold": None}, "--gold"),
+        "python expert missing": ({"--expert": "python:no_such_module_xyz:ask"}, "no_such_module_xyz"),
+        "unknown embedder": ({"--embedder": "bert-huge"}, "bert-huge"),
+    }
+
+
+def test_every_bad_input_is_one_line_exit_2_and_writes_nothing(problem, capsys):
+    cases = _bad_inputs(problem)
+    for name, (over, needle) in cases.items():
+        out = over.get("--out", problem["dir"] / f"out-{name.replace(' ', '_')}")
+        code, stdout, err = run_cli(base_args(problem, out, **{k: v for k, v in over.items() if k != "--out"}),
+                                    capsys)
+        lines = [line for line in err.splitlines() if line.startswith("error:")]
+        assert code == 2, f"{name}: exit {code}, stderr {err!r}"
+        assert len(lines) == 1 and "Traceback" not in err, f"{name}: {err!r}"
+        assert needle.lower() in lines[0].lower(), f"{name}: {lines[0]!r} does not mention {needle!r}"
+        if name != "out dir holds a run":
+            assert not out.exists(), f"{name}: left {out} behind"
+
+
+def test_documented_handling_of_odd_but_valid_input(problem, capsys):
+    d = problem["dir"]
+    rows = [{"text": t, "label": lab} for t, lab in problem["seed_rows"]]
+    rows.append({"text": "a lonely unicorn question", "label": "unicorns"})  # a class with one example
+    rows.append(dict(rows[0]))  # an exact duplicate row
+    seed = write_jsonl(d / "seed2.jsonl", rows)
+    pool_rows = [{"id": f"p{i}", "text": t} for i, (t, _) in enumerate(problem["pool_rows"])]
+    pool_rows.append({"id": "dup", "text": pool_rows[0]["text"]})      # duplicate pool text
+    pool_rows.append({"id": "blank", "text": "   "})                   # blank pool text
+    pool_rows.append({"id": "seedcopy", "text": rows[1]["text"]})       # identical to a seed text
+    pool = write_jsonl(d / "pool2.jsonl", pool_rows)
+    desc = write_jsonl(d / "labels.jsonl", [{"label": "weather", "description": "about weather"},
+                                            {"label": "astrology", "description": "not in the seed"}])
+    out = d / "odd"
+    code, _, err = run_cli(base_args(problem, out, **{"--seed": seed, "--pool": pool, "--descriptions": desc}),
+                           capsys)
+    assert code == 0, err
+    for needle in ("single example", "duplicate", "blank", "more than once", "astrology"):
+        assert needle in err, f"no warning about {needle}: {err}"
+    preds = {p["id"]: p for p in map(json.loads, (out / "predictions.jsonl").read_text().splitlines())}
+    assert "blank" not in preds
+    assert preds["dup"]["label"] == preds["p0"]["label"]
+    assert preds["seedcopy"]["label"] == rows[1]["label"] and preds["seedcopy"]["source"] == "seed"
+
+
+def test_bench_runs_every_method_and_writes_the_json_fields(tmp_path, capsys):
+    from conftest import make_texts
+
+    data = tmp_path / "tiny"
+    data.mkdir()
+    write_jsonl(data / "train.jsonl", [{"text": t, "label": lab} for t, lab in make_texts(20, seed=5)])
+    # one class with fewer examples than --k: all of them go to the seed
+    rows = [json.loads(line) for line in (data / "train.jsonl").read_text().splitlines()]
+    rows = [r for r in rows if r["label"] != "pets"] + [r for r in rows if r["label"] == "pets"][:3]
+    write_jsonl(data / "train.jsonl", rows)
+    write_jsonl(data / "test.jsonl", [{"text": t, "label": lab} for t, lab in make_texts(5, seed=6)])
+    out = tmp_path / "bench.json"
+    code, stdout, err = run_cli(["bench", data, "--k", "5", "--budget", "0.2", "--embedder", "hashing",
+                                 "--subset-size", "4", "--json", out], capsys)
+    assert code == 0, err
+    result = json.loads(out.read_text())
+    expected = {"dataset", "classes", "k", "pool_size", "expert_calls", "pool_accuracy", "test_accuracy",
+                "test_macro_f1", "rounds", "stop_reason", "wall_s", "peak_rss_mb", "baselines"}
+    assert set(result) == expected
+    assert set(result["baselines"]) == {"flat_seed", "flat_al", "knn", "gold_upper"}
+    for b in result["baselines"].values():
+        assert set(b) == {"pool_accuracy", "test_accuracy", "expert_calls"}
+    assert result["classes"] == 12 and result["k"] == 5
+    assert result["pool_size"] == len(rows) - 11 * 5 - 3
+    assert result["expert_calls"] <= int(0.2 * result["pool_size"])
+    assert result["baselines"]["flat_al"]["expert_calls"] <= int(0.2 * result["pool_size"])
+    assert result["baselines"]["gold_upper"]["test_accuracy"] >= result["baselines"]["flat_seed"]["test_accuracy"] - 0.05
+    assert "flat_al" in stdout and "gold_upper" in stdout
+
+
+def test_bench_bad_dataset_and_k(tmp_path, capsys):
+    code, _, err = run_cli(["bench", tmp_path / "nothing_here"], capsys)
+    assert code == 2 and "not found" in err
+    code, _, err = run_cli(["bench", tmp_path / "nothing_here", "--k", "0"], capsys)
+    assert code == 2
+
+
+def _env(problem, log):
+    env = dict(os.environ)
+    env.update(PYTHONPATH=os.pathsep.join([str(TESTS), env.get("PYTHONPATH", "")]), REDTEXT_TEST_GOLD=str(problem["gold"]),
+               REDTEXT_TEST_LOG=str(log), REDTEXT_PROGRESS="0")
+    return env
+
+
+def _cli(*args):
+    return [sys.executable, "-c", "from redtext.cli import entry; entry()", *map(str, args)]
+
+
+def test_sigkill_mid_round_then_resume_never_reasks_a_stored_question(problem):
+    out = problem["dir"] / "killed"
+    log = problem["dir"] / "asked.log"
+    env = _env(problem, log)
+    env["REDTEXT_TEST_SLEEP"] = "0.05"
+    args = base_args(problem, out, **{"--expert": "python:scripted_expert:ask", "--gold": None, "--budget": "90"})
+    proc = subprocess.Popen(_cli(*args), env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    deadline = time.time() + 120
+    while time.time() < deadline:
+        if log.exists() and len(log.read_text().splitlines()) >= 25:
+            break
+        if proc.poll() is not None:
+            pytest.fail(f"run ended before it could be killed: {proc.stderr.read().decode()}")
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert proc.returncode == -signal.SIGKILL
+    assert not (out / "predictions.jsonl").exists() and not (out / "report.json").exists()
+    asked_before = [tuple(json.loads(line)) for line in log.read_text().splitlines()]
+    with sqlite3.connect(out / "run.db") as conn:
+        stored = {(t, lab) for t, lab in conn.execute("SELECT text, label FROM verdicts")}
+    assert 25 <= len(stored) < 90
+    assert set(asked_before) - stored <= {asked_before[-1]}  # at most the answer in flight was lost
+    resumed = subprocess.run(_cli("resume", out), env=_env(problem, log), capture_output=True, text=True, timeout=300)
+    assert resumed.returncode == 0, resumed.stderr
+    asked_all = [tuple(json.loads(line)) for line in log.read_text().splitlines()]
+    asked_after = asked_all[len(asked_before):]
+    assert not set(asked_after) & stored, "a question with a stored verdict was asked again"
+    assert len(set(asked_after)) == len(asked_after)
+    report = json.loads((out / "report.json").read_text())
+    assert report["expert_calls"] <= 90
+    assert len(set(asked_all)) == report["expert_calls"]
+    preds = (out / "predictions.jsonl").read_text().splitlines()
+    assert len(preds) == len(problem["pool_rows"])
+
+
+def test_cli_subprocess_bad_input_has_no_traceback(problem, tmp_path):
+    proc = subprocess.run(_cli("run", "--seed", tmp_path / "missing.jsonl", "--pool", problem["pool"], "--expert",
+                               "oracle", "--gold", problem["gold"], "--out", tmp_path / "o"),
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2
+    assert "Traceback" not in proc.stderr
+    assert proc.stderr.strip().startswith("error:") and len(proc.stderr.strip().splitlines()) == 1
+    proc = subprocess.run(_cli("run", "--seed", problem["seed"]), capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr and "--pool" in proc.stderr
+
+
+def test_expert_that_fails_stops_cleanly_and_can_resume(problem):
+    out = problem["dir"] / "broken"
+    env = _env(problem, problem["dir"] / "unused.log")
+    proc = subprocess.run(_cli(*base_args(problem, out, **{"--expert": "python:scripted_expert:broken",
+                                                           "--gold": None})),
+                          env=env, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 1
+    assert "Traceback" not in proc.stderr and "service unavailable" in proc.stderr
+    assert "redtext resume" in proc.stderr
+    assert not (out / "predictions.jsonl").exists()

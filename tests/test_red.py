@@ -1,0 +1,162 @@
+"""The Python API: RED(...).fit(seed, labels, pool=..., expert=...) end to end."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from redtext import RED
+from redtext.errors import InputError
+from redtext.experts import Context, SimulatedOracle
+from redtext.store import Store
+
+
+def _fit(problem, **kw):
+    seed_t = [t for t, _ in problem["seed_rows"]]
+    seed_l = [lab for _, lab in problem["seed_rows"]]
+    pool_t = [t for t, _ in problem["pool_rows"]]
+    gold = {t: lab for t, lab in problem["pool_rows"]}
+    expert = kw.pop("expert", None) or SimulatedOracle(gold, accuracy=1.0)
+    params = dict(embedder="hashing", subset_size=4, budget=0.3, progress=False, reduce=None)
+    params.update(kw)
+    model = RED(**params).fit(seed_t, seed_l, pool=pool_t, expert=expert)
+    return model, gold, pool_t
+
+
+def pool_accuracy(model, gold, pool_t):
+    return float(np.mean([model.pool_labels_[i] == gold[t] for i, t in enumerate(pool_t)]))
+
+
+def test_loop_improves_on_the_seed_model_and_respects_budget(problem):
+    baseline, gold, pool_t = _fit(problem, budget=0)
+    model, _, _ = _fit(problem, budget=0.3)
+    assert baseline.expert_calls_ == 0 and baseline.stop_reason_ == "no_budget"
+    assert model.expert_calls_ <= int(0.3 * len(pool_t))
+    assert model.expert_calls_ > 0
+    # a perfect oracle: every expert-sourced label is right
+    for i, t in enumerate(pool_t):
+        if model.pool_source_[i] == "expert":
+            assert model.pool_labels_[i] == gold[t]
+    assert pool_accuracy(model, gold, pool_t) > pool_accuracy(baseline, gold, pool_t) + 0.05
+    assert model.stop_reason_ in {"budget", "saturated", "no_gain", "round_cap", "pool_exhausted"}
+    assert set(model.classes_) == set(gold.values())
+
+
+def test_plain_callable_expert_gets_context_and_no_question_twice(problem):
+    gold = {t: lab for t, lab in problem["pool_rows"]}
+    seen = []
+    descriptions = {"weather": "questions about the weather"}
+
+    def expert(text, label, context):
+        assert isinstance(context, Context) and context.label == label
+        assert 0 < len(context.examples) <= 6
+        if label == "weather":
+            assert context.description == "questions about the weather"
+        seen.append((text, label))
+        return gold[text] == label
+
+    seed_t = [t for t, _ in problem["seed_rows"]]
+    seed_l = [lab for _, lab in problem["seed_rows"]]
+    model = RED(embedder="hashing", subset_size=4, budget=60, progress=False, reduce=None).fit(
+        seed_t, seed_l, pool=list(gold), expert=expert, descriptions=descriptions)
+    assert len(seen) == model.expert_calls_ <= 60
+    assert len(set(seen)) == len(seen)
+
+
+def test_rejections_ask_the_next_candidate_up_to_max_candidates(problem):
+    calls = {}
+
+    def always_no(text, label, context):
+        calls.setdefault(text, []).append(label)
+        return False
+
+    model, _, _ = _fit(problem, expert=always_no, budget=40, max_candidates=2, max_rounds=1)
+    assert calls, "the expert was never asked"
+    assert all(len(labels) <= 2 for labels in calls.values())
+    assert any(len(labels) == 2 for labels in calls.values())
+    assert model.pool_source_.count("expert") == 0  # nothing accepted
+    assert model.history_[0]["rejected"] == sum(len(v) for v in calls.values())
+
+
+def test_predict_save_load_roundtrip(problem, tmp_path):
+    model, _, _ = _fit(problem)
+    texts = [t for t, _ in problem["test_rows"]]
+    truth = np.array([lab for _, lab in problem["test_rows"]], dtype=object)
+    pred = model.predict(texts)
+    proba = model.predict_proba(texts)
+    assert proba.shape == (len(texts), len(model.classes_))
+    assert np.allclose(proba.sum(axis=1), 1.0, atol=1e-5)
+    assert list(np.asarray(model.classes_, dtype=object)[proba.argmax(axis=1)]) == list(pred)
+    assert np.mean(pred == truth) > 0.6  # 12 classes: chance is 0.08
+    model.save(tmp_path / "m")
+    loaded = RED.load(tmp_path / "m")
+    assert loaded.classes_ == model.classes_
+    assert list(loaded.predict(texts)) == list(pred)
+    np.testing.assert_allclose(loaded.predict_proba(texts), proba, atol=1e-6)
+
+
+def test_flat_mode_is_one_classifier(problem):
+    model, gold, pool_t = _fit(problem, subset_size=None)
+    assert len(model.subsets_) == 1 and len(model.subsets_[0]) == len(model.classes_)
+    assert pool_accuracy(model, gold, pool_t) > 0.6
+
+
+def test_pool_text_equal_to_a_seed_text_takes_the_seed_label(problem):
+    seed_t = [t for t, _ in problem["seed_rows"]]
+    seed_l = [lab for _, lab in problem["seed_rows"]]
+    asked = []
+    pool = [seed_t[0], "guitar concert tonight"]
+    model = RED(embedder="hashing", subset_size=4, budget=5, progress=False, reduce=None).fit(
+        seed_t, seed_l, pool=pool, expert=lambda t, lab, c: asked.append(t) or True)
+    assert model.pool_labels_[0] == seed_l[0] and model.pool_source_[0] == "seed"
+    assert seed_t[0] not in asked
+
+
+def test_verdicts_are_persisted_and_replayed(problem, tmp_path):
+    store = Store(tmp_path / "run.db")
+    run_id = store.create_run({"test": True})
+    gold = {t: lab for t, lab in problem["pool_rows"]}
+    asked = []
+
+    def expert(text, label, context):
+        asked.append((text, label))
+        return gold[text] == label
+
+    seed_t = [t for t, _ in problem["seed_rows"]]
+    seed_l = [lab for _, lab in problem["seed_rows"]]
+    kw = dict(embedder="hashing", subset_size=4, budget=50, progress=False, reduce=None)
+    first = RED(**kw).fit(seed_t, seed_l, pool=list(gold), expert=expert, store=store, run_id=run_id)
+    assert store.count_verdicts(run_id) == len(asked) == first.expert_calls_
+    n_first = len(asked)
+    # replaying the same run asks nothing new and gives the same labels
+    again = RED(**kw).fit(seed_t, seed_l, pool=list(gold), expert=expert, store=store, run_id=run_id)
+    assert len(asked) == n_first
+    assert again.new_expert_calls_ == 0
+    assert again.pool_labels_ == first.pool_labels_
+
+
+@pytest.mark.parametrize("bad", [dict(subset_size=0), dict(noise_factor=-1), dict(max_candidates=0),
+                                 dict(budget=-3), dict(budget="lots")])
+def test_bad_parameters_raise_input_error(problem, bad):
+    with pytest.raises(InputError):
+        _fit(problem, **bad)
+
+
+def test_expert_failure_is_reported_and_keeps_answers(problem, tmp_path):
+    from redtext.errors import ExpertError
+
+    store = Store(tmp_path / "run.db")
+    run_id = store.create_run({})
+    n = {"calls": 0}
+
+    def flaky(text, label, context):
+        n["calls"] += 1
+        if n["calls"] > 5:
+            raise ConnectionError("down")
+        return True
+
+    seed_t = [t for t, _ in problem["seed_rows"]]
+    seed_l = [lab for _, lab in problem["seed_rows"]]
+    with pytest.raises(ExpertError, match="down"):
+        RED(embedder="hashing", subset_size=4, budget=30, progress=False, reduce=None).fit(
+            seed_t, seed_l, pool=[t for t, _ in problem["pool_rows"]], expert=flaky, store=store, run_id=run_id)
+    assert store.count_verdicts(run_id) == 5
