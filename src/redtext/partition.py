@@ -58,10 +58,50 @@ def reduce_vectors(vectors: np.ndarray, *, method: str | None = "umap", n_compon
     raise ValueError(f"unknown reduction {method!r}; use 'umap' or None")
 
 
+def _subset_sizes(n_labels: int, n_subsets: int) -> np.ndarray:
+    """Balanced target sizes: ``q`` or ``q + 1`` labels each."""
+    q, r = divmod(n_labels, n_subsets)
+    return np.array([q + 1] * r + [q] * (n_subsets - r), dtype=np.int64)
+
+
+def _refine(sim: np.ndarray, assign: np.ndarray, n_subsets: int, max_swaps: int) -> np.ndarray:
+    """Swap labels between subsets while that lowers the worst within-subset similarity."""
+    n = len(assign)
+    for _ in range(max_swaps):
+        same = assign[:, None] == assign[None, :]
+        np.fill_diagonal(same, False)
+        conflict = np.where(same, sim, -np.inf).max(axis=1)       # each label's closest subset-mate
+        i = int(np.argmax(conflict))
+        worst = conflict[i]
+        a = assign[i]
+        # for every other label j (in subset b != a): i's closest mate in b without j,
+        # and j's closest mate in a without i
+        member = np.zeros((n_subsets, n), dtype=bool)
+        member[assign, np.arange(n)] = True
+        sims_i = np.where(member, sim[i][None, :], -np.inf)          # (m, n): i vs members of each subset
+        top2 = -np.sort(-sims_i, axis=1)[:, :2]
+        arg1 = np.argmax(sims_i, axis=1)
+        b = assign
+        i_in_b = np.where(arg1[b] == np.arange(n), top2[b, 1], top2[b, 0])
+        mask_a = (assign == a)
+        mask_a[i] = False
+        j_in_a = np.where(mask_a[None, :], sim, -np.inf).max(axis=1)
+        cost = np.maximum(i_in_b, j_in_a)
+        cost[assign == a] = np.inf
+        j = int(np.argmin(cost))
+        if not cost[j] < worst - 1e-9:
+            break
+        assign[i], assign[j] = assign[j], a
+    return assign
+
+
 def partition_labels(vectors: np.ndarray, subset_size: int | None, *, reduce: str | None = "umap",
-                     random_state: int = 0) -> list[list[int]]:
+                     random_state: int = 0, max_swaps: int | None = None) -> list[list[int]]:
     """Split label indices ``0..L-1`` into subsets of at most ``subset_size`` dissimilar labels.
 
+    Greedy placement (most confusable label first, each into the open subset whose most
+    similar member is least similar to it), then swaps between subsets while they lower the
+    worst within-subset similarity. Sizes are balanced (they differ by at most one).
     ``subset_size=None`` (or ≥ L) gives one subset holding every label: a flat classifier.
     Deterministic for a given ``random_state``.
     """
@@ -71,10 +111,10 @@ def partition_labels(vectors: np.ndarray, subset_size: int | None, *, reduce: st
     if subset_size < 1:
         raise ValueError("subset_size must be at least 1")
     n_subsets = math.ceil(n_labels / subset_size)
-    capacity = math.ceil(n_labels / n_subsets)  # balanced sizes, never above subset_size
+    targets = _subset_sizes(n_labels, n_subsets)
     space = reduce_vectors(vectors, method=reduce, random_state=random_state)
     space = normalize_rows(space - space.mean(axis=0)) if reduce not in (None, "none") else normalize_rows(space)
-    sim = space @ space.T
+    sim = (space @ space.T).astype(np.float64)
     np.fill_diagonal(sim, -np.inf)
     # most confusable labels first; ties broken by a seeded shuffle
     rng = np.random.default_rng(random_state)
@@ -83,13 +123,15 @@ def partition_labels(vectors: np.ndarray, subset_size: int | None, *, reduce: st
     np.fill_diagonal(sim, 1.0)
     worst = np.full((n_labels, n_subsets), -np.inf, dtype=np.float64)  # max sim label->subset
     sizes = np.zeros(n_subsets, dtype=np.int64)
-    members: list[list[int]] = [[] for _ in range(n_subsets)]
+    assign = np.empty(n_labels, dtype=np.int64)
     for label in order:
         cost = worst[label].copy()
-        cost[sizes >= capacity] = np.inf
-        # least-similar subset; among equals (e.g. empty subsets) the fullest-but-open one
-        target = int(np.lexsort((-sizes, cost))[0])
-        members[target].append(int(label))
+        cost[sizes >= targets] = np.inf
+        # least-similar open subset; among equals (e.g. empty subsets) the emptiest one
+        target = int(np.lexsort((sizes, cost))[0])
+        assign[label] = target
         sizes[target] += 1
         np.maximum(worst[:, target], sim[:, label], out=worst[:, target])
-    return [sorted(m) for m in members if m]
+    np.fill_diagonal(sim, -np.inf)
+    assign = _refine(sim, assign, n_subsets, max_swaps if max_swaps is not None else 2 * n_labels)
+    return [sorted(np.flatnonzero(assign == g).tolist()) for g in range(n_subsets)]

@@ -10,20 +10,28 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterable, Sequence
 
 from .errors import InputError
 
 
+def _script(conn: sqlite3.Connection, sql: str) -> None:
+    """Run statements one by one (``executescript`` would COMMIT the open transaction)."""
+    for statement in sql.split(";"):
+        if statement.strip():
+            conn.execute(statement)
+
+
 def _m1(conn: sqlite3.Connection) -> None:
-    conn.executescript("""
+    _script(conn, """
     CREATE TABLE runs (
         id INTEGER PRIMARY KEY,
         created REAL NOT NULL,
         updated REAL NOT NULL,
         status TEXT NOT NULL,            -- running | done | failed
-        config TEXT NOT NULL,            -- JSON; never holds secrets
+        config TEXT NOT NULL,            -- JSON, never holds secrets
         stop_reason TEXT
     );
     CREATE TABLE texts (
@@ -80,9 +88,14 @@ def migrate(conn: sqlite3.Connection) -> None:
         raise InputError(f"store was written by a newer redtext (schema {version} > {SCHEMA_VERSION}); "
                          "upgrade redtext to open it")
     for number in range(version, SCHEMA_VERSION):
-        with conn:
+        conn.execute("BEGIN IMMEDIATE")
+        try:
             MIGRATIONS[number](conn)
             conn.execute(f"PRAGMA user_version = {number + 1}")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
 
 
 class Store:
@@ -104,10 +117,21 @@ class Store:
     def close(self) -> None:
         self.conn.close()
 
+    @contextmanager
+    def _tx(self):
+        """One explicit transaction: all of the block's writes land, or none do."""
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield self.conn
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
+        self.conn.execute("COMMIT")
+
     # -- runs -------------------------------------------------------------------------
     def create_run(self, config: dict) -> int:
         now = time.time()
-        with self.conn:
+        with self._tx():
             cur = self.conn.execute(
                 "INSERT INTO runs(created, updated, status, config) VALUES (?,?,?,?)",
                 (now, now, "running", json.dumps(config, sort_keys=True)))
@@ -124,7 +148,7 @@ class Store:
         return {"status": row[0], "config": json.loads(row[1]), "stop_reason": row[2]}
 
     def set_status(self, run_id: int, status: str, stop_reason: str | None = None) -> None:
-        with self.conn:
+        with self._tx():
             self.conn.execute("UPDATE runs SET status=?, stop_reason=COALESCE(?, stop_reason), updated=? WHERE id=?",
                               (status, stop_reason, time.time(), run_id))
 
@@ -132,7 +156,7 @@ class Store:
     def add_texts(self, run_id: int, role: str, ids: Sequence[str], texts: Sequence[str],
                   labels: Sequence[str] | None = None) -> None:
         labels = labels if labels is not None else [None] * len(texts)
-        with self.conn:
+        with self._tx():
             self.conn.executemany(
                 "INSERT INTO texts(run_id, role, idx, id, text, label) VALUES (?,?,?,?,?,?)",
                 ((run_id, role, i, ids[i], texts[i], labels[i]) for i in range(len(texts))))
@@ -143,7 +167,7 @@ class Store:
         return [r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows]
 
     def add_descriptions(self, run_id: int, descriptions: dict[str, str]) -> None:
-        with self.conn:
+        with self._tx():
             self.conn.executemany("INSERT OR REPLACE INTO descriptions(run_id, label, description) VALUES (?,?,?)",
                                   ((run_id, k, v) for k, v in descriptions.items()))
 
@@ -164,7 +188,7 @@ class Store:
             self._seq += 1
             rows.append((run_id, text, label, None if verdict is None else int(verdict), expert, round_no,
                          self._seq, now))
-        with self.conn:
+        with self._tx():
             self.conn.executemany(
                 "INSERT INTO verdicts(run_id, text, label, verdict, expert, round, seq, asked_at) "
                 "VALUES (?,?,?,?,?,?,?,?)", rows)
@@ -174,7 +198,7 @@ class Store:
 
     # -- rounds and predictions -------------------------------------------------------
     def record_round(self, run_id: int, round_no: int, metrics: dict) -> None:
-        with self.conn:
+        with self._tx():
             self.conn.execute("INSERT OR REPLACE INTO rounds(run_id, round, metrics) VALUES (?,?,?)",
                               (run_id, round_no, json.dumps(metrics, sort_keys=True)))
 
@@ -183,7 +207,7 @@ class Store:
         return [json.loads(r[0]) for r in rows]
 
     def record_predictions(self, run_id: int, rows: Iterable[tuple[int, str, float, str, list]]) -> None:
-        with self.conn:
+        with self._tx():
             self.conn.execute("DELETE FROM predictions WHERE run_id=?", (run_id,))
             self.conn.executemany(
                 "INSERT INTO predictions(run_id, idx, label, confidence, source, candidates) VALUES (?,?,?,?,?,?)",
