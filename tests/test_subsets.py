@@ -349,3 +349,52 @@ def test_sklearn_style_single_row_binary_model_is_a_sigmoid():
     np.testing.assert_allclose(p.sum(axis=1), 1.0, atol=1e-6)
     z = X @ w[0] + b[0]
     np.testing.assert_allclose(p[:, 1], 1 / (1 + np.exp(-z)), atol=1e-5)
+
+
+# --------------------------------------------------------------------------- NOISE sub-classes
+
+
+def test_noise_groups_cluster_only_out_of_subset_labels():
+    from redtext.subsets import noise_groups_for
+
+    X, y = clusters(n_labels=6, per_label=5)
+    lv = normalize_rows(np.stack([X[y == c].mean(axis=0) for c in range(6)]))
+    groups, centroids = noise_groups_for([0, 3], lv, n_clusters=2, random_state=0)
+    assert groups[0] == -1 and groups[3] == -1
+    assert sorted(set(groups[[1, 2, 4, 5]].tolist())) == [0, 1]
+    assert centroids.shape == (2, lv.shape[1])
+    np.testing.assert_allclose(np.linalg.norm(centroids, axis=1), 1.0, atol=1e-5)
+
+
+def test_noise_subclasses_targets_weights_and_hard_negatives():
+    X, y = clusters(n_labels=6, per_label=10)
+    subset = [0, 3]
+    groups = np.array([-1, 0, 1, -1, 0, 1])
+    centroids = normalize_rows(np.stack([X[np.isin(y, [1, 4])].mean(0), X[np.isin(y, [2, 5])].mean(0)]))
+    neg_X = X[y == 2][:3]  # rejected for label 0; they sit in sub-class 1's region
+    rows, targets, weights, has_noise = assemble_training_set(
+        X, y, subset, 6, noise_factor=2.0, rng=np.random.default_rng(0), noise_groups=groups,
+        noise_centroids=centroids, neg_X=neg_X, neg_label=np.array([0, 0, 0]), neg_true=np.array([-1, -1, -1]))
+    assert has_noise
+    n_pos = int(np.isin(y, subset).sum())
+    noise_t = targets[n_pos:-3]
+    # every out-of-subset row is used (cap 4 × 2 × 10 = 80 ≥ 20 per sub-class), in its label's sub-class
+    assert len(noise_t) == int((~np.isin(y, subset)).sum())
+    expected = 2 + groups[y[~np.isin(y, subset)]]
+    assert sorted(noise_t.tolist()) == sorted(expected.tolist())
+    # the NOISE side weighs noise_factor × mean class size per sub-class
+    np.testing.assert_allclose(weights[n_pos:-3].sum(), 2.0 * 10 * 2, rtol=1e-6)
+    assert targets[-3:].tolist() == [3, 3, 3]  # hard negatives: nearest sub-class (labels 2 and 5)
+
+
+def test_ensemble_with_noise_subclasses_reports_one_noise_column():
+    X, y = clusters(n_labels=6, per_label=20)
+    lv = normalize_rows(np.stack([X[y == c].mean(axis=0) for c in range(6)]))
+    ens = SubsetEnsemble(SUBSETS, 6, noise_clusters=2, label_vectors=lv, n_jobs=1).fit(X, y)
+    for m in ens.models_:
+        assert m.n_noise == 2 and m.coef.shape[0] == len(m.labels) + 2
+        p = m.proba(X[:5])
+        assert p.shape == (5, len(m.labels) + 1)
+        np.testing.assert_allclose(p.sum(axis=1), 1.0, atol=1e-5)
+    scores = ens.predict_proba(X)
+    assert (scores.argmax(axis=1) == y).mean() > 0.95

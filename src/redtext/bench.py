@@ -129,6 +129,11 @@ def run_benchmark(dataset: str, *, k: int = 30, budget: float = 0.25, seed: int 
     X_seed, X_pool = X_train[split.seed_idx], X_train[split.pool_idx]
     test_gold = np.array(split.test_labels, dtype=object)
     n_calls = resolve_budget(budget, len(pool_texts))
+    descriptions: dict[str, str] = {}
+    if (folder / "labels.jsonl").is_file():
+        from .data import load_descriptions
+
+        descriptions, _ = load_descriptions(folder / "labels.jsonl", known_labels=set(split.classes))
     log(f"{folder.name}: {len(split.classes)} classes, seed {len(seed_texts)} (k={k}), pool {len(pool_texts)}, "
         f"test {len(test_gold)}, budget {n_calls} calls; embeddings ready in {embed_s:.1f}s")
 
@@ -145,7 +150,7 @@ def run_benchmark(dataset: str, *, k: int = 30, budget: float = 0.25, seed: int 
         if name == "flat_al":
             params["subset_size"] = None
         model = RED(**params).fit(seed_texts, seed_labels, pool=pool_texts, pool_ids=pool_ids, expert=oracle(),
-                                  embeddings=(X_seed, X_pool))
+                                  embeddings=(X_seed, X_pool), descriptions=descriptions)
         test_pred = model.predict(None, embeddings=X_test)
         results[name] = {
             "pool_accuracy": float(np.mean(np.asarray(model.pool_labels_, dtype=object) == pool_gold)),

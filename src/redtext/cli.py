@@ -31,6 +31,9 @@ def run(
     noise_factor: float = typer.Option(2.0, help="NOISE rows per subset, as a multiple of its mean class size."),
     max_candidates: int = typer.Option(3, help="Candidates asked about per text and round (correction depth)."),
     max_rounds: int = typer.Option(20, help="Round cap."),
+    noise_clusters: int = typer.Option(16, help="NOISE sub-classes per subset classifier (1 = a single NOISE class)."),
+    uncertainty: str = typer.Option("margin", help="How texts are picked for the expert: margin or entropy."),
+    reduce: str = typer.Option("none", help="Label-vector reduction before partitioning: none or umap."),
     embedder: str = typer.Option("minilm", help="minilm (default), hashing, or a local sentence-transformers folder."),
     text_col: str = typer.Option("text", help="Column holding the texts."),
     label_col: str = typer.Option("label", help="Column holding the labels (seed, gold)."),
@@ -43,8 +46,12 @@ def run(
 
     if subset_size < 0:
         raise typer.BadParameter("must be ≥ 0", param_hint="--subset-size")
+    if reduce not in ("none", "umap"):
+        raise typer.BadParameter("use none or umap", param_hint="--reduce")
     params = {"subset_size": subset_size or None, "noise_factor": noise_factor, "max_candidates": max_candidates,
-              "max_rounds": max_rounds, "embedder": embedder, "random_state": random_state}
+              "max_rounds": max_rounds, "embedder": embedder, "random_state": random_state,
+              "noise_clusters": noise_clusters, "uncertainty": uncertainty,
+              "reduce": None if reduce == "none" else reduce}
     start(seed=str(seed), pool=str(pool), out=str(out), expert=expert, gold=str(gold) if gold else None,
           descriptions=str(descriptions) if descriptions else None, budget=budget, params=params,
           text_col=text_col, label_col=label_col, id_col=id_col, oracle_accuracy=oracle_accuracy, log=_log)

@@ -45,10 +45,10 @@ class LoopConfig:
     rounds_hint: int = 8             # the budget is spread over about this many rounds
     max_candidates: int = 3          # questions per text per round (correction depth)
     n_candidates: int = 5            # ranked candidates kept per text
-    uncertainty: str = "entropy"
+    uncertainty: str = "margin"
     uncertain_below: float = 0.5     # a text is "uncertain" when its confidence is under this
     min_gain: float = 0.05           # stop when accepted / texts asked in a round falls under this
-    min_drop: float = 0.01           # ... or the uncertain count falls by less than this share
+    min_drop: float = 0.0            # ... or the uncertain count falls by no more than this share
     patience: int = 2                # ... for this many rounds in a row
     n_examples: int = 6              # nearest known examples shown to the expert
     spread: bool = True              # spread selections across subsets

@@ -36,6 +36,7 @@ def save_bundle(path: str | Path, *, classes: list[str], models: list, embedder:
             arrays[f"coef_{j}"] = np.asarray(m.coef, dtype=np.float32)
             arrays[f"intercept_{j}"] = np.asarray(m.intercept, dtype=np.float32)
             arrays[f"noise_{j}"] = np.asarray([m.has_noise])
+            arrays[f"n_noise_{j}"] = np.asarray([m.n_noise])
         np.savez(tmp / "weights.npz", **arrays)
         manifest = {"format": FORMAT, "format_version": FORMAT_VERSION, "redtext_version": __version__,
                     "embedder": embedder, "classes": list(classes), "n_subsets": len(models),
@@ -74,7 +75,8 @@ def load_bundle(path: str | Path) -> tuple[dict, list]:
     try:
         with np.load(path / "weights.npz") as w:
             models = [SubsetModel(labels=w[f"labels_{j}"], coef=w[f"coef_{j}"], intercept=w[f"intercept_{j}"],
-                                  has_noise=bool(w[f"noise_{j}"][0])) for j in range(manifest["n_subsets"])]
+                                  has_noise=bool(w[f"noise_{j}"][0]), n_noise=int(w[f"n_noise_{j}"][0]))
+                      for j in range(manifest["n_subsets"])]
     except (OSError, KeyError, ValueError):
         raise InputError(f"{path}/weights.npz is missing or corrupt; re-save the model") from None
     return manifest, models

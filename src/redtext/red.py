@@ -27,6 +27,12 @@ def resolve_budget(budget, pool_size: int) -> int:
     return int(budget)
 
 
+def label_text(label: str, description: str | None = None) -> str:
+    """A label as text: its name with ``_``/``-`` as spaces, then its description if any."""
+    name = label.replace("_", " ").replace("-", " ").strip()
+    return f"{name}: {description}" if description else name
+
+
 class RED:
     """Recursive Expert Delegation, scikit-learn style.
 
@@ -36,12 +42,19 @@ class RED:
     ``subsets_``, ``pool_labels_``, ``pool_confidence_``, ``pool_source_``,
     ``pool_candidates_``, ``history_``, ``stop_reason_``, ``expert_calls_``.
     ``subset_size=None`` trains one flat classifier instead of subsets.
+
+    Defaults and why (measured with ``redtext bench``, see BENCHMARKS.md): NOISE is split into
+    ``noise_clusters=16`` k-means sub-classes (one linear NOISE class cannot carve out
+    "everything else"); texts are selected by ``margin`` (entropy over hundreds of labels
+    ranks texts poorly); ``reduce=None`` (UMAP before partitioning changed nothing measurable
+    and costs ~12 s of JIT compilation per process; pass ``reduce="umap"`` to use it).
     """
 
     def __init__(self, subset_size: int | None = 8, noise_factor: float = 2.0, budget=0.25, *,
-                 embedder="minilm", C: float = 10.0, reduce: str | None = "umap",
-                 description_weight: float = 0.0, max_rounds: int = 20, rounds_hint: int = 8,
-                 max_candidates: int = 3, n_candidates: int = 5, uncertainty: str = "entropy",
+                 embedder="minilm", C: float = 10.0, reduce: str | None = None,
+                 description_weight: float = 0.0, noise_clusters: int = 16, label_text_weight: float = 0.0,
+                 max_rounds: int = 20, rounds_hint: int = 8,
+                 max_candidates: int = 3, n_candidates: int = 5, uncertainty: str = "margin",
                  n_examples: int = 6, min_gain: float = 0.05, random_state: int = 0,
                  n_jobs: int | None = None, progress: bool = True):
         self.subset_size = subset_size
@@ -51,6 +64,8 @@ class RED:
         self.C = C
         self.reduce = reduce
         self.description_weight = description_weight
+        self.noise_clusters = noise_clusters
+        self.label_text_weight = label_text_weight
         self.max_rounds = max_rounds
         self.rounds_hint = rounds_hint
         self.max_candidates = max_candidates
@@ -64,6 +79,7 @@ class RED:
 
     # -- parameters (scikit-learn protocol) ------------------------------------------------
     _PARAMS = ("subset_size", "noise_factor", "budget", "embedder", "C", "reduce", "description_weight",
+               "noise_clusters", "label_text_weight",
                "max_rounds", "rounds_hint", "max_candidates", "n_candidates", "uncertainty", "n_examples",
                "min_gain", "random_state", "n_jobs", "progress")
 
@@ -109,9 +125,23 @@ class RED:
     def _fit_model(self, X, y, neg_X=None, neg_label=None, neg_true=None):
         from .subsets import SubsetEnsemble
 
-        return SubsetEnsemble(self.subsets_, len(self.classes_), noise_factor=self.noise_factor, C=self.C,
-                              random_state=self.random_state, n_jobs=self.n_jobs).fit(
-            X, y, neg_X=neg_X, neg_label=neg_label, neg_true=neg_true)
+        weights = None
+        if self.label_text_weight > 0 and getattr(self, "label_text_vectors_", None) is not None:
+            X = np.vstack([X, self.label_text_vectors_])
+            weights = np.r_[np.ones(len(y)), np.full(len(self.classes_), float(self.label_text_weight))]
+            y = np.concatenate([y, np.arange(len(self.classes_))])
+        if not hasattr(self, "_ensemble_proto"):
+            self._ensemble_proto = SubsetEnsemble(
+                self.subsets_, len(self.classes_), noise_factor=self.noise_factor, C=self.C,
+                random_state=self.random_state, n_jobs=self.n_jobs, noise_clusters=self.noise_clusters,
+                label_vectors=self.label_vectors_)
+        ens = SubsetEnsemble(**self._ensemble_proto.get_params())
+        if hasattr(self._ensemble_proto, "noise_groups_"):
+            ens.noise_groups_ = self._ensemble_proto.noise_groups_
+        ens.fit(X, y, sample_weight=weights, neg_X=neg_X, neg_label=neg_label, neg_true=neg_true)
+        if hasattr(ens, "noise_groups_"):
+            self._ensemble_proto.noise_groups_ = ens.noise_groups_
+        return ens
 
     # -- fit --------------------------------------------------------------------------------
     def fit(self, X: Sequence[str], y: Sequence[str], *, pool: Sequence[str] | None = None, expert=None,
@@ -154,6 +184,13 @@ class RED:
             desc_vecs[[index[n] for n in names]] = self._encode([f"{n}: {descriptions[n]}" for n in names], cache_path)
         self.label_vectors_ = label_vectors(X_seed, y_seed, len(self.classes_), description_vectors=desc_vecs,
                                             description_weight=self.description_weight)
+        self.label_text_vectors_ = None
+        if self.label_text_weight > 0:
+            # the label's own name (and description) as one more example of it
+            self.label_text_vectors_ = self._encode(
+                [label_text(c, descriptions.get(c)) for c in self.classes_], cache_path)
+        for attr in ("_ensemble_proto",):
+            self.__dict__.pop(attr, None)
         self.subsets_ = partition_labels(self.label_vectors_, self.subset_size, reduce=self.reduce,
                                          random_state=self.random_state)
         label_group = np.empty(len(self.classes_), dtype=np.int64)

@@ -8,6 +8,7 @@ Subsets train in parallel across processes (joblib/loky).
 """
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass
 
@@ -23,24 +24,37 @@ class SubsetModel:
     """A fitted subset classifier reduced to plain arrays (cheap to ship, save and apply)."""
 
     labels: np.ndarray      # global label indices, in column order
-    coef: np.ndarray        # (n_classes, dim)
-    intercept: np.ndarray   # (n_classes,)
-    has_noise: bool         # last column is NOISE
+    coef: np.ndarray        # (n_labels + n_noise, dim)
+    intercept: np.ndarray   # (n_labels + n_noise,)
+    has_noise: bool         # the columns after the labels are NOISE
+    n_noise: int = 1        # NOISE sub-classes (their probabilities are summed)
 
     def proba(self, X: np.ndarray) -> np.ndarray:
+        """``(N, n_labels + 1)``: the subset's labels, then NOISE (all sub-classes summed)."""
         logits = X @ self.coef.T + self.intercept
-        if logits.shape[1] == 1:  # binary problem stored sklearn-style
+        if logits.shape[1] == 1:  # a binary model stored sklearn-style (one row for the second class)
             logits = np.hstack([-logits, logits]) / 2
         logits -= logits.max(axis=1, keepdims=True)
         np.exp(logits, out=logits)
         logits /= logits.sum(axis=1, keepdims=True)
+        n = len(self.labels)
+        if self.has_noise and logits.shape[1] > n + 1:
+            return np.hstack([logits[:, :n], logits[:, n:].sum(axis=1, keepdims=True)])
         return logits
 
 
 def assemble_training_set(X, y, subset, n_labels, *, noise_factor, rng, neg_X=None, neg_label=None,
-                          neg_true=None, sample_weight=None):
+                          neg_true=None, sample_weight=None, noise_groups=None, noise_centroids=None):
     """Rows, local targets and weights for one subset. Local targets ``0..n-1`` are the
-    subset's labels in order; ``n`` is NOISE."""
+    subset's labels in order; ``n`` is NOISE.
+
+    With ``noise_groups`` (label index -> NOISE sub-class, for the labels outside the
+    subset), NOISE is split into coherent sub-classes ``n, n+1, ...`` so a linear model can
+    carve out "everything else": every out-of-subset row is used (at most
+    ``4 × noise_factor × mean class size`` per sub-class, drawn at random), weighted so each
+    sub-class weighs ``noise_factor`` mean classes on average. Hard negatives go to the
+    sub-class whose centroid is nearest.
+    """
     subset = np.asarray(subset)
     n = len(subset)
     local = np.full(n_labels, -1, dtype=np.int64)
@@ -52,38 +66,54 @@ def assemble_training_set(X, y, subset, n_labels, *, noise_factor, rng, neg_X=No
     weights = [np.ones(len(pos_idx)) if sample_weight is None else sample_weight[pos_idx]]
     out_idx = np.flatnonzero(~in_subset)
     has_noise = len(out_idx) > 0 and noise_factor > 0
-    if has_noise:
+    if has_noise and noise_groups is not None:
+        mean_size = len(pos_idx) / n
+        groups = np.asarray(noise_groups)[y[out_idx]]
+        n_groups = int(groups.max()) + 1
+        cap = max(1, int(math.ceil(4 * noise_factor * mean_size)))
+        picks = []
+        for g in range(n_groups):
+            members = out_idx[groups == g]
+            picks.append(members if len(members) <= cap else rng.choice(members, size=cap, replace=False))
+        pick = np.concatenate(picks)
+        rows.append(X[pick])
+        targets.append(n + np.asarray(noise_groups)[y[pick]])
+        weights.append(np.full(len(pick), noise_factor * mean_size * n_groups / max(1, len(pick))))
+    elif has_noise:
         mean_size = len(pos_idx) / n
         n_noise = max(1, int(round(noise_factor * mean_size)))
         pick = rng.choice(out_idx, size=n_noise, replace=n_noise > len(out_idx))
         rows.append(X[pick])
         targets.append(np.full(len(pick), n))
         weights.append(np.ones(len(pick)))
-        if neg_X is not None and len(neg_X):
-            lab = np.asarray(neg_label, dtype=np.int64)
-            true = np.asarray(neg_true, dtype=np.int64) if neg_true is not None else np.full(len(lab), -1)
-            # a rejected text is NOISE for the subset of the rejected label, unless the
-            # expert since placed it under another label of the same subset
-            true_in = (true >= 0) & (local[np.maximum(true, 0)] >= 0)
-            mine = (local[lab] >= 0) & ~true_in
-            if mine.any():
-                rows.append(neg_X[mine])
+    if has_noise and neg_X is not None and len(neg_X):
+        lab = np.asarray(neg_label, dtype=np.int64)
+        true = np.asarray(neg_true, dtype=np.int64) if neg_true is not None else np.full(len(lab), -1)
+        # a rejected text is NOISE for the subset of the rejected label, unless the
+        # expert since placed it under another label of the same subset
+        true_in = (true >= 0) & (local[np.maximum(true, 0)] >= 0)
+        mine = (local[lab] >= 0) & ~true_in
+        if mine.any():
+            rows.append(neg_X[mine])
+            if noise_groups is not None and noise_centroids is not None:
+                targets.append(n + np.argmax(neg_X[mine] @ np.asarray(noise_centroids).T, axis=1))
+            else:
                 targets.append(np.full(int(mine.sum()), n))
-                weights.append(np.ones(int(mine.sum())))
+            weights.append(np.ones(int(mine.sum())))
     return np.vstack(rows), np.concatenate(targets), np.concatenate(weights), has_noise
 
 
-def _fit_one(X, t, w, C, max_iter, labels, has_noise):
+def _fit_one(X, t, w, C, max_iter, labels, has_noise, n_noise=1):
     classes = np.unique(t)
+    n_noise = n_noise if has_noise else 0
+    n_cols = len(labels) + n_noise
     if len(classes) == 1:  # degenerate: a single class seen; constant model
-        n_cols = len(labels) + (1 if has_noise else 0)
         coef = np.zeros((n_cols, X.shape[1]), dtype=np.float32)
         intercept = np.full(n_cols, -30.0, dtype=np.float32)
         intercept[classes[0]] = 0.0
-        return SubsetModel(labels, coef, intercept, has_noise)
+        return SubsetModel(labels, coef, intercept, has_noise, max(1, n_noise))
     clf = LogisticRegression(C=C, max_iter=max_iter)
     clf.fit(X, t, sample_weight=w)
-    n_cols = len(labels) + (1 if has_noise else 0)
     coef = np.zeros((n_cols, X.shape[1]), dtype=np.float32)
     intercept = np.full(n_cols, -30.0, dtype=np.float32)  # classes with no rows: never predicted
     if clf.coef_.shape[0] == 1:  # binary: sklearn stores one row for classes_[1]
@@ -94,7 +124,28 @@ def _fit_one(X, t, w, C, max_iter, labels, has_noise):
     else:
         coef[clf.classes_] = clf.coef_
         intercept[clf.classes_] = clf.intercept_
-    return SubsetModel(np.asarray(labels), coef, intercept, has_noise)
+    return SubsetModel(np.asarray(labels), coef, intercept, has_noise, max(1, n_noise))
+
+
+def noise_groups_for(subset, label_vectors: np.ndarray, n_clusters: int, random_state: int):
+    """Cluster the labels outside ``subset`` into NOISE sub-classes (k-means on label vectors).
+
+    Returns (label -> sub-class with -1 inside the subset, unit centroids)."""
+    from sklearn.cluster import KMeans
+
+    n_labels = label_vectors.shape[0]
+    others = np.setdiff1d(np.arange(n_labels), np.asarray(subset))
+    groups = np.full(n_labels, -1, dtype=np.int64)
+    k = min(n_clusters, len(others))
+    if k <= 1:
+        groups[others] = 0
+        centroids = label_vectors[others].mean(axis=0, keepdims=True)
+    else:
+        km = KMeans(n_clusters=k, n_init=3, random_state=random_state).fit(label_vectors[others])
+        groups[others] = km.labels_
+        centroids = km.cluster_centers_
+    centroids = centroids / np.maximum(np.linalg.norm(centroids, axis=1, keepdims=True), 1e-12)
+    return groups, centroids.astype(np.float32)
 
 
 def default_n_jobs() -> int:
@@ -113,9 +164,11 @@ class SubsetEnsemble(BaseEstimator):
     """
 
     def __init__(self, subsets, n_labels, noise_factor=2.0, C=10.0, max_iter=1000,
-                 random_state=0, n_jobs=None):
+                 random_state=0, n_jobs=None, noise_clusters=0, label_vectors=None):
         self.subsets = subsets
         self.n_labels = n_labels
+        self.noise_clusters = noise_clusters
+        self.label_vectors = label_vectors
         self.noise_factor = noise_factor
         self.C = C
         self.max_iter = max_iter
@@ -126,12 +179,21 @@ class SubsetEnsemble(BaseEstimator):
         X = np.asarray(X, dtype=np.float32)
         y = np.asarray(y, dtype=np.int64)
         jobs = []
+        use_groups = self.noise_clusters and self.noise_clusters > 1 and len(self.subsets) > 1
+        if use_groups and not hasattr(self, "noise_groups_"):
+            if self.label_vectors is None:
+                raise ValueError("noise_clusters needs label_vectors")
+            self.noise_groups_ = [noise_groups_for(s, np.asarray(self.label_vectors), self.noise_clusters,
+                                                   self.random_state) for s in self.subsets]
         for i, subset in enumerate(self.subsets):
             rng = np.random.default_rng([int(self.random_state), i])
+            groups, centroids = self.noise_groups_[i] if use_groups else (None, None)
             Xs, ts, ws, has_noise = assemble_training_set(
                 X, y, subset, self.n_labels, noise_factor=self.noise_factor, rng=rng, neg_X=neg_X,
-                neg_label=neg_label, neg_true=neg_true, sample_weight=sample_weight)
-            jobs.append((Xs, ts, ws, self.C, self.max_iter, np.asarray(subset), has_noise))
+                neg_label=neg_label, neg_true=neg_true, sample_weight=sample_weight, noise_groups=groups,
+                noise_centroids=centroids)
+            n_noise = int(groups.max()) + 1 if groups is not None else 1
+            jobs.append((Xs, ts, ws, self.C, self.max_iter, np.asarray(subset), has_noise, n_noise))
         n_jobs = self.n_jobs if self.n_jobs is not None else default_n_jobs()
         n_jobs = min(n_jobs, len(jobs))
         if n_jobs > 1:

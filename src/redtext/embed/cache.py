@@ -36,7 +36,7 @@ class EmbeddingCache:
         self._conn.executescript(_SCHEMA)
         self._conn.commit()
 
-    def get_many(self, model: str, keys: Sequence[bytes], dim: int) -> dict[bytes, np.ndarray]:
+    def get_many(self, model: str, keys: Sequence[bytes], dim: int | None = None) -> dict[bytes, np.ndarray]:
         found: dict[bytes, np.ndarray] = {}
         keys = list(keys)
         for start in range(0, len(keys), 900):
@@ -46,7 +46,7 @@ class EmbeddingCache:
                 f"SELECT key, vec FROM embeddings WHERE model=? AND key IN ({marks})", [model, *chunk])
             for key, vec in rows:
                 arr = np.frombuffer(vec, dtype=np.float32)
-                if arr.shape[0] == dim:
+                if dim is None or arr.shape[0] == dim:
                     found[bytes(key)] = arr
         return found
 
@@ -77,10 +77,15 @@ class CachedEmbedder:
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         texts = list(texts)
-        dim = self.dim
-        out = np.empty((len(texts), dim), dtype=np.float32)
         keys = [text_key(t) for t in texts]
-        found = self.cache.get_many(self.name, list(dict.fromkeys(keys)), dim)
+        found = self.cache.get_many(self.name, list(dict.fromkeys(keys)))
+        lengths = {v.shape[0] for v in found.values()}
+        if len(found) < len(set(keys)) or len(lengths) != 1:
+            dim = self.dim  # loads the model only when something must be embedded
+            found = {k: v for k, v in found.items() if v.shape[0] == dim}
+        else:
+            dim = lengths.pop()
+        out = np.empty((len(texts), dim), dtype=np.float32)
         missing: dict[bytes, str] = {}
         for i, k in enumerate(keys):
             v = found.get(k)
