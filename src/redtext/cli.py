@@ -40,8 +40,22 @@ def run(
     id_col: str = typer.Option("id", help="Column holding ids, if any (row numbers otherwise)."),
     oracle_accuracy: float = typer.Option(0.95, help="Accuracy of the simulated oracle."),
     random_state: int = typer.Option(0, help="Seed for every random choice."),
+    base_url: Optional[str] = typer.Option(None, help="openai: server URL, e.g. http://127.0.0.1:8080/v1 "
+                                                      "(default: $OPENAI_BASE_URL or OpenAI's)."),
+    concurrency: int = typer.Option(8, help="openai: requests in flight at once."),
+    timeout: float = typer.Option(60.0, help="openai: seconds before a request is abandoned and retried."),
+    cache: Optional[Path] = typer.Option(None, help="openai: verdict cache shared across runs "
+                                                    "(default ~/.cache/redtext/verdicts.db)."),
+    max_calls: Optional[int] = typer.Option(None, help="openai: hard cap on HTTP calls, retries included."),
+    max_cost: Optional[float] = typer.Option(None, help="openai: hard cap on money spent (prices below)."),
+    price_prompt: float = typer.Option(0.0, help="openai: price per million prompt tokens."),
+    price_completion: float = typer.Option(0.0, help="openai: price per million completion tokens."),
+    logprobs: bool = typer.Option(False, help="openai: ask for logprobs and record a yes-confidence."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Estimate calls and tokens, send and write nothing."),
 ):
-    """Label a pool: train on the seed, ask the expert about uncertain texts, retrain, repeat."""
+    """Label a pool: train on the seed, ask the expert about uncertain texts, retrain, repeat.
+
+    The API key of an openai: expert comes from REDTEXT_API_KEY or OPENAI_API_KEY, never from a flag."""
     from .runner import start
 
     if subset_size < 0:
@@ -52,9 +66,13 @@ def run(
               "max_rounds": max_rounds, "embedder": embedder, "random_state": random_state,
               "noise_clusters": noise_clusters, "uncertainty": uncertainty,
               "reduce": None if reduce == "none" else reduce}
+    llm = {"base_url": base_url, "concurrency": concurrency, "timeout": timeout,
+           "cache": str(cache.resolve()) if cache else None, "max_calls": max_calls, "max_cost": max_cost,
+           "price_prompt": price_prompt, "price_completion": price_completion, "logprobs": logprobs}
     start(seed=str(seed), pool=str(pool), out=str(out), expert=expert, gold=str(gold) if gold else None,
           descriptions=str(descriptions) if descriptions else None, budget=budget, params=params,
-          text_col=text_col, label_col=label_col, id_col=id_col, oracle_accuracy=oracle_accuracy, log=_log)
+          text_col=text_col, label_col=label_col, id_col=id_col, oracle_accuracy=oracle_accuracy, llm=llm,
+          dry_run=dry_run, log=_log)
 
 
 @app.command()

@@ -24,7 +24,7 @@ from typing import Callable
 import numpy as np
 
 from .errors import ExpertError
-from .experts.base import Context, Question
+from .experts.base import NOT_ASKED, Context, Question
 from .predict import Predictions, combine
 from .select import select
 
@@ -35,6 +35,7 @@ STOP_REASONS = {
     "no_gain": "the share of asked texts the expert accepted fell under the threshold",
     "pool_exhausted": "no pool text is left to ask about",
     "no_budget": "the budget is 0: classifier labels only",
+    "expert_limit": "the expert's own hard limit (calls or cost) was reached",
 }
 
 
@@ -136,14 +137,24 @@ class Delegation:
                 raise ExpertError(f"the expert failed: {type(exc).__name__}: {exc}".replace("\n", " ")) from exc
             if len(verdicts) != len(questions):
                 raise ExpertError(f"the expert returned {len(verdicts)} answers for {len(questions)} questions")
-            items = [(q.text, q.label, None if v is None else bool(v)) for q, v in zip(questions, verdicts)]
+            items, answered = [], []
+            for j, q, v in zip(chunk, questions, verdicts):
+                if v is NOT_ASKED:
+                    answers[j] = NOT_ASKED
+                    continue
+                items.append((q.text, q.label, None if v is None else bool(v)))
+                answered.append(j)
             self.store.record_verdicts(self.run_id, items, expert=self.expert.name, round_no=round_no)
-            for j, (_, _, v) in zip(chunk, items):
+            for j, (_, _, v) in zip(answered, items):
                 answers[j] = v
                 i, lab = pending[j]
                 self._stored[(self.p.pool_texts[i], self.p.classes[lab])] = v
-            self.new_calls += len(chunk)
-            self._advance(len(chunk))
+            self.new_calls += len(items)
+            self._advance(len(items))
+            if getattr(self.expert, "exhausted", False):
+                for j in to_ask[start + batch:]:
+                    answers[j] = NOT_ASKED
+                break
         return answers
 
     def _check_stop(self, rounds: list[dict], calls: int, eligible_any: bool) -> str | None:
@@ -182,7 +193,7 @@ class Delegation:
         calls = 0
         rounds: list[dict] = []
         calls_per_text = 1.5
-        stop = None
+        stop = pending_stop = None
         self._known = {lab: [] for lab in range(len(p.classes))}
         for x, lab, t in zip(p.X_seed, p.y_seed, p.seed_texts):
             self._known[int(lab)].append((x, t))
@@ -219,7 +230,7 @@ class Delegation:
                     "texts_asked": 0, "accepted": 0, "rejected": 0, "abstained": 0, "round_calls": 0,
                 }
                 rounds.append(metrics)
-                stop = self._check_stop(rounds, calls, bool(eligible.any()))
+                stop = pending_stop or self._check_stop(rounds, calls, bool(eligible.any()))
                 if stop is not None:
                     self.store.record_round(self.run_id, round_no, metrics)
                     break
@@ -245,11 +256,14 @@ class Delegation:
                     if not pending:
                         break
                     answers = self._ask(pending, round_no)
-                    spent += len(pending)
-                    calls += len(pending)
+                    n_answered = sum(1 for a in answers if a is not NOT_ASKED)
+                    spent += n_answered
+                    calls += n_answered
                     still_open = []
                     answered_ids = {i for i, _ in pending}
                     for (i, lab), verdict in zip(pending, answers):
+                        if verdict is NOT_ASKED:
+                            continue  # not answered: may be asked again later
                         asked[i].add(lab)
                         tried[i] += 1
                         if verdict is True:
@@ -276,9 +290,11 @@ class Delegation:
                          f"uncertain {metrics['uncertain']}")
                 if texts_asked:
                     calls_per_text = max(1.0, spent / texts_asked)
-                if spent == 0:
-                    stop = "pool_exhausted"
-                    break
+                # retrain on this round's answers first; then stop with the reason
+                if getattr(self.expert, "exhausted", False):
+                    pending_stop = "expert_limit"
+                elif spent == 0:
+                    pending_stop = "pool_exhausted"
                 round_no += 1
         return LoopResult(model=model, predictions=pred, validated=validated, rounds=rounds,
                           stop_reason=stop, calls=calls, new_calls=self.new_calls)

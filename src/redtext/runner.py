@@ -44,7 +44,7 @@ def check_out_dir(out: Path) -> None:
 
 def start(*, seed: str, pool: str, out: str, expert: str, gold: str | None, descriptions: str | None,
           budget: str, params: dict, text_col: str, label_col: str, id_col: str, oracle_accuracy: float,
-          log=print) -> dict:
+          llm: dict | None = None, dry_run: bool = False, log=print) -> dict:
     from .data import load_descriptions, load_pool, load_seed
     from .experts.registry import build_expert
     from .store import Store
@@ -61,17 +61,20 @@ def start(*, seed: str, pool: str, out: str, expert: str, gold: str | None, desc
         warnings += w
     for w in warnings:
         log(f"warning: {w}")
-    expert_obj = build_expert(expert, gold=gold, accuracy=oracle_accuracy, seed=params.get("random_state", 0),
-                              text_col=text_col, label_col=label_col, id_col=id_col)
-    from .red import RED
+    from .red import RED, resolve_budget
 
+    if dry_run:
+        return dry_run_estimate(seed_rec, pool_rec, desc, budget_value, llm or {}, params, log=log)
+    expert_obj = build_expert(expert, gold=gold, accuracy=oracle_accuracy, seed=params.get("random_state", 0),
+                              text_col=text_col, label_col=label_col, id_col=id_col, llm=llm,
+                              human_state=str(out_dir / "run.db"))
     RED(**params)._validate_params()  # includes the embedder spec: fail before anything is written
     config = {
         "seed_path": str(Path(seed).resolve()), "pool_path": str(Path(pool).resolve()),
         "descriptions_path": str(Path(descriptions).resolve()) if descriptions else None,
         "gold_path": str(Path(gold).resolve()) if gold else None, "expert": expert,
         "oracle_accuracy": oracle_accuracy, "text_col": text_col, "label_col": label_col, "id_col": id_col,
-        "budget": budget_value, "params": params,
+        "budget": budget_value, "params": params, "llm": llm or {},
     }
     created = not out_dir.exists()
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -105,12 +108,14 @@ def resume(out: str, *, log=print) -> dict:
         raise InputError(f"{out_dir}/run.db holds no run; start one with `redtext run`")
     info = store.run_info(run_id)
     cfg = info["config"]
-    if info["status"] == "done" and all((out_dir / name).exists() for name in OUTPUTS):
+    if info["status"] == "done" and info["stop_reason"] != "expert_limit" and \
+            all((out_dir / name).exists() for name in OUTPUTS):
         log(f"run in {out_dir} is already complete (stopped: {info['stop_reason']}); nothing to do")
         return json.loads((out_dir / "report.json").read_text(encoding="utf-8"))
     expert_obj = build_expert(cfg["expert"], gold=cfg.get("gold_path"), accuracy=cfg.get("oracle_accuracy", 0.95),
                               seed=cfg["params"].get("random_state", 0), text_col=cfg["text_col"],
-                              label_col=cfg["label_col"], id_col=cfg["id_col"])
+                              label_col=cfg["label_col"], id_col=cfg["id_col"], llm=cfg.get("llm"),
+                              human_state=str(out_dir / "run.db"))
     log(f"resuming run in {out_dir}: {store.count_verdicts(run_id)} stored verdicts will be replayed, not re-asked")
     return _execute(store, run_id, out_dir, expert_obj, log=log)
 
@@ -147,12 +152,21 @@ def _execute(store, run_id: int, out_dir: Path, expert_obj, *, log=print) -> dic
     write_jsonl_atomic(out_dir / "predictions.jsonl", rows)
     model.save(out_dir / "model")
     sources = {s: model.pool_source_.count(s) for s in ("expert", "classifier", "seed")}
+    from .cost import estimate
+
+    llm = cfg.get("llm") or {}
+    tokens = estimate(seed_texts=seed_texts, seed_labels=seed_labels, pool_texts=pool_texts,
+                      calls=model.new_expert_calls_ if hasattr(expert_obj, "usage") else model.expert_calls_,
+                      descriptions=descriptions, price_prompt=float(llm.get("price_prompt") or 0.0),
+                      price_completion=float(llm.get("price_completion") or 0.0))
     report = {
         "pool_size": len(pool_texts), "seed_size": len(seed_texts), "classes": len(model.classes_),
         "subsets": len(model.subsets_), "expert": cfg["expert"], "budget_calls": model.budget_calls_, "expert_calls": model.expert_calls_, "new_expert_calls": model.new_expert_calls_,
         "rounds": model.history_, "stop_reason": model.stop_reason_,
         "stop_explanation": STOP_REASONS.get(model.stop_reason_, ""), "sources": sources,
         "wall_s": round(wall, 2),
+        "expert_usage": expert_obj.usage.as_dict() if hasattr(expert_obj, "usage") else None,
+        "token_estimate": tokens,
     }
     write_text_atomic(out_dir / "report.json", json.dumps(report, indent=2, ensure_ascii=False))
     store.set_status(run_id, "done", model.stop_reason_)
@@ -160,3 +174,23 @@ def _execute(store, run_id: int, out_dir: Path, expert_obj, *, log=print) -> dic
         f"by the classifier, {sources['seed']} from the seed); {model.expert_calls_} expert calls; "
         f"stopped because {STOP_REASONS.get(model.stop_reason_, model.stop_reason_)}; outputs in {out_dir}")
     return report
+
+
+def dry_run_estimate(seed_rec, pool_rec, descriptions, budget_value, llm: dict, params: dict, *, log=print) -> dict:
+    """What a run would ask and spend, before anything is sent or written."""
+    from .cost import estimate
+    from .red import resolve_budget
+
+    calls = resolve_budget(budget_value, len(pool_rec.texts))
+    est = estimate(seed_texts=seed_rec.texts, seed_labels=seed_rec.labels, pool_texts=pool_rec.texts, calls=calls,
+                   descriptions=descriptions, price_prompt=float(llm.get("price_prompt") or 0.0),
+                   price_completion=float(llm.get("price_completion") or 0.0))
+    if llm.get("max_calls") is not None:
+        est["run"]["calls_cap"] = int(llm["max_calls"])
+    r, o = est["run"], est["llm_only"]
+    print(json.dumps(est, indent=2))
+    log(f"dry run: at most {r['calls']} expert questions, ~{r['prompt_tokens']:,} prompt + "
+        f"{r['completion_tokens']:,} completion tokens (cost {r['cost']}); an LLM asked about every text with "
+        f"every label listed: {o['calls']} calls, ~{o['prompt_tokens']:,} prompt tokens (cost {o['cost']}) — "
+        f"{est['token_ratio']:.1%} of its tokens. Nothing was sent or written.")
+    return est

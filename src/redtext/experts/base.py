@@ -11,6 +11,29 @@ from ..errors import InputError
 Verdict = Optional[bool]  # True = yes, False = no, None = abstained
 
 
+class _NotAsked:
+    """A question the expert did not answer (a hard limit was reached, or the call failed).
+
+    Unlike ``None`` (an abstention, stored like any verdict) it is never stored, so a
+    resumed run asks it again."""
+
+    _instance = None
+
+    def __new__(cls):
+        if cls._instance is None:
+            cls._instance = super().__new__(cls)
+        return cls._instance
+
+    def __repr__(self) -> str:
+        return "NOT_ASKED"
+
+    def __bool__(self) -> bool:
+        return False
+
+
+NOT_ASKED = _NotAsked()
+
+
 @dataclass(frozen=True)
 class Context:
     """What the expert knows about the label it is asked about."""
@@ -33,9 +56,11 @@ class Expert(Protocol):
     """Answers batches of binary questions.
 
     ``name`` identifies the expert (and any setting that changes its answers) in the store.
-    ``ask`` returns one verdict per question, in order: ``True``, ``False`` or ``None`` to
-    abstain. An expert may also define ``prepare(labels, label_vectors)``, called once with
-    the label space before the first question.
+    ``ask`` returns one verdict per question, in order: ``True``, ``False``, ``None`` to
+    abstain, or ``NOT_ASKED`` for a question it could not answer (never stored). An expert
+    may also define ``prepare(labels, label_vectors)``, called once with the label space
+    before the first question, ``batch_size`` (questions per ``ask``), and ``exhausted``
+    (true once its own hard limits are reached: the loop then stops).
     """
 
     name: str

@@ -1,0 +1,86 @@
+"""A person as the expert, in the terminal: y / n / s(kip) / u(ndo) / q(uit).
+
+Every answer is written to a small SQLite file the moment it is given (so nothing is lost if
+the process dies), undo rewrites the previous answer of the current batch, and quitting
+stops the run cleanly — ``redtext resume`` continues where the person left off, without
+asking again what was answered.
+"""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Callable, Sequence
+
+from .base import NOT_ASKED, Question
+from .cache import VerdictCache, cache_key
+
+HUMAN_VERSION = "human-v1"
+HELP = "y = yes, n = no, s = skip (don't know), u = undo the previous answer, q = quit (resume later)"
+
+
+def _key(q: Question) -> str:
+    return cache_key(model="human", params={}, prompt_version=HUMAN_VERSION, label=q.label, text=q.text, context={})
+
+
+class TerminalExpert:
+    batch_size = 10
+    name = "human"
+
+    def __init__(self, state_path: str | Path | None = None, *, input_fn: Callable[[str], str] | None = None,
+                 output=None):
+        self.cache = VerdictCache(state_path) if state_path else VerdictCache(":memory:")
+        self.input_fn = input_fn or input
+        self.out = output or sys.stderr
+        self.exhausted = False
+        self.answered = 0
+
+    def _show(self, q: Question, n: int, total: int) -> None:
+        w = self.out.write
+        w(f"\n── question {n}/{total} " + "─" * 40 + "\n")
+        w(f"label: {q.label}\n")
+        if q.context.description:
+            w(f"means: {q.context.description}\n")
+        for e in q.context.examples[:6]:
+            w(f"  e.g. {e}\n")
+        w(f"text:  {q.text}\n")
+        self.out.flush()
+
+    def ask(self, questions: Sequence[Question]) -> list:
+        answers: list = [NOT_ASKED] * len(questions)
+        todo = []
+        for j, q in enumerate(questions):
+            found, verdict, _ = self.cache.get(_key(q))
+            if found:
+                answers[j] = verdict
+            else:
+                todo.append(j)
+        pos = 0
+        while pos < len(todo):
+            j = todo[pos]
+            q = questions[j]
+            self._show(q, pos + 1, len(todo))
+            try:
+                raw = self.input_fn("belongs? [y/n/s/u/q] ").strip().lower()
+            except EOFError:
+                raw = "q"
+            if raw in ("y", "yes", "n", "no", "s", "skip"):
+                verdict = True if raw[0] == "y" else False if raw[0] == "n" else None
+                self.cache.put(_key(q), verdict, None)
+                answers[j] = verdict
+                self.answered += 1
+                pos += 1
+            elif raw in ("u", "undo"):
+                if pos == 0:
+                    self.out.write("nothing to undo in this batch\n")
+                    continue
+                pos -= 1
+                prev = todo[pos]
+                self.cache.conn.execute("DELETE FROM verdict_cache WHERE key=?", (_key(questions[prev]),))
+                answers[prev] = NOT_ASKED
+                self.answered -= 1
+            elif raw in ("q", "quit"):
+                self.exhausted = True
+                break
+            else:
+                self.out.write(f"? {HELP}\n")
+        return answers

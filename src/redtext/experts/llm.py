@@ -1,0 +1,294 @@
+"""An expert behind any OpenAI-compatible chat API (OpenAI, vLLM, Ollama, llama.cpp, gateways).
+
+Async HTTP with bounded concurrency; retries with exponential backoff and jitter on 429, 5xx,
+timeouts, connection errors and unreadable bodies, honouring ``Retry-After``; strict yes/no
+parsing (logprobs give a confidence where the server offers them); a malformed reply is asked
+once more, then recorded as an abstention — never taken as "yes". Hard limits on HTTP calls
+and on money are checked *before* each request is sent, with the worst-case cost of requests
+in flight reserved, so concurrency can never overshoot them. The API key comes from
+``REDTEXT_API_KEY`` or ``OPENAI_API_KEY`` and is never logged or stored.
+"""
+from __future__ import annotations
+
+import asyncio
+import math
+import os
+import random
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Sequence
+
+from ..errors import ExpertError, InputError
+from .base import NOT_ASKED, Question
+from .cache import VerdictCache, cache_key
+from .prompts import JUDGE_VERSION, judge_messages, parse_yes_no
+
+RETRY_STATUS = {408, 409, 425, 429, 500, 502, 503, 504, 520, 522, 524}
+
+
+def api_key_from_env() -> str | None:
+    return os.environ.get("REDTEXT_API_KEY") or os.environ.get("OPENAI_API_KEY") or None
+
+
+def estimate_tokens(text: str) -> int:
+    """A rough token count (≈ 4 characters a token) for estimates before anything is sent."""
+    return max(1, math.ceil(len(text) / 4))
+
+
+def messages_tokens(messages: list[dict]) -> int:
+    return sum(estimate_tokens(m["content"]) + 4 for m in messages)
+
+
+@dataclass
+class Usage:
+    http_calls: int = 0
+    cache_hits: int = 0
+    retries: int = 0
+    errors: int = 0
+    malformed: int = 0
+    abstained: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost: float = 0.0
+    max_in_flight: int = 0
+    last_error: str | None = field(default=None, repr=False)
+
+    def as_dict(self) -> dict:
+        d = dict(self.__dict__)
+        d.pop("last_error", None)
+        d["cost"] = round(d["cost"], 6)
+        return d
+
+
+class _Transient(Exception):
+    def __init__(self, message: str, retry_after: float | None = None):
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class OpenAICompatibleExpert:
+    """``ask(questions)`` -> verdicts, one chat completion per question (cache permitting)."""
+
+    batch_size = 64
+
+    def __init__(self, model: str, *, base_url: str | None = None, api_key: str | None = None,
+                 concurrency: int = 8, timeout: float = 60.0, max_retries: int = 5, backoff: float = 0.5,
+                 max_backoff: float = 30.0, temperature: float = 0.0, max_tokens: int = 3, logprobs: bool = False,
+                 price_prompt: float = 0.0, price_completion: float = 0.0, max_calls: int | None = None,
+                 max_cost: float | None = None, cache_path: str | Path | None = None, transport=None,
+                 seed: int | None = 0):
+        if not model:
+            raise InputError("the LLM expert needs a model name, e.g. --expert openai:gpt-4o-mini")
+        if concurrency < 1:
+            raise InputError(f"--concurrency {concurrency}: must be at least 1")
+        self.model = model
+        self.base_url = (base_url or os.environ.get("OPENAI_BASE_URL") or "https://api.openai.com/v1").rstrip("/")
+        if not self.base_url.startswith(("http://", "https://")):
+            raise InputError(f"--base-url {self.base_url!r}: expected http(s)://HOST[:PORT]/v1")
+        self._api_key = api_key if api_key is not None else api_key_from_env()
+        self.concurrency = concurrency
+        self.timeout = timeout
+        self.max_retries = max_retries
+        self.backoff = backoff
+        self.max_backoff = max_backoff
+        self.temperature = temperature
+        self.max_tokens = max_tokens
+        self.logprobs = logprobs
+        self.price_prompt = price_prompt          # per million prompt tokens
+        self.price_completion = price_completion  # per million completion tokens
+        self.max_calls = max_calls
+        self.max_cost = max_cost
+        self.seed = seed
+        self.cache = VerdictCache(cache_path) if cache_path else None
+        self.transport = transport
+        self.name = f"openai:{model}"
+        self.usage = Usage()
+        self.exhausted = False
+        self._reserved_calls = 0
+        self._reserved_cost = 0.0
+        self._in_flight = 0
+
+    def __repr__(self) -> str:  # never shows the key
+        return f"OpenAICompatibleExpert(model={self.model!r}, base_url={self.base_url!r})"
+
+    @property
+    def params(self) -> dict:
+        """What changes the answers (part of the cache key)."""
+        return {"temperature": self.temperature, "max_tokens": self.max_tokens, "logprobs": self.logprobs,
+                "seed": self.seed}
+
+    # -- limits -------------------------------------------------------------------------
+    def _worst_cost(self, prompt_tokens: int) -> float:
+        return (prompt_tokens * self.price_prompt + self.max_tokens * self.price_completion) / 1e6
+
+    def _reserve(self, prompt_tokens: int) -> float | None:
+        """Reserve one call before sending; ``None`` when a hard limit forbids it."""
+        if self.max_calls is not None and self._reserved_calls >= self.max_calls:
+            self.exhausted = True
+            return None
+        worst = self._worst_cost(prompt_tokens)
+        if self.max_cost is not None and self.usage.cost + self._reserved_cost + worst > self.max_cost + 1e-12:
+            self.exhausted = True
+            return None
+        self._reserved_calls += 1
+        self._reserved_cost += worst
+        return worst
+
+    # -- HTTP ---------------------------------------------------------------------------
+    def _headers(self) -> dict:
+        headers = {"Content-Type": "application/json"}
+        if self._api_key:
+            headers["Authorization"] = f"Bearer {self._api_key}"
+        return headers
+
+    def _body(self, messages: list[dict]) -> dict:
+        body = {"model": self.model, "messages": messages, "temperature": self.temperature,
+                "max_tokens": self.max_tokens}
+        if self.seed is not None:
+            body["seed"] = self.seed
+        if self.logprobs:
+            body["logprobs"] = True
+            body["top_logprobs"] = 5
+        return body
+
+    async def _post(self, client, body: dict) -> dict:
+        import httpx
+
+        try:
+            resp = await client.post(f"{self.base_url}/chat/completions", json=body, headers=self._headers())
+        except (httpx.TimeoutException, httpx.TransportError) as exc:
+            raise _Transient(f"{type(exc).__name__}: {exc}") from None
+        if resp.status_code in RETRY_STATUS:
+            retry_after = None
+            header = resp.headers.get("retry-after")
+            if header:
+                try:
+                    retry_after = float(header)
+                except ValueError:
+                    retry_after = None
+            raise _Transient(f"HTTP {resp.status_code}", retry_after)
+        if resp.status_code >= 400:
+            detail = resp.text[:200].replace("\n", " ")
+            raise ExpertError(f"{self.base_url} answered HTTP {resp.status_code}: {detail}")
+        try:
+            return resp.json()
+        except ValueError:
+            raise _Transient("unreadable JSON body") from None
+
+    def _parse(self, data: dict) -> tuple[bool | None, float | None, str | None, int, int]:
+        usage = data.get("usage") or {}
+        pt = int(usage.get("prompt_tokens") or 0)
+        ct = int(usage.get("completion_tokens") or 0)
+        choices = data.get("choices") or []
+        if not choices or not isinstance(choices, list):
+            return None, None, None, pt, ct
+        choice = choices[0] or {}
+        content = ((choice.get("message") or {}).get("content")) if isinstance(choice, dict) else None
+        verdict = parse_yes_no(content)
+        confidence = None
+        if verdict is not None and self.logprobs:
+            confidence = _yes_probability(choice)
+        return verdict, confidence, content, pt, ct
+
+    async def _one(self, client, sem: asyncio.Semaphore, q: Question):
+        messages = judge_messages(q)
+        key = cache_key(model=self.model, params=self.params, prompt_version=JUDGE_VERSION, label=q.label,
+                        text=q.text, context={"description": q.context.description,
+                                              "examples": list(q.context.examples)})
+        if self.cache is not None:
+            found, verdict, _ = self.cache.get(key)
+            if found:
+                self.usage.cache_hits += 1
+                return verdict
+        body = self._body(messages)
+        est_tokens = messages_tokens(messages)
+        for _attempt in range(2):  # the original question, then once more on a malformed reply
+            data = None
+            for retry in range(self.max_retries + 1):
+                reserved = self._reserve(est_tokens)
+                if reserved is None:
+                    return NOT_ASKED
+                async with sem:
+                    self._in_flight += 1
+                    self.usage.max_in_flight = max(self.usage.max_in_flight, self._in_flight)
+                    t0 = time.perf_counter()
+                    try:
+                        self.usage.http_calls += 1
+                        data = await self._post(client, body)
+                        error = None
+                    except _Transient as exc:
+                        error = exc
+                    finally:
+                        self._in_flight -= 1
+                latency = time.perf_counter() - t0
+                if error is None:
+                    break
+                # a failed request: release its cost reservation (nothing was billed)
+                self._reserved_cost -= reserved
+                self.usage.errors += 1
+                self.usage.last_error = str(error)
+                if self.cache is not None:
+                    self.cache.log_call(key=key, model=self.model, prompt_version=JUDGE_VERSION, request=body,
+                                        reply=None, status="error", error=str(error), latency_s=latency)
+                if retry == self.max_retries:
+                    return NOT_ASKED  # errors are never cached: a later run asks again
+                self.usage.retries += 1
+                delay = error.retry_after if error.retry_after is not None else \
+                    self.backoff * (2 ** retry) * random.uniform(0.5, 1.5)
+                await asyncio.sleep(min(self.max_backoff, max(0.0, delay)))
+            verdict, confidence, content, pt, ct = self._parse(data)
+            cost = (pt * self.price_prompt + ct * self.price_completion) / 1e6
+            self._reserved_cost -= reserved
+            self.usage.prompt_tokens += pt
+            self.usage.completion_tokens += ct
+            self.usage.cost += cost
+            status = "ok" if verdict is not None else "malformed"
+            if self.cache is not None:
+                self.cache.log_call(key=key, model=self.model, prompt_version=JUDGE_VERSION, request=body,
+                                    reply=content, status=status, prompt_tokens=pt, completion_tokens=ct, cost=cost,
+                                    latency_s=latency)
+            if verdict is not None:
+                if self.cache is not None:
+                    self.cache.put(key, verdict, confidence)
+                return verdict
+            self.usage.malformed += 1
+        self.usage.abstained += 1
+        if self.cache is not None:
+            self.cache.put(key, None, None)  # a real (malformed) answer, twice: an abstention
+        return None
+
+    async def _ask_all(self, questions: Sequence[Question]) -> list:
+        import httpx
+
+        sem = asyncio.Semaphore(self.concurrency)
+        limits = httpx.Limits(max_connections=self.concurrency, max_keepalive_connections=self.concurrency)
+        async with httpx.AsyncClient(timeout=self.timeout, limits=limits, transport=self.transport) as client:
+            return await asyncio.gather(*(self._one(client, sem, q) for q in questions))
+
+    def ask(self, questions: Sequence[Question]) -> list:
+        if not questions:
+            return []
+        errors_before = self.usage.errors
+        answers = asyncio.run(self._ask_all(list(questions)))
+        failed = sum(1 for a in answers if a is NOT_ASKED)
+        if failed == len(answers) and self.usage.errors > errors_before and not self.exhausted:
+            raise ExpertError(f"every request to {self.base_url} failed after {self.max_retries} retries "
+                              f"(last: {self.usage.last_error}); check the server and --base-url")
+        return answers
+
+
+def _yes_probability(choice: dict) -> float | None:
+    try:
+        top = choice["logprobs"]["content"][0]["top_logprobs"]
+    except (KeyError, IndexError, TypeError):
+        return None
+    p_yes = p_no = 0.0
+    for item in top:
+        token = str(item.get("token", "")).strip().lower()
+        p = math.exp(float(item.get("logprob", -100)))
+        if token.startswith("yes"):
+            p_yes += p
+        elif token.startswith("no"):
+            p_no += p
+    return None if p_yes + p_no == 0 else p_yes / (p_yes + p_no)

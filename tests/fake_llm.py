@@ -1,0 +1,108 @@
+"""A scriptable OpenAI-compatible chat server on 127.0.0.1 for tests.
+
+It answers "yes"/"no" from a gold mapping (text -> label), reading the text from the
+``<text>`` block and the label from the prompt, and can be told to misbehave: a ``plan``
+function gets (request number, text, label) and returns one of
+``("ok",)``, ``("reply", content)``, ``("status", code, headers)``, ``("hang", seconds)``,
+``("truncated",)`` or ``("empty",)``. It records every request and the peak concurrency.
+"""
+from __future__ import annotations
+
+import json
+import re
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+TEXT = re.compile(r"<text>\n(.*)\n</text>", re.S)
+LABEL = re.compile(r"^Label: (.*)$", re.M)
+
+
+class FakeLLM:
+    def __init__(self, gold: dict[str, str] | None = None, plan=None, delay: float = 0.0):
+        self.gold = gold or {}
+        self.plan = plan or (lambda n, text, label: ("ok",))
+        self.delay = delay
+        self.requests: list[dict] = []
+        self.headers: list[dict] = []
+        self.in_flight = 0
+        self.max_in_flight = 0
+        self.lock = threading.Lock()
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args):
+                pass
+
+            def do_POST(self):
+                length = int(self.headers.get("content-length", 0))
+                body = json.loads(self.rfile.read(length))
+                with server.lock:
+                    n = len(server.requests)
+                    server.requests.append(body)
+                    server.headers.append(dict(self.headers))
+                    server.in_flight += 1
+                    server.max_in_flight = max(server.max_in_flight, server.in_flight)
+                try:
+                    server._answer(self, n, body)
+                finally:
+                    with server.lock:
+                        server.in_flight -= 1
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        self.port = self.httpd.server_address[1]
+        self.base_url = f"http://127.0.0.1:{self.port}/v1"
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+
+    @staticmethod
+    def question(body: dict) -> tuple[str, str]:
+        user = body["messages"][-1]["content"]
+        text = TEXT.search(user).group(1)
+        label = LABEL.search(user).group(1)
+        return text, label
+
+    def asked(self) -> list[tuple[str, str]]:
+        return [self.question(b) for b in self.requests]
+
+    def _send(self, handler, code: int, payload: bytes, headers: dict | None = None):
+        handler.send_response(code)
+        handler.send_header("content-type", "application/json")
+        for k, v in (headers or {}).items():
+            handler.send_header(k, v)
+        handler.send_header("content-length", str(len(payload)))
+        handler.end_headers()
+        try:
+            handler.wfile.write(payload)
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+
+    def _answer(self, handler, n: int, body: dict):
+        text, label = self.question(body)
+        action = self.plan(n, text, label)
+        if self.delay:
+            time.sleep(self.delay)
+        kind = action[0]
+        if kind == "hang":
+            time.sleep(action[1])
+            return self._send(handler, 200, b"{}")
+        if kind == "status":
+            return self._send(handler, action[1], b'{"error": {"message": "scripted"}}', action[2] if len(action) > 2 else None)
+        if kind == "truncated":
+            return self._send(handler, 200, b'{"id": "x", "choices": [{"message": {"content": "ye')
+        content = action[1] if kind == "reply" else ("yes" if self.gold.get(text) == label else "no")
+        choices = [] if kind == "empty" else [{"index": 0, "message": {"role": "assistant", "content": content},
+                                                "finish_reason": "stop"}]
+        payload = {"id": f"c{n}", "object": "chat.completion", "model": body.get("model"), "choices": choices,
+                   "usage": {"prompt_tokens": 100, "completion_tokens": 1, "total_tokens": 101}}
+        return self._send(handler, 200, json.dumps(payload).encode())
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.httpd.shutdown()
+        self.httpd.server_close()
