@@ -60,9 +60,9 @@ class FakeLLM:
     @staticmethod
     def question(body: dict) -> tuple[str, str]:
         user = body["messages"][-1]["content"]
-        text = TEXT.search(user).group(1)
+        m = TEXT.search(user)
         label = LABEL.search(user).group(1)
-        return text, label
+        return (m.group(1) if m else None), label
 
     def asked(self) -> list[tuple[str, str]]:
         return [self.question(b) for b in self.requests]
@@ -92,7 +92,10 @@ class FakeLLM:
             return self._send(handler, action[1], b'{"error": {"message": "scripted"}}', action[2] if len(action) > 2 else None)
         if kind == "truncated":
             return self._send(handler, 200, b'{"id": "x", "choices": [{"message": {"content": "ye')
-        content = action[1] if kind == "reply" else ("yes" if self.gold.get(text) == label else "no")
+        if text is None:  # a describe request
+            content = action[1] if kind == "reply" else f"Texts about {label}.\nShort and clear."
+        else:
+            content = action[1] if kind == "reply" else ("yes" if self.gold.get(text) == label else "no")
         choices = [] if kind == "empty" else [{"index": 0, "message": {"role": "assistant", "content": content},
                                                 "finish_reason": "stop"}]
         payload = {"id": f"c{n}", "object": "chat.completion", "model": body.get("model"), "choices": choices,

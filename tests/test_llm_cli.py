@@ -149,3 +149,34 @@ def test_cli_human_expert_quits_on_end_of_input_and_resumes(problem):
     with sqlite3.connect(d / "h" / "run.db") as conn:
         rows = conn.execute("SELECT text, label, verdict FROM verdicts ORDER BY seq").fetchall()
     assert len(rows) == 12 and [r[2] for r in rows[:3]] == [1, 0, 1]
+
+
+def test_describe_writes_editable_descriptions_and_keeps_the_users(problem, capsys):
+    from conftest import write_jsonl
+
+    d = problem["dir"]
+    mine = write_jsonl(d / "mine.jsonl", [{"label": "weather", "description": "my own words"}])
+    with FakeLLM() as server:
+        args = ["describe", "--seed", problem["seed"], "--describer", "openai:big-model", "--out", d / "labels.jsonl",
+                "--descriptions", mine, "--base-url", server.base_url, "--cache", d / "c.db"]
+        assert main([str(a) for a in args]) == 0, capsys.readouterr().err
+        n = len(server.requests)
+        assert n == 11  # 12 labels, one given by the user
+        rows = [json.loads(line) for line in (d / "labels.jsonl").read_text().splitlines()]
+        by = {r["label"]: r for r in rows}
+        assert by["weather"] == {"label": "weather", "description": "my own words", "source": "user"}
+        assert by["music"]["description"] == "Texts about music. Short and clear."
+        assert by["music"]["source"] == "openai:big-model"
+        # examples of the label were shown to the describer
+        prompts = [b["messages"][-1]["content"] for b in server.requests]
+        music = [p for p in prompts if "Label: music" in p]
+        assert len(music) == 1 and sum(w in music[0] for w in ("guitar", "concert", "playlist", "album")) >= 2
+        # a second run is served from the cache
+        assert main([str(a) for a in args]) == 0
+        assert len(server.requests) == n
+    # the written file feeds `redtext run --descriptions`
+    with FakeLLM(gold_of(problem)) as server:
+        code = main([str(a) for a in llm_args(problem, d / "r", server, d / "c2.db", **{"--descriptions": d / "labels.jsonl",
+                                                                                       "--budget": "10"})])
+        assert code == 0
+        assert any("What the label means: Texts about" in b["messages"][-1]["content"] for b in server.requests)

@@ -144,6 +144,60 @@ def bench(
         _log(f"wrote {json_out}")
 
 
+@app.command()
+def describe(
+    seed: Path = typer.Option(..., help="Labelled seed examples."),
+    describer: str = typer.Option(..., help="openai:MODEL — ideally a larger model than the judge."),
+    out: Path = typer.Option(..., help="Where to write labels.jsonl (label, description, source)."),
+    descriptions: Optional[Path] = typer.Option(None, help="Your own descriptions; they take precedence."),
+    base_url: Optional[str] = typer.Option(None, help="Server URL (default: $OPENAI_BASE_URL or OpenAI's)."),
+    examples: int = typer.Option(10, help="Examples per label shown to the describer."),
+    concurrency: int = typer.Option(8, help="Requests in flight at once."),
+    cache: Optional[Path] = typer.Option(None, help="Cache shared with runs (default ~/.cache/redtext/verdicts.db)."),
+    text_col: str = typer.Option("text", help="Column holding the texts."),
+    label_col: str = typer.Option("label", help="Column holding the labels."),
+):
+    """Write one description per label from its examples (the label's "understanding").
+
+    The file is plain JSONL: edit it, then pass it to `redtext run --descriptions`."""
+    from .data import load_descriptions, load_seed, write_jsonl_atomic
+    from .errors import InputError
+    from .experts.registry import build_expert
+
+    if not describer.startswith("openai:"):
+        raise InputError(f"--describer {describer!r}: use openai:MODEL")
+    if examples < 1:
+        raise InputError(f"--examples {examples}: must be at least 1")
+    rec = load_seed(seed, text_col=text_col, label_col=label_col)
+    given: dict[str, str] = {}
+    if descriptions:
+        given, warnings = load_descriptions(descriptions, known_labels=set(rec.labels))
+        for w in warnings:
+            _log(f"warning: {w}")
+    by_label: dict[str, list[str]] = {}
+    for t, lab in zip(rec.texts, rec.labels):
+        by_label.setdefault(lab, []).append(t)
+    todo = {lab: texts[:examples] for lab, texts in sorted(by_label.items()) if lab not in given}
+    expert = build_expert(describer, llm={"base_url": base_url, "concurrency": concurrency,
+                                          "cache": str(cache) if cache else None})
+    _log(f"describing {len(todo)} labels with {describer} ({len(given)} given by you are kept)")
+    made = expert.describe(todo) if todo else {}
+    rows, missing = [], []
+    for lab in sorted(by_label):
+        if lab in given:
+            rows.append({"label": lab, "description": given[lab], "source": "user"})
+        elif made.get(lab):
+            rows.append({"label": lab, "description": made[lab], "source": describer})
+        else:
+            missing.append(lab)
+    write_jsonl_atomic(out, rows)
+    usage = expert.usage.as_dict()
+    _log(f"wrote {len(rows)} descriptions to {out} ({usage['http_calls']} calls, {usage['cache_hits']} from cache, "
+         f"{usage['prompt_tokens'] + usage['completion_tokens']} tokens)")
+    if missing:
+        _log(f"warning: no description for {len(missing)} labels ({', '.join(missing[:5])}); run again to retry")
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; every failure becomes one ``error:`` line and an exit code, never a traceback."""
     try:  # recent typer ships its own copy of click

@@ -21,6 +21,11 @@ _STATEMENTS = [
         confidence REAL,
         created REAL NOT NULL
     )""",
+    """CREATE TABLE IF NOT EXISTS text_cache (
+        key TEXT PRIMARY KEY,
+        text TEXT NOT NULL,
+        created REAL NOT NULL
+    )""",
     """CREATE TABLE IF NOT EXISTS expert_calls (
         id INTEGER PRIMARY KEY,
         key TEXT,
@@ -65,6 +70,13 @@ class VerdictCache:
     def put(self, key: str, verdict: bool | None, confidence: float | None) -> None:
         self.conn.execute("INSERT OR REPLACE INTO verdict_cache(key, verdict, confidence, created) VALUES (?,?,?,?)",
                           (key, None if verdict is None else int(verdict), confidence, time.time()))
+
+    def get_text(self, key: str) -> str | None:
+        row = self.conn.execute("SELECT text FROM text_cache WHERE key=?", (key,)).fetchone()
+        return None if row is None else row[0]
+
+    def put_text(self, key: str, text: str) -> None:
+        self.conn.execute("INSERT OR REPLACE INTO text_cache(key, text, created) VALUES (?,?,?)", (key, text, time.time()))
 
     def log_call(self, *, key: str | None, model: str, prompt_version: str, request: dict, reply: str | None,
                  status: str, error: str | None = None, prompt_tokens: int | None = None,

@@ -22,7 +22,7 @@ from typing import Sequence
 from ..errors import ExpertError, InputError
 from .base import NOT_ASKED, Question
 from .cache import VerdictCache, cache_key
-from .prompts import JUDGE_VERSION, judge_messages, parse_yes_no
+from .prompts import DESCRIBE_VERSION, JUDGE_VERSION, describe_messages, judge_messages, parse_yes_no
 
 RETRY_STATUS = {408, 409, 425, 429, 500, 502, 503, 504, 520, 522, 524}
 
@@ -265,6 +265,72 @@ class OpenAICompatibleExpert:
         limits = httpx.Limits(max_connections=self.concurrency, max_keepalive_connections=self.concurrency)
         async with httpx.AsyncClient(timeout=self.timeout, limits=limits, transport=self.transport) as client:
             return await asyncio.gather(*(self._one(client, sem, q) for q in questions))
+
+    # -- label understanding -------------------------------------------------------------
+    async def _describe_one(self, client, sem, label: str, examples: list[str], max_tokens: int) -> str | None:
+        messages = describe_messages(label, examples)
+        key = cache_key(model=self.model, params={**self.params, "max_tokens": max_tokens},
+                        prompt_version=DESCRIBE_VERSION, label=label, text="", context={"examples": examples})
+        if self.cache is not None:
+            hit = self.cache.get_text(key)
+            if hit is not None:
+                self.usage.cache_hits += 1
+                return hit
+        body = {**self._body(messages), "max_tokens": max_tokens}
+        body.pop("logprobs", None)
+        body.pop("top_logprobs", None)
+        for retry in range(self.max_retries + 1):
+            reserved = self._reserve(messages_tokens(messages))
+            if reserved is None:
+                return None
+            async with sem:
+                try:
+                    self.usage.http_calls += 1
+                    data = await self._post(client, body)
+                    error = None
+                except _Transient as exc:
+                    error = exc
+            self._reserved_cost -= reserved
+            if error is None:
+                break
+            self.usage.errors += 1
+            self.usage.last_error = str(error)
+            if retry == self.max_retries:
+                return None
+            self.usage.retries += 1
+            delay = error.retry_after if error.retry_after is not None else self.backoff * (2 ** retry)
+            await asyncio.sleep(min(self.max_backoff, delay))
+        usage = data.get("usage") or {}
+        pt, ct = int(usage.get("prompt_tokens") or 0), int(usage.get("completion_tokens") or 0)
+        self.usage.prompt_tokens += pt
+        self.usage.completion_tokens += ct
+        self.usage.cost += (pt * self.price_prompt + ct * self.price_completion) / 1e6
+        choices = data.get("choices") or []
+        content = ((choices[0] or {}).get("message") or {}).get("content") if choices else None
+        if self.cache is not None:
+            self.cache.log_call(key=key, model=self.model, prompt_version=DESCRIBE_VERSION, request=body,
+                                reply=content, status="ok" if content else "malformed", prompt_tokens=pt,
+                                completion_tokens=ct)
+        text = " ".join((content or "").split())
+        if not text:
+            return None
+        if self.cache is not None:
+            self.cache.put_text(key, text)
+        return text
+
+    def describe(self, examples_by_label: dict[str, list[str]], *, max_tokens: int = 120) -> dict[str, str | None]:
+        """One short description per label from its examples (None where the model gave none)."""
+        import httpx
+
+        async def run():
+            sem = asyncio.Semaphore(self.concurrency)
+            async with httpx.AsyncClient(timeout=self.timeout, transport=self.transport) as client:
+                labels = list(examples_by_label)
+                out = await asyncio.gather(*(self._describe_one(client, sem, lab, examples_by_label[lab], max_tokens)
+                                             for lab in labels))
+                return dict(zip(labels, out))
+
+        return asyncio.run(run())
 
     def ask(self, questions: Sequence[Question]) -> list:
         if not questions:
