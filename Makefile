@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DATASET ?= clinc150
 
-.PHONY: install demo test test-fast clean
+.PHONY: install browser demo test test-fast clean
 
 install: $(STAMP)
 
@@ -15,15 +15,22 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	# torch first: 2.13.0 is a local CPU build; any other torch pulls a multi-GB CUDA build.
 	$(BIN)/python -m pip install --quiet torch==2.13.0
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	# llama-cpp-python (test extra) builds from source: portable flags; pip's wheel cache keeps the build
+	CMAKE_ARGS="-DGGML_NATIVE=OFF" $(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
+
+# Debian's chromium for the browser test of `redtext review` (installed when missing and root).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
+	  else echo "the browser test needs Debian's chromium: sudo apt-get install chromium"; exit 1; fi; }
 
 # The main job end to end: the benchmark protocol on an embedded dataset, with baselines.
 demo: install
 	$(BIN)/redtext bench $(DATASET)
 
 # Every test, the slow and integration ones included (pytest exits 5 if none is collected: that fails too).
-test: install
+test: install browser
 	$(BIN)/python -m pytest
 
 # Unit tests only, for quick iterations.

@@ -22,7 +22,8 @@ def _log(msg: str) -> None:
 def run(
     seed: Path = typer.Option(..., help="Labelled seed examples (JSONL, CSV, Parquet, JSON)."),
     pool: Path = typer.Option(..., help="Unlabelled texts to label."),
-    expert: str = typer.Option(..., help="oracle (simulated; needs --gold) or python:MODULE:FUNCTION."),
+    expert: str = typer.Option(..., help="oracle (simulated; needs --gold), openai:MODEL, human, review "
+                                         "or python:MODULE:FUNCTION."),
     out: Path = typer.Option(..., help="New folder for predictions.jsonl, model/, report.json and run.db."),
     descriptions: Optional[Path] = typer.Option(None, help="Label descriptions: rows of label,description."),
     gold: Optional[Path] = typer.Option(None, help="Hidden gold labels for --expert oracle."),
@@ -31,6 +32,7 @@ def run(
     noise_factor: float = typer.Option(2.0, help="NOISE rows per subset, as a multiple of its mean class size."),
     max_candidates: int = typer.Option(3, help="Candidates asked about per text and round (correction depth)."),
     max_rounds: int = typer.Option(20, help="Round cap."),
+    min_gain: float = typer.Option(0.05, help="Stop when the share of asked texts the expert accepts falls under this."),
     noise_clusters: int = typer.Option(16, help="NOISE sub-classes per subset classifier (1 = a single NOISE class)."),
     uncertainty: str = typer.Option("margin", help="How texts are picked for the expert: margin or entropy."),
     reduce: str = typer.Option("none", help="Label-vector reduction before partitioning: none or umap."),
@@ -64,7 +66,7 @@ def run(
         raise typer.BadParameter("use none or umap", param_hint="--reduce")
     params = {"subset_size": subset_size or None, "noise_factor": noise_factor, "max_candidates": max_candidates,
               "max_rounds": max_rounds, "embedder": embedder, "random_state": random_state,
-              "noise_clusters": noise_clusters, "uncertainty": uncertainty,
+              "noise_clusters": noise_clusters, "uncertainty": uncertainty, "min_gain": min_gain,
               "reduce": None if reduce == "none" else reduce}
     llm = {"base_url": base_url, "concurrency": concurrency, "timeout": timeout,
            "cache": str(cache.resolve()) if cache else None, "max_calls": max_calls, "max_cost": max_cost,
@@ -198,6 +200,30 @@ def describe(
         _log(f"warning: no description for {len(missing)} labels ({', '.join(missing[:5])}); run again to retry")
 
 
+@app.command()
+def review(
+    out: Path = typer.Argument(..., help="The --out folder of a run started with --expert review."),
+    port: int = typer.Option(8765, help="Port on 127.0.0.1 (0 picks a free one)."),
+):
+    """Answer a run's queued questions in a web page on 127.0.0.1 (keys: y / n / s)."""
+    from .errors import InputError
+    from .experts.review import make_server
+
+    if not (out / "run.db").is_file():
+        raise InputError(f"{out} holds no run (no run.db); start one with `redtext run --expert review --out {out}`")
+    try:
+        server = make_server(out / "run.db", port=port)
+    except OSError as exc:
+        raise InputError(f"cannot listen on 127.0.0.1:{port} ({exc.strerror}); pick another --port") from None
+    print(f"review at http://127.0.0.1:{server.server_address[1]}/  (Ctrl-C to stop)", flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; every failure becomes one ``error:`` line and an exit code, never a traceback."""
     try:  # recent typer ships its own copy of click
@@ -232,6 +258,15 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except MemoryError:
         print("error: out of memory; try a smaller pool or more memory", file=sys.stderr)
+        return 1
+    except Exception as exc:  # a bug: one line for the user, the traceback on request
+        import os
+
+        if os.environ.get("REDTEXT_DEBUG"):
+            raise
+        msg = f"{type(exc).__name__}: {exc}".replace("\n", " ")
+        print(f"error: internal error ({msg}); rerun with REDTEXT_DEBUG=1 for the traceback and please report it",
+              file=sys.stderr)
         return 1
     return 0
 

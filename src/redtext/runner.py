@@ -67,7 +67,7 @@ def start(*, seed: str, pool: str, out: str, expert: str, gold: str | None, desc
         return dry_run_estimate(seed_rec, pool_rec, desc, budget_value, llm or {}, params, log=log)
     expert_obj = build_expert(expert, gold=gold, accuracy=oracle_accuracy, seed=params.get("random_state", 0),
                               text_col=text_col, label_col=label_col, id_col=id_col, llm=llm,
-                              human_state=str(out_dir / "run.db"))
+                              human_state=str(out_dir / "run.db"), log=log)
     RED(**params)._validate_params()  # includes the embedder spec: fail before anything is written
     config = {
         "seed_path": str(Path(seed).resolve()), "pool_path": str(Path(pool).resolve()),
@@ -115,7 +115,7 @@ def resume(out: str, *, log=print) -> dict:
     expert_obj = build_expert(cfg["expert"], gold=cfg.get("gold_path"), accuracy=cfg.get("oracle_accuracy", 0.95),
                               seed=cfg["params"].get("random_state", 0), text_col=cfg["text_col"],
                               label_col=cfg["label_col"], id_col=cfg["id_col"], llm=cfg.get("llm"),
-                              human_state=str(out_dir / "run.db"))
+                              human_state=str(out_dir / "run.db"), log=log)
     log(f"resuming run in {out_dir}: {store.count_verdicts(run_id)} stored verdicts will be replayed, not re-asked")
     return _execute(store, run_id, out_dir, expert_obj, log=log)
 

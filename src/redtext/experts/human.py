@@ -28,11 +28,18 @@ class TerminalExpert:
 
     def __init__(self, state_path: str | Path | None = None, *, input_fn: Callable[[str], str] | None = None,
                  output=None):
-        self.cache = VerdictCache(state_path) if state_path else VerdictCache(":memory:")
+        self.state_path = state_path
+        self._cache = None
         self.input_fn = input_fn or input
         self.out = output or sys.stderr
         self.exhausted = False
         self.answered = 0
+
+    @property
+    def cache(self) -> VerdictCache:
+        if self._cache is None:  # opened on first use: the run folder exists by then
+            self._cache = VerdictCache(self.state_path or ":memory:")
+        return self._cache
 
     def _show(self, q: Question, n: int, total: int) -> None:
         w = self.out.write

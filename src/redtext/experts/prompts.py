@@ -11,7 +11,7 @@ import re
 
 from .base import Question
 
-JUDGE_VERSION = "judge-v1"
+JUDGE_VERSION = "judge-v2"
 DESCRIBE_VERSION = "describe-v1"
 
 JUDGE_SYSTEM = (
@@ -36,7 +36,7 @@ def judge_messages(q: Question) -> list[dict]:
         shown = "\n".join(f"- {neutralise(e)}" for e in q.context.examples)
         parts.append(f"Known examples of this label:\n<examples>\n{shown}\n</examples>")
     parts.append(f"<text>\n{neutralise(q.text)}\n</text>")
-    parts.append(f"Does the text inside <text> belong to the label \"{q.label}\"? Answer yes or no.")
+    parts.append(f"Does the text inside <text> belong to the label \"{q.label}\"?\n\nAnswer (yes or no):")
     return [{"role": "system", "content": JUDGE_SYSTEM}, {"role": "user", "content": "\n\n".join(parts)}]
 
 

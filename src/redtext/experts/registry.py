@@ -7,7 +7,8 @@ from pathlib import Path
 from ..errors import InputError
 
 EXPERT_SPECS = ("oracle (simulated, needs --gold FILE), openai:MODEL (any OpenAI-compatible server, "
-                "--base-url), human (questions in this terminal) or python:MODULE:FUNCTION")
+                "--base-url), human (questions in this terminal), review (a web page: `redtext review DIR`) "
+                "or python:MODULE:FUNCTION")
 
 LLM_DEFAULTS = {"base_url": None, "concurrency": 8, "timeout": 60.0, "max_calls": None, "max_cost": None,
                 "price_prompt": 0.0, "price_completion": 0.0, "logprobs": False, "cache": None}
@@ -20,7 +21,7 @@ def default_verdict_cache() -> Path:
 
 def build_expert(spec: str, *, gold: str | None = None, accuracy: float = 0.95, seed: int = 0,
                  text_col: str = "text", label_col: str = "label", id_col: str = "id", llm: dict | None = None,
-                 human_state: str | None = None):
+                 human_state: str | None = None, log=None):
     spec = (spec or "").strip()
     if spec == "oracle":
         if not gold:
@@ -49,6 +50,12 @@ def build_expert(spec: str, *, gold: str | None = None, accuracy: float = 0.95, 
             max_calls=opts["max_calls"], max_cost=opts["max_cost"], price_prompt=float(opts["price_prompt"]),
             price_completion=float(opts["price_completion"]), logprobs=bool(opts["logprobs"]),
             cache_path=opts["cache"] or default_verdict_cache())
+    if spec == "review":
+        from .review import QueueExpert
+
+        if not human_state:
+            raise InputError("--expert review needs a run folder (--out) to queue its questions in")
+        return QueueExpert(human_state, log=log)
     if spec == "human":
         from .human import TerminalExpert
 

@@ -1,0 +1,75 @@
+"""`redtext run --expert review` + `redtext review DIR`, answered in headless Chromium."""
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import sqlite3
+import subprocess
+import time
+
+import pytest
+
+from test_cli import _cli, base_args
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+pytestmark = pytest.mark.integration
+
+
+def test_a_person_answers_the_queue_in_a_browser(problem, tmp_path):
+    from playwright.sync_api import sync_playwright
+
+    assert os.path.exists(CHROMIUM), "Debian's chromium is needed: `make test` installs it (apt-get install chromium)"
+    out = problem["dir"] / "rev"
+    env = dict(os.environ, REDTEXT_PROGRESS="0")
+    run = subprocess.Popen(_cli(*base_args(problem, out, **{"--expert": "review", "--gold": None, "--budget": "6"})),
+                           env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 120
+    while not (out / "run.db").exists() and time.time() < deadline:
+        time.sleep(0.1)
+    server = subprocess.Popen(_cli("review", out, "--port", "0"), env=env, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True)
+    try:
+        url = re.search(r"http://127\.0\.0\.1:\d+/", server.stdout.readline()).group(0)
+        answers = 0
+        with sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+            page = browser.new_page()
+            page.goto(url)
+            while run.poll() is None and time.time() < deadline:
+                card = page.locator("#card")
+                try:
+                    card.wait_for(state="visible", timeout=3000)
+                except Exception:
+                    continue
+                label = page.locator("#label").inner_text()
+                text = page.locator("#text").inner_text()
+                assert label and text
+                assert page.locator("#examples li").count() >= 1
+                # the keyboard shortcut first, then the buttons; "no" for the last question
+                if answers == 0:
+                    page.keyboard.press("y")
+                elif answers < 5:
+                    page.locator("#yes").click()
+                else:
+                    page.locator("#no").click()
+                answers += 1
+                page.wait_for_function(f"document.getElementById('progress').textContent.startsWith('{answers} answered')",
+                                       timeout=5000)
+            page.screenshot(path=str(tmp_path / "review.png"))
+            browser.close()
+        run.wait(timeout=120)
+        assert run.returncode == 0, run.stderr.read()
+    finally:
+        for p in (server, run):
+            if p.poll() is None:
+                p.kill()
+    report = json.loads((out / "report.json").read_text())
+    assert report["expert_calls"] == answers == 6
+    with sqlite3.connect(out / "run.db") as conn:
+        verdicts = [r[0] for r in conn.execute("SELECT verdict FROM verdicts ORDER BY seq")]
+    assert verdicts == [1, 1, 1, 1, 1, 0]
