@@ -166,7 +166,8 @@ def test_bench_runs_every_method_and_writes_the_json_fields(tmp_path, capsys):
     write_jsonl(data / "test.jsonl", [{"text": t, "label": lab} for t, lab in make_texts(5, seed=6)])
     out = tmp_path / "bench.json"
     code, stdout, err = run_cli(["bench", data, "--k", "5", "--budget", "0.2", "--embedder", "hashing",
-                                 "--subset-size", "4", "--json", out], capsys)
+                                 "--subset-size", "4", "--json", out, "--markdown", tmp_path / "b.md",
+                                 "--plot", tmp_path / "b.png"], capsys)
     assert code == 0, err
     result = json.loads(out.read_text())
     expected = {"dataset", "classes", "k", "pool_size", "expert_calls", "pool_accuracy", "test_accuracy",
@@ -181,6 +182,9 @@ def test_bench_runs_every_method_and_writes_the_json_fields(tmp_path, capsys):
     assert result["baselines"]["flat_al"]["expert_calls"] <= int(0.2 * result["pool_size"])
     assert result["baselines"]["gold_upper"]["test_accuracy"] >= result["baselines"]["flat_seed"]["test_accuracy"] - 0.05
     assert "flat_al" in stdout and "gold_upper" in stdout
+    md = (tmp_path / "b.md").read_text()
+    assert "| flat_al |" in md and "| red |" in md and "![tiny" in md and "(b.png)" in md
+    assert (tmp_path / "b.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
 def test_bench_bad_dataset_and_k(tmp_path, capsys):

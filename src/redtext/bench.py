@@ -142,15 +142,29 @@ def run_benchmark(dataset: str, *, k: int = 30, budget: float = 0.25, seed: int 
 
     results: dict[str, dict] = {}
 
+    curves: dict[str, list[dict]] = {}
+
     def loop_method(name, size):
         t = time.perf_counter()
+        curve = curves.setdefault(name, [])
+        classes_arr = np.asarray(sorted(set(seed_labels)), dtype=object)
+        seed_map = {tx: lab for tx, lab in zip(seed_texts, seed_labels)}
+        fixed = np.array([seed_map.get(tx) for tx in pool_texts], dtype=object)
+        has_fixed = np.array([f is not None for f in fixed])
+
+        def on_round(metrics, model, pred, validated):
+            delivered = classes_arr[np.where(validated >= 0, validated, pred.label)]
+            delivered[has_fixed] = fixed[has_fixed]
+            test_scores = model.predict_proba(X_test)
+            curve.append({"calls": metrics["calls"], "pool_accuracy": float(np.mean(delivered == pool_gold)),
+                          "test_accuracy": float(np.mean(classes_arr[test_scores.argmax(axis=1)] == test_gold))})
         params = dict(subset_size=size, noise_factor=noise_factor, budget=n_calls, random_state=seed,
                       progress=progress, embedder=emb)
         params.update(red_params or {})
         if name == "flat_al":
             params["subset_size"] = None
         model = RED(**params).fit(seed_texts, seed_labels, pool=pool_texts, pool_ids=pool_ids, expert=oracle(),
-                                  embeddings=(X_seed, X_pool), descriptions=descriptions)
+                                  embeddings=(X_seed, X_pool), descriptions=descriptions, on_round=on_round)
         test_pred = model.predict(None, embeddings=X_test)
         results[name] = {
             "pool_accuracy": float(np.mean(np.asarray(model.pool_labels_, dtype=object) == pool_gold)),
@@ -206,6 +220,10 @@ def run_benchmark(dataset: str, *, k: int = 30, budget: float = 0.25, seed: int 
                       for name, r in results.items() if name != "red"},
     }
     out["_methods"] = results  # full detail for the table; removed before writing JSON
+    out["_curves"] = curves
+    out["_settings"] = {"budget": budget, "seed": seed, "embedder": getattr(emb, "name", str(embedder)),
+                        "subset_size": subset_size, "noise_factor": noise_factor, "oracle_accuracy": accuracy,
+                        "red_params": red_params or {}}
     out["_total_s"] = round(time.perf_counter() - t_start, 1)
     return out
 
@@ -228,3 +246,51 @@ def render_table(result: dict):
                       f"{r['expert_calls'] / max(1, result['pool_size']):.3f}", str(r["rounds"]),
                       str(r["stop_reason"] or "-"), f"{r['wall_s']:.1f}")
     return table
+
+
+def render_markdown(result: dict, *, plot: str | None = None) -> str:
+    """The result table (and the plot, when given) as Markdown."""
+    st = result.get("_settings", {})
+    lines = [f"### {result['dataset']} — {result['classes']} classes, k={result['k']}, pool {result['pool_size']}",
+             "",
+             f"Budget {st.get('budget')} of the pool, simulated oracle {st.get('oracle_accuracy')} accurate, seed "
+             f"{st.get('seed')}, embedder {st.get('embedder')}. Whole command: {result['_total_s']} s, peak RSS "
+             f"{result['peak_rss_mb']} MB.",
+             "",
+             "| method | pool acc % | test acc % | test macro-F1 % | expert calls | calls / pool text | rounds | stop | wall s |",
+             "|---|---:|---:|---:|---:|---:|---:|---|---:|"]
+    for name, r in result["_methods"].items():
+        lines.append(f"| {name} | {100 * r['pool_accuracy']:.2f} | {100 * r['test_accuracy']:.2f} | "
+                     f"{100 * r['test_macro_f1']:.2f} | {r['expert_calls']} | "
+                     f"{r['expert_calls'] / max(1, result['pool_size']):.3f} | {r['rounds']} | "
+                     f"{r['stop_reason'] or '-'} | {r['wall_s']:.1f} |")
+    if plot:
+        lines += ["", f"![{result['dataset']}: accuracy against expert calls]({plot})"]
+    return "\n".join(lines) + "\n"
+
+
+def plot_curves(result: dict, path) -> None:
+    """Pool and test accuracy against expert calls: R.E.D. and flat_al per round, the rest as lines."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
+    for ax, key, title in zip(axes, ("pool_accuracy", "test_accuracy"), ("pool accuracy", "test accuracy")):
+        for name, curve in result.get("_curves", {}).items():
+            if curve:
+                ax.plot([c["calls"] for c in curve], [100 * c[key] for c in curve], marker="o", ms=3, label=name)
+        for name in ("flat_seed", "knn", "gold_upper"):
+            r = result["_methods"].get(name)
+            if r:
+                ax.axhline(100 * r[key], ls="--", lw=1, color={"flat_seed": "grey", "knn": "tab:brown",
+                                                                  "gold_upper": "black"}[name], label=name)
+        ax.set_xlabel("expert calls")
+        ax.set_ylabel(f"{title} (%)")
+        ax.set_title(f"{result['dataset']}: {title}")
+        ax.grid(alpha=0.3)
+    axes[0].legend(fontsize=8, loc="lower right")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)

@@ -123,6 +123,8 @@ def bench(
     noise_factor: float = typer.Option(2.0, help="NOISE multiple for R.E.D."),
     embedder: str = typer.Option("minilm", help="Embedder for every method."),
     oracle_accuracy: float = typer.Option(0.95, help="Accuracy of the simulated oracle."),
+    markdown: Optional[Path] = typer.Option(None, help="Also write the table as Markdown to this file."),
+    plot: Optional[Path] = typer.Option(None, help="Also plot accuracy against expert calls to this PNG."),
 ):
     """Run the benchmark protocol of DESIGN.md with its baselines, and print the table."""
     import json
@@ -144,6 +146,20 @@ def bench(
     if json_out:
         write_text_atomic(json_out, json.dumps(to_json(result), indent=2))
         _log(f"wrote {json_out}")
+    if plot:
+        from .bench import plot_curves
+
+        plot.parent.mkdir(parents=True, exist_ok=True)
+        plot_curves(result, plot)
+        _log(f"wrote {plot}")
+    if markdown:
+        import os
+
+        from .bench import render_markdown
+
+        rel = os.path.relpath(plot, markdown.parent) if plot else None
+        write_text_atomic(markdown, render_markdown(result, plot=rel))
+        _log(f"wrote {markdown}")
 
 
 @app.command()

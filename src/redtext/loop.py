@@ -83,7 +83,7 @@ class LoopResult:
 
 class Delegation:
     def __init__(self, problem: Problem, config: LoopConfig, fit_model: Callable, expert, *,
-                 store, run_id: int, label_group: np.ndarray, progress: bool = True, log=None):
+                 store, run_id: int, label_group: np.ndarray, progress: bool = True, log=None, on_round=None):
         self.p = problem
         self.cfg = config
         self.fit_model = fit_model          # (X, y, neg_X, neg_label, neg_true) -> fitted model
@@ -93,6 +93,7 @@ class Delegation:
         self.label_group = label_group      # label idx -> subset number
         self.progress = progress
         self.log = log or (lambda msg: None)
+        self.on_round = on_round            # called as on_round(metrics, model, predictions, validated)
 
     # -- helpers ------------------------------------------------------------------------
     def _text_groups(self):
@@ -184,6 +185,10 @@ class Delegation:
         p, cfg = self.p, self.cfg
         n_pool = len(p.pool_texts)
         rep = self._text_groups()
+        dup = np.flatnonzero(rep != np.arange(n_pool))
+        members: dict[int, np.ndarray] = {}
+        for r in np.unique(rep[dup]):
+            members[int(r)] = np.flatnonzero(rep == r)
         validated = np.full(n_pool, -1, dtype=np.int64)
         asked: dict[int, set[int]] = {}          # representative idx -> labels asked
         neg_rows: list[int] = []
@@ -211,6 +216,9 @@ class Delegation:
                 t_train = time.perf_counter() - t0
                 t1 = time.perf_counter()
                 scores, all_noise = model.predict_proba(p.X_pool, return_noise=True)
+                if neg_rows:  # a label the expert rejected for a text is never that text's answer
+                    for i, lab in zip(neg_rows, neg_labels):
+                        scores[members.get(i, i), lab] = 0.0
                 pred = combine(scores, all_noise, n_candidates=cfg.n_candidates, uncertainty=cfg.uncertainty)
                 t_predict = time.perf_counter() - t1
                 resolved = (validated >= 0) | (p.fixed >= 0)
@@ -230,6 +238,8 @@ class Delegation:
                     "texts_asked": 0, "accepted": 0, "rejected": 0, "abstained": 0, "round_calls": 0,
                 }
                 rounds.append(metrics)
+                if self.on_round is not None:
+                    self.on_round(metrics, model, pred, validated)
                 stop = pending_stop or self._check_stop(rounds, calls, bool(eligible.any()))
                 if stop is not None:
                     self.store.record_round(self.run_id, round_no, metrics)
@@ -268,8 +278,7 @@ class Delegation:
                         tried[i] += 1
                         if verdict is True:
                             accepted += 1
-                            members = np.flatnonzero(rep == i)
-                            validated[members] = lab
+                            validated[members.get(i, i)] = lab
                             self._known[lab].append((p.X_pool[i], p.pool_texts[i]))
                         else:
                             if verdict is False:

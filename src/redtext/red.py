@@ -100,8 +100,10 @@ class RED:
             raise InputError(f"noise_factor {self.noise_factor} must be ≥ 0")
         if self.max_candidates < 1:
             raise InputError("max_candidates must be at least 1")
-        if self.uncertainty not in ("entropy", "margin"):
-            raise InputError(f"uncertainty {self.uncertainty!r}: use entropy or margin")
+        from .select import UNCERTAINTY
+
+        if self.uncertainty not in UNCERTAINTY:
+            raise InputError(f"uncertainty {self.uncertainty!r}: use one of {', '.join(UNCERTAINTY)}")
         self._embedder()  # an unknown embedder spec fails here, before any work
 
     def _embedder(self):
@@ -147,7 +149,7 @@ class RED:
     def fit(self, X: Sequence[str], y: Sequence[str], *, pool: Sequence[str] | None = None, expert=None,
             descriptions: dict[str, str] | None = None, pool_ids: Sequence[str] | None = None,
             store=None, run_id: int | None = None, embeddings: tuple[np.ndarray, np.ndarray] | None = None,
-            cache_path=None, log=None):
+            cache_path=None, log=None, on_round=None):
         """Fit on seed texts ``X`` with labels ``y``; with ``pool`` and ``expert``, run the loop.
 
         ``expert`` is any callable ``(text, label, context) -> bool`` or an Expert object.
@@ -215,7 +217,7 @@ class RED:
                             max_candidates=self.max_candidates, n_candidates=self.n_candidates,
                             uncertainty=self.uncertainty, n_examples=self.n_examples, min_gain=self.min_gain)
         result = Delegation(problem, config, self._fit_model, expert, store=store, run_id=run_id,
-                            label_group=label_group, progress=self.progress, log=log).run()
+                            label_group=label_group, progress=self.progress, log=log, on_round=on_round).run()
         self.ensemble_ = result.model
         self.history_ = result.rounds
         self.stop_reason_ = result.stop_reason

@@ -32,7 +32,17 @@ def margin(scores: np.ndarray) -> np.ndarray:
     return 1.0 - (top2[:, 0] - top2[:, 1])
 
 
-UNCERTAINTY = {"entropy": entropy, "margin": margin}
+def runner_up(scores: np.ndarray) -> np.ndarray:
+    """The normalised probability of the second-best candidate: the expected number of
+    corrections one question about this text buys (a "no" to the best candidate moves the
+    label to the runner-up; a "yes" to the runner-up fixes the label outright)."""
+    p = _as_distribution(scores)
+    if p.shape[1] < 2:
+        return np.zeros(p.shape[0])
+    return -np.partition(-p, 1, axis=1)[:, 1]
+
+
+UNCERTAINTY = {"entropy": entropy, "margin": margin, "runner_up": runner_up}
 
 
 def select(uncertainty: np.ndarray, k: int, *, groups: np.ndarray | None = None,
