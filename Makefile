@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DATASET ?= clinc150
 
-.PHONY: install browser demo test test-fast clean
+.PHONY: install browser demo test test-fast benchmarks clean
 
 install: $(STAMP)
 
@@ -36,6 +36,10 @@ test: install browser
 # Unit tests only, for quick iterations.
 test-fast: install
 	$(BIN)/python -m pytest -m "not slow and not integration"
+
+# Regenerate BENCHMARKS.md (all three datasets + ablations, ~15 minutes).
+benchmarks: install
+	$(BIN)/python benchmarks/run_all.py
 
 clean:
 	rm -rf $(VENV) build src/*.egg-info .pytest_cache

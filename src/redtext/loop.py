@@ -53,6 +53,8 @@ class LoopConfig:
     patience: int = 2                # ... for this many rounds in a row
     n_examples: int = 6              # nearest known examples shown to the expert
     spread: bool = True              # spread selections across subsets
+    self_training: float = 0.0       # > 0: also train on pool texts predicted with at least this confidence
+    self_training_weight: float = 0.5
 
 
 @dataclass
@@ -210,9 +212,17 @@ class Delegation:
                 val_idx = np.flatnonzero((validated >= 0) & (rep == np.arange(n_pool)))
                 X_train = np.vstack([p.X_seed, p.X_pool[val_idx]])
                 y_train = np.concatenate([p.y_seed, validated[val_idx]])
+                weights = None
+                if cfg.self_training > 0 and round_no > 0:
+                    # self-training: confident classifier labels of unresolved texts, down-weighted
+                    sure = np.flatnonzero((pred.confidence >= cfg.self_training) & (validated < 0) & (p.fixed < 0)
+                                          & (rep == np.arange(n_pool)))
+                    X_train = np.vstack([X_train, p.X_pool[sure]])
+                    y_train = np.concatenate([y_train, pred.label[sure]])
+                    weights = np.r_[np.ones(len(y_train) - len(sure)), np.full(len(sure), cfg.self_training_weight)]
                 neg_true = validated[neg_rows] if neg_rows else np.zeros(0, dtype=np.int64)
                 model = self.fit_model(X_train, y_train, p.X_pool[neg_rows] if neg_rows else None,
-                                       np.asarray(neg_labels, dtype=np.int64), neg_true)
+                                       np.asarray(neg_labels, dtype=np.int64), neg_true, weights)
                 t_train = time.perf_counter() - t0
                 t1 = time.perf_counter()
                 scores, all_noise = model.predict_proba(p.X_pool, return_noise=True)

@@ -53,6 +53,7 @@ class RED:
     def __init__(self, subset_size: int | None = 8, noise_factor: float = 2.0, budget=0.25, *,
                  embedder="minilm", C: float = 10.0, reduce: str | None = None,
                  description_weight: float = 0.0, noise_clusters: int = 16, label_text_weight: float = 0.0,
+                 self_training: float = 0.0,
                  max_rounds: int = 20, rounds_hint: int = 8,
                  max_candidates: int = 3, n_candidates: int = 5, uncertainty: str = "margin",
                  n_examples: int = 6, min_gain: float = 0.05, random_state: int = 0,
@@ -66,6 +67,7 @@ class RED:
         self.description_weight = description_weight
         self.noise_clusters = noise_clusters
         self.label_text_weight = label_text_weight
+        self.self_training = self_training
         self.max_rounds = max_rounds
         self.rounds_hint = rounds_hint
         self.max_candidates = max_candidates
@@ -79,7 +81,7 @@ class RED:
 
     # -- parameters (scikit-learn protocol) ------------------------------------------------
     _PARAMS = ("subset_size", "noise_factor", "budget", "embedder", "C", "reduce", "description_weight",
-               "noise_clusters", "label_text_weight",
+               "noise_clusters", "label_text_weight", "self_training",
                "max_rounds", "rounds_hint", "max_candidates", "n_candidates", "uncertainty", "n_examples",
                "min_gain", "random_state", "n_jobs", "progress")
 
@@ -124,13 +126,13 @@ class RED:
             return CachedEmbedder(emb, EmbeddingCache(cache_path), progress=self.progress).encode(texts)
         return embed_with_progress(emb, list(texts), progress=self.progress)
 
-    def _fit_model(self, X, y, neg_X=None, neg_label=None, neg_true=None):
+    def _fit_model(self, X, y, neg_X=None, neg_label=None, neg_true=None, weights=None):
         from .subsets import SubsetEnsemble
 
-        weights = None
         if self.label_text_weight > 0 and getattr(self, "label_text_vectors_", None) is not None:
             X = np.vstack([X, self.label_text_vectors_])
-            weights = np.r_[np.ones(len(y)), np.full(len(self.classes_), float(self.label_text_weight))]
+            base = np.ones(len(y)) if weights is None else np.asarray(weights, dtype=np.float64)
+            weights = np.r_[base, np.full(len(self.classes_), float(self.label_text_weight))]
             y = np.concatenate([y, np.arange(len(self.classes_))])
         if not hasattr(self, "_ensemble_proto"):
             self._ensemble_proto = SubsetEnsemble(
@@ -215,7 +217,8 @@ class RED:
                           pool_ids=pool_ids, fixed=fixed, descriptions=descriptions)
         config = LoopConfig(budget=n_budget, max_rounds=self.max_rounds, rounds_hint=self.rounds_hint,
                             max_candidates=self.max_candidates, n_candidates=self.n_candidates,
-                            uncertainty=self.uncertainty, n_examples=self.n_examples, min_gain=self.min_gain)
+                            uncertainty=self.uncertainty, n_examples=self.n_examples, min_gain=self.min_gain,
+                            self_training=self.self_training)
         result = Delegation(problem, config, self._fit_model, expert, store=store, run_id=run_id,
                             label_group=label_group, progress=self.progress, log=log, on_round=on_round).run()
         self.ensemble_ = result.model
