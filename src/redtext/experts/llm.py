@@ -172,24 +172,70 @@ class OpenAICompatibleExpert:
             detail = resp.text[:200].replace("\n", " ")
             raise ExpertError(f"{self.base_url} answered HTTP {resp.status_code}: {detail}")
         try:
-            return resp.json()
+            data = resp.json()
         except ValueError:
             raise _Transient("unreadable JSON body") from None
+        if not isinstance(data, dict):
+            raise _Transient("unexpected JSON body (not an object)")
+        return data
 
-    def _parse(self, data: dict) -> tuple[bool | None, float | None, str | None, int, int]:
-        usage = data.get("usage") or {}
-        pt = int(usage.get("prompt_tokens") or 0)
-        ct = int(usage.get("completion_tokens") or 0)
-        choices = data.get("choices") or []
+    def _parse(self, data: dict) -> tuple[bool | None, float | None, str | None]:
+        choices = data.get("choices") if isinstance(data, dict) else None
         if not choices or not isinstance(choices, list):
-            return None, None, None, pt, ct
-        choice = choices[0] or {}
-        content = ((choice.get("message") or {}).get("content")) if isinstance(choice, dict) else None
+            return None, None, None
+        choice = choices[0] if isinstance(choices[0], dict) else {}
+        content = (choice.get("message") or {}).get("content")
+        content = content if isinstance(content, str) else None
         verdict = parse_yes_no(content)
         confidence = None
         if verdict is not None and self.logprobs:
             confidence = _yes_probability(choice)
-        return verdict, confidence, content, pt, ct
+        return verdict, confidence, content
+
+    async def _send(self, client, sem: asyncio.Semaphore, body: dict, est_tokens: int, key: str,
+                    version: str):
+        """One billed reply for ``body``: ``(data, latency, tokens)``, retrying transient failures
+        with backoff; ``(None, 0, None)`` when a hard limit forbids sending or retries run out.
+        Usage and cost are counted here, once per reply that arrived."""
+        for retry in range(self.max_retries + 1):
+            reserved = self._reserve(est_tokens)
+            if reserved is None:
+                return None, 0.0, None
+            async with sem:
+                self._in_flight += 1
+                self.usage.max_in_flight = max(self.usage.max_in_flight, self._in_flight)
+                t0 = time.perf_counter()
+                try:
+                    self.usage.http_calls += 1
+                    data = await self._post(client, body)
+                    error = None
+                except _Transient as exc:
+                    error = exc
+                finally:
+                    self._in_flight -= 1
+            latency = time.perf_counter() - t0
+            self._reserved_cost -= reserved  # the reservation becomes the real cost below (or nothing)
+            if error is None:
+                usage = data.get("usage") if isinstance(data, dict) else None
+                usage = usage or {}
+                pt, ct = int(usage.get("prompt_tokens") or 0), int(usage.get("completion_tokens") or 0)
+                cost = (pt * self.price_prompt + ct * self.price_completion) / 1e6
+                self.usage.prompt_tokens += pt
+                self.usage.completion_tokens += ct
+                self.usage.cost += cost
+                return data, latency, (pt, ct, cost)
+            self.usage.errors += 1
+            self.usage.last_error = str(error)
+            if self.cache is not None:
+                self.cache.log_call(key=key, model=self.model, prompt_version=version, request=body, reply=None,
+                                    status="error", error=str(error), latency_s=latency)
+            if retry == self.max_retries:
+                return None, 0.0, None  # errors are never cached: a later run asks again
+            self.usage.retries += 1
+            delay = error.retry_after if error.retry_after is not None else \
+                self.backoff * (2 ** retry) * random.uniform(0.5, 1.5)
+            await asyncio.sleep(min(self.max_backoff, max(0.0, delay)))
+        return None, 0.0, None
 
     async def _one(self, client, sem: asyncio.Semaphore, q: Question):
         messages = judge_messages(q)
@@ -204,45 +250,11 @@ class OpenAICompatibleExpert:
         body = self._body(messages)
         est_tokens = messages_tokens(messages)
         for _attempt in range(2):  # the original question, then once more on a malformed reply
-            data = None
-            for retry in range(self.max_retries + 1):
-                reserved = self._reserve(est_tokens)
-                if reserved is None:
-                    return NOT_ASKED
-                async with sem:
-                    self._in_flight += 1
-                    self.usage.max_in_flight = max(self.usage.max_in_flight, self._in_flight)
-                    t0 = time.perf_counter()
-                    try:
-                        self.usage.http_calls += 1
-                        data = await self._post(client, body)
-                        error = None
-                    except _Transient as exc:
-                        error = exc
-                    finally:
-                        self._in_flight -= 1
-                latency = time.perf_counter() - t0
-                if error is None:
-                    break
-                # a failed request: release its cost reservation (nothing was billed)
-                self._reserved_cost -= reserved
-                self.usage.errors += 1
-                self.usage.last_error = str(error)
-                if self.cache is not None:
-                    self.cache.log_call(key=key, model=self.model, prompt_version=JUDGE_VERSION, request=body,
-                                        reply=None, status="error", error=str(error), latency_s=latency)
-                if retry == self.max_retries:
-                    return NOT_ASKED  # errors are never cached: a later run asks again
-                self.usage.retries += 1
-                delay = error.retry_after if error.retry_after is not None else \
-                    self.backoff * (2 ** retry) * random.uniform(0.5, 1.5)
-                await asyncio.sleep(min(self.max_backoff, max(0.0, delay)))
-            verdict, confidence, content, pt, ct = self._parse(data)
-            cost = (pt * self.price_prompt + ct * self.price_completion) / 1e6
-            self._reserved_cost -= reserved
-            self.usage.prompt_tokens += pt
-            self.usage.completion_tokens += ct
-            self.usage.cost += cost
+            data, latency, tokens = await self._send(client, sem, body, est_tokens, key, JUDGE_VERSION)
+            if data is None:
+                return NOT_ASKED
+            pt, ct, cost = tokens
+            verdict, confidence, content = self._parse(data)
             status = "ok" if verdict is not None else "malformed"
             if self.cache is not None:
                 self.cache.log_call(key=key, model=self.model, prompt_version=JUDGE_VERSION, request=body,
@@ -279,34 +291,14 @@ class OpenAICompatibleExpert:
         body = {**self._body(messages), "max_tokens": max_tokens}
         body.pop("logprobs", None)
         body.pop("top_logprobs", None)
-        for retry in range(self.max_retries + 1):
-            reserved = self._reserve(messages_tokens(messages))
-            if reserved is None:
-                return None
-            async with sem:
-                try:
-                    self.usage.http_calls += 1
-                    data = await self._post(client, body)
-                    error = None
-                except _Transient as exc:
-                    error = exc
-            self._reserved_cost -= reserved
-            if error is None:
-                break
-            self.usage.errors += 1
-            self.usage.last_error = str(error)
-            if retry == self.max_retries:
-                return None
-            self.usage.retries += 1
-            delay = error.retry_after if error.retry_after is not None else self.backoff * (2 ** retry)
-            await asyncio.sleep(min(self.max_backoff, delay))
-        usage = data.get("usage") or {}
-        pt, ct = int(usage.get("prompt_tokens") or 0), int(usage.get("completion_tokens") or 0)
-        self.usage.prompt_tokens += pt
-        self.usage.completion_tokens += ct
-        self.usage.cost += (pt * self.price_prompt + ct * self.price_completion) / 1e6
+        data, _, tokens = await self._send(client, sem, body, messages_tokens(messages), key, DESCRIBE_VERSION)
+        if data is None:
+            return None
+        pt, ct, _cost = tokens
         choices = data.get("choices") or []
-        content = ((choices[0] or {}).get("message") or {}).get("content") if choices else None
+        first = choices[0] if isinstance(choices, list) and choices and isinstance(choices[0], dict) else {}
+        content = (first.get("message") or {}).get("content")
+        content = content if isinstance(content, str) else None
         if self.cache is not None:
             self.cache.log_call(key=key, model=self.model, prompt_version=DESCRIBE_VERSION, request=body,
                                 reply=content, status="ok" if content else "malformed", prompt_tokens=pt,
