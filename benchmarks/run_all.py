@@ -34,6 +34,7 @@ ABLATIONS = [
     ("max_candidates=1", {"max_candidates": 1}),
     ("label names as examples", {"label_text_weight": 1.0}),
     ("self-training on confident texts (>= 0.9)", {"self_training": 0.9}),
+    ("deliver the best label the expert did not reject", {"exclude_rejected": True}),
     ("flat classifier (= flat_al)", {"subset_size": None}),
 ]
 

@@ -55,6 +55,7 @@ class LoopConfig:
     spread: bool = True              # spread selections across subsets
     self_training: float = 0.0       # > 0: also train on pool texts predicted with at least this confidence
     self_training_weight: float = 0.5
+    exclude_rejected: bool = False   # deliver the best label the expert did not reject (measured worse: off)
 
 
 @dataclass
@@ -226,9 +227,6 @@ class Delegation:
                 t_train = time.perf_counter() - t0
                 t1 = time.perf_counter()
                 scores, all_noise = model.predict_proba(p.X_pool, return_noise=True)
-                if neg_rows:  # a label the expert rejected for a text is never that text's answer
-                    for i, lab in zip(neg_rows, neg_labels):
-                        scores[members.get(i, i), lab] = 0.0
                 pred = combine(scores, all_noise, n_candidates=cfg.n_candidates, uncertainty=cfg.uncertainty)
                 t_predict = time.perf_counter() - t1
                 resolved = (validated >= 0) | (p.fixed >= 0)
@@ -315,5 +313,11 @@ class Delegation:
                 elif spent == 0:
                     pending_stop = "pool_exhausted"
                 round_no += 1
+        if neg_rows and cfg.exclude_rejected:
+            # deliver the best label the expert did not reject. Off by default: with a 95 % oracle
+            # it lowered clinc150 pool accuracy (98.90 -> 98.33); during the rounds, too (-> 98.40).
+            for i, lab in zip(neg_rows, neg_labels):
+                scores[members.get(i, i), lab] = 0.0
+            pred = combine(scores, all_noise, n_candidates=cfg.n_candidates, uncertainty=cfg.uncertainty)
         return LoopResult(model=model, predictions=pred, validated=validated, rounds=rounds,
                           stop_reason=stop, calls=calls, new_calls=self.new_calls)

@@ -53,7 +53,7 @@ class RED:
     def __init__(self, subset_size: int | None = 8, noise_factor: float = 2.0, budget=0.25, *,
                  embedder="minilm", C: float = 10.0, reduce: str | None = None,
                  description_weight: float = 0.0, noise_clusters: int = 16, label_text_weight: float = 0.0,
-                 self_training: float = 0.0,
+                 self_training: float = 0.0, exclude_rejected: bool = False,
                  max_rounds: int = 20, rounds_hint: int = 8,
                  max_candidates: int = 3, n_candidates: int = 5, uncertainty: str = "margin",
                  n_examples: int = 6, min_gain: float = 0.05, random_state: int = 0,
@@ -68,6 +68,7 @@ class RED:
         self.noise_clusters = noise_clusters
         self.label_text_weight = label_text_weight
         self.self_training = self_training
+        self.exclude_rejected = exclude_rejected
         self.max_rounds = max_rounds
         self.rounds_hint = rounds_hint
         self.max_candidates = max_candidates
@@ -81,7 +82,7 @@ class RED:
 
     # -- parameters (scikit-learn protocol) ------------------------------------------------
     _PARAMS = ("subset_size", "noise_factor", "budget", "embedder", "C", "reduce", "description_weight",
-               "noise_clusters", "label_text_weight", "self_training",
+               "noise_clusters", "label_text_weight", "self_training", "exclude_rejected",
                "max_rounds", "rounds_hint", "max_candidates", "n_candidates", "uncertainty", "n_examples",
                "min_gain", "random_state", "n_jobs", "progress")
 
@@ -218,7 +219,7 @@ class RED:
         config = LoopConfig(budget=n_budget, max_rounds=self.max_rounds, rounds_hint=self.rounds_hint,
                             max_candidates=self.max_candidates, n_candidates=self.n_candidates,
                             uncertainty=self.uncertainty, n_examples=self.n_examples, min_gain=self.min_gain,
-                            self_training=self.self_training)
+                            self_training=self.self_training, exclude_rejected=self.exclude_rejected)
         result = Delegation(problem, config, self._fit_model, expert, store=store, run_id=run_id,
                             label_group=label_group, progress=self.progress, log=log, on_round=on_round).run()
         self.ensemble_ = result.model
