@@ -19,7 +19,8 @@ LABEL = re.compile(r"^Label: (.*)$", re.M)
 
 
 class FakeLLM:
-    def __init__(self, gold: dict[str, str] | None = None, plan=None, delay: float = 0.0):
+    def __init__(self, gold: dict[str, str] | None = None, plan=None, delay: float = 0.0, prompt_tokens=None):
+        self.prompt_tokens = prompt_tokens or (lambda body: 100)
         self.gold = gold or {}
         self.plan = plan or (lambda n, text, label: ("ok",))
         self.delay = delay
@@ -99,7 +100,8 @@ class FakeLLM:
         choices = [] if kind == "empty" else [{"index": 0, "message": {"role": "assistant", "content": content},
                                                 "finish_reason": "stop"}]
         payload = {"id": f"c{n}", "object": "chat.completion", "model": body.get("model"), "choices": choices,
-                   "usage": {"prompt_tokens": 100, "completion_tokens": 1, "total_tokens": 101}}
+                   "usage": {"prompt_tokens": self.prompt_tokens(body), "completion_tokens": 1,
+                             "total_tokens": self.prompt_tokens(body) + 1}}
         return self._send(handler, 200, json.dumps(payload).encode())
 
     def __enter__(self):

@@ -226,8 +226,9 @@ def test_sigkill_mid_round_then_resume_never_reasks_a_stored_question(problem):
     asked_before = [tuple(json.loads(line)) for line in log.read_text().splitlines()]
     with sqlite3.connect(out / "run.db") as conn:
         stored = {(t, lab) for t, lab in conn.execute("SELECT text, label FROM verdicts")}
-    assert 25 <= len(stored) < 90
-    assert set(asked_before) - stored <= {asked_before[-1]}  # at most the answer in flight was lost
+    # the kill may land between the expert's answer (logged) and its commit: at most that one is lost
+    assert len(asked_before) - 1 <= len(stored) < 90
+    assert set(asked_before) - stored <= {asked_before[-1]}
     resumed = subprocess.run(_cli("resume", out), env=_env(problem, log), capture_output=True, text=True, timeout=300)
     assert resumed.returncode == 0, resumed.stderr
     asked_all = [tuple(json.loads(line)) for line in log.read_text().splitlines()]
@@ -262,3 +263,37 @@ def test_expert_that_fails_stops_cleanly_and_can_resume(problem):
     assert "Traceback" not in proc.stderr and "service unavailable" in proc.stderr
     assert "redtext resume" in proc.stderr
     assert not (out / "predictions.jsonl").exists()
+
+
+def test_a_second_process_on_the_same_run_folder_is_refused(problem, capsys):
+    import fcntl
+
+    out = problem["dir"] / "locked"
+    assert run_cli(base_args(problem, out, **{"--budget": "5"}), capsys)[0] == 0
+    with open(out / ".lock", "a+") as fh:
+        fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        code, _, err = run_cli(["resume", out], capsys)
+    assert code == 2 and "another redtext process" in err
+
+
+def test_a_failed_start_does_not_block_the_folder(problem, capsys):
+    out = problem["dir"] / "again"
+    out.mkdir()
+    from redtext.store import Store
+
+    s = Store(out / "run.db")
+    s.set_status(s.create_run({}), "failed")  # what a start that crashed before any question leaves
+    s.close()
+    code, _, err = run_cli(base_args(problem, out, **{"--budget": "5"}), capsys)
+    assert code == 0, err
+    assert (out / "report.json").is_file()
+
+
+def test_more_bad_values_are_one_line_errors(problem, capsys, tmp_path):
+    for over, needle in [({"--budget": "nan"}, "budget"), ({"--budget": "inf"}, "budget"),
+                         ({"--embedder": "hashing:0"}, "hashing"), ({"--noise-factor": "nan"}, "noise_factor")]:
+        out = tmp_path / f"o{len(needle)}{over.get('--budget', '')}"
+        code, _, err = run_cli(base_args(problem, out, **over), capsys)
+        assert code == 2 and needle in err and "internal error" not in err, (over, err)
+    code, _, err = run_cli(["review", problem["dir"], "--port", "70000"], capsys)
+    assert code == 2  # no run.db there: the folder is checked first

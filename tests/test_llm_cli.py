@@ -72,6 +72,10 @@ def test_max_calls_stops_the_run_cleanly(problem, capsys):
         assert len(server.requests) <= 7
     report = json.loads((d / "lim" / "report.json").read_text())
     assert report["stop_reason"] == "expert_limit" and report["expert_calls"] <= 7
+    # the limit holds across processes: resuming spends nothing more
+    with FakeLLM(gold_of(problem)) as server:
+        assert main(["resume", str(d / "lim")]) == 0
+        assert server.requests == []
 
 
 def test_dry_run_sends_and_writes_nothing(problem, capsys):

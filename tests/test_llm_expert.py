@@ -152,3 +152,43 @@ def test_max_cost_is_never_overshot(tmp_path):
         e.ask(questions(30))
     assert e.usage.cost <= 0.5 and e.exhausted
     assert len(server.requests) >= 1
+
+
+def test_max_cost_holds_when_the_server_counts_one_token_per_byte(tmp_path):
+    # CJK text: far more tokens than the ~4-characters-a-token estimate; the reserved bound
+    # (UTF-8 bytes) must still keep the real cost under the cap
+    qs = [Question(f"i{n}", "漢字" * 200 + str(n), "alpha", Context("alpha")) for n in range(40)]
+
+    def per_byte(body):
+        return sum(len(m["content"].encode("utf-8")) for m in body["messages"])
+
+    with FakeLLM({}, delay=0.01, prompt_tokens=per_byte) as server:
+        e = expert(server, tmp_path, concurrency=8, max_cost=10.0, price_prompt=1000)
+        e.ask(qs)
+    assert 5.0 < e.usage.cost <= 10.0 and e.exhausted
+
+
+def test_a_request_the_server_refuses_skips_that_question_only(tmp_path):
+    def plan(n, text, label):
+        return ("status", 400, None) if text == "text number 3" else ("ok",)
+
+    with FakeLLM(GOLD, plan) as server:
+        verdicts = expert(server, tmp_path).ask(questions(6))
+    assert verdicts[3] is NOT_ASKED
+    assert [v for i, v in enumerate(verdicts) if i != 3] == [False, True, False, False, True]
+
+
+def test_ask_works_inside_a_running_event_loop(tmp_path):
+    import asyncio
+
+    async def inside():
+        return expert(server, tmp_path).ask(questions(3))
+
+    with FakeLLM(GOLD) as server:
+        assert asyncio.run(inside()) == [False, True, False]
+
+
+def test_very_long_texts_are_clipped_in_the_prompt():
+    q = Question("i", "x" * 50_000, "alpha", Context("alpha", None, ("y" * 5000,)))
+    user = judge_messages(q)[-1]["content"]
+    assert len(user) < 6000 and "[…]" in user

@@ -97,6 +97,8 @@ def classify(
     from .data import load_pool, write_jsonl_atomic
     from .red import RED
 
+    if out.is_dir():
+        raise InputError(f"--out {out} is a folder; give a file name such as {out / 'predictions.jsonl'}")
     red = RED.load(model)
     red.progress = True
     rec = load_pool(input, text_col=text_col, id_col=id_col)
@@ -182,6 +184,8 @@ def describe(
     from .errors import InputError
     from .experts.registry import build_expert
 
+    if out.is_dir():
+        raise InputError(f"--out {out} is a folder; give a file name such as {out / 'labels.jsonl'}")
     if not describer.startswith("openai:"):
         raise InputError(f"--describer {describer!r}: use openai:MODEL")
     if examples < 1:
@@ -227,6 +231,8 @@ def review(
 
     if not (out / "run.db").is_file():
         raise InputError(f"{out} holds no run (no run.db); start one with `redtext run --expert review --out {out}`")
+    if not 0 <= port <= 65535:
+        raise InputError(f"--port {port}: must be from 0 to 65535 (0 picks a free port)")
     try:
         server = make_server(out / "run.db", port=port)
     except OSError as exc:

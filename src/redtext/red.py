@@ -94,6 +94,8 @@ class RED:
             if k not in self._PARAMS:
                 raise ValueError(f"unknown parameter {k!r}")
             setattr(self, k, v)
+            if k == "embedder":
+                self.__dict__.pop("_embedder_obj", None)
         return self
 
     def _validate_params(self):
@@ -103,6 +105,16 @@ class RED:
             raise InputError(f"noise_factor {self.noise_factor} must be ≥ 0")
         if self.max_candidates < 1:
             raise InputError("max_candidates must be at least 1")
+        if self.n_candidates < 1:
+            raise InputError("n_candidates must be at least 1")
+        import math as _math
+
+        for name in ("noise_factor", "C", "min_gain", "label_text_weight", "self_training", "description_weight"):
+            value = getattr(self, name)
+            if not isinstance(value, (int, float, np.integer, np.floating)) or not _math.isfinite(value):
+                raise InputError(f"{name} {value!r} must be a finite number")
+        if self.C <= 0:
+            raise InputError(f"C {self.C} must be positive")
         from .select import UNCERTAINTY
 
         if self.uncertainty not in UNCERTAINTY:
@@ -171,7 +183,7 @@ class RED:
             raise InputError(f"{len(seed_texts)} seed texts but {len(seed_labels)} labels; pass one label per text")
         if len(set(seed_labels)) < 2:
             raise InputError("the seed needs at least 2 distinct labels")
-        pool_texts = [str(t) for t in (pool or [])]
+        pool_texts = [] if pool is None else [str(t) for t in pool]
         pool_ids = [str(i) for i in pool_ids] if pool_ids is not None else [f"row-{i}" for i in range(len(pool_texts))]
         self.classes_ = sorted(set(seed_labels))
         index = {c: i for i, c in enumerate(self.classes_)}

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import math
 import time
 from pathlib import Path
 
@@ -22,6 +23,8 @@ def parse_budget(text: str):
         if raw.isdigit():
             return int(raw)
         value = float(raw)
+        if not math.isfinite(value):
+            raise ValueError
     except ValueError:
         raise InputError(f"--budget {text!r}: give a count of expert calls (300), a fraction of the pool "
                          "(0.25) or a percentage (25%)") from None
@@ -37,9 +40,51 @@ def check_out_dir(out: Path) -> None:
         raise InputError(f"--out {out} is a file; give a folder for the run's outputs")
     if out.is_dir():
         held = [name for name in OUTPUTS if (out / name).exists()]
+        if held == ["run.db"] and _abandoned(out / "run.db"):
+            (out / "run.db").unlink()  # a start that failed before its first question: reuse the folder
+            for extra in ("run.db-wal", "run.db-shm"):
+                (out / extra).unlink(missing_ok=True)
+            held = []
         if held:
             raise InputError(f"--out {out} already holds a run ({', '.join(held)}); continue it with "
                              f"`redtext resume {out}` or choose a new --out folder")
+
+
+class _RunLock:
+    """One process per run folder: a second ``run``/``resume`` on it fails fast instead of asking
+    the expert the same questions twice."""
+
+    def __init__(self, out_dir: Path):
+        self.path = out_dir / ".lock"
+        self.fh = None
+
+    def __enter__(self):
+        import fcntl
+
+        self.fh = open(self.path, "a+")
+        try:
+            fcntl.flock(self.fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            self.fh.close()
+            raise InputError(f"another redtext process is working in {self.path.parent}; wait for it to finish "
+                             "or stop it first") from None
+        return self
+
+    def __exit__(self, *exc):
+        self.fh.close()
+
+
+def _abandoned(db: Path) -> bool:
+    """A store whose every run failed before a single expert verdict was stored."""
+    import sqlite3
+
+    try:
+        with sqlite3.connect(db) as conn:
+            runs = conn.execute("SELECT status FROM runs").fetchall()
+            verdicts = conn.execute("SELECT COUNT(*) FROM verdicts").fetchone()[0]
+    except sqlite3.Error:
+        return False
+    return verdicts == 0 and all(r[0] == "failed" for r in runs)
 
 
 def start(*, seed: str, pool: str, out: str, expert: str, gold: str | None, descriptions: str | None,
@@ -78,6 +123,13 @@ def start(*, seed: str, pool: str, out: str, expert: str, gold: str | None, desc
     }
     created = not out_dir.exists()
     out_dir.mkdir(parents=True, exist_ok=True)
+    with _RunLock(out_dir):
+        return _start_locked(out_dir, created, config, seed_rec, pool_rec, desc, expert_obj, log)
+
+
+def _start_locked(out_dir, created, config, seed_rec, pool_rec, desc, expert_obj, log):
+    from .store import Store
+
     store = Store(out_dir / "run.db")
     try:
         run_id = store.create_run(config)
@@ -96,12 +148,17 @@ def start(*, seed: str, pool: str, out: str, expert: str, gold: str | None, desc
 
 
 def resume(out: str, *, log=print) -> dict:
-    from .experts.registry import build_expert
-    from .store import Store
-
     out_dir = Path(out)
     if not (out_dir / "run.db").is_file():
         raise InputError(f"{out_dir} holds no run (no run.db); start one with `redtext run ... --out {out_dir}`")
+    with _RunLock(out_dir):
+        return _resume_locked(out_dir, log)
+
+
+def _resume_locked(out_dir: Path, log) -> dict:
+    from .experts.registry import build_expert
+    from .store import Store
+
     store = Store(out_dir / "run.db")
     run_id = store.latest_run()
     if run_id is None:

@@ -78,7 +78,17 @@ def _m1(conn: sqlite3.Connection) -> None:
     """)
 
 
-MIGRATIONS = [_m1]
+def _m2(conn: sqlite3.Connection) -> None:
+    _script(conn, """
+    CREATE TABLE run_usage (
+        run_id INTEGER PRIMARY KEY REFERENCES runs(id),
+        http_calls INTEGER NOT NULL,     -- across every process of the run (hard limits carry over)
+        cost REAL NOT NULL
+    )
+    """)
+
+
+MIGRATIONS = [_m1, _m2]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -195,6 +205,16 @@ class Store:
 
     def count_verdicts(self, run_id: int) -> int:
         return self.conn.execute("SELECT COUNT(*) FROM verdicts WHERE run_id=?", (run_id,)).fetchone()[0]
+
+    # -- expert spending across processes ---------------------------------------------
+    def usage(self, run_id: int) -> tuple[int, float]:
+        row = self.conn.execute("SELECT http_calls, cost FROM run_usage WHERE run_id=?", (run_id,)).fetchone()
+        return (0, 0.0) if row is None else (int(row[0]), float(row[1]))
+
+    def save_usage(self, run_id: int, http_calls: int, cost: float) -> None:
+        with self._tx():
+            self.conn.execute("INSERT OR REPLACE INTO run_usage(run_id, http_calls, cost) VALUES (?,?,?)",
+                              (run_id, int(http_calls), float(cost)))
 
     # -- rounds and predictions -------------------------------------------------------
     def record_round(self, run_id: int, round_no: int, metrics: dict) -> None:

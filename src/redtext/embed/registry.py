@@ -22,7 +22,9 @@ def get_embedder(spec: str | None = "minilm"):
             try:
                 dim = int(spec.split(":", 1)[1])
             except ValueError:
-                raise InputError(f"--embedder {spec}: expected hashing:DIM with an integer DIM") from None
+                dim = 0
+            if not 1 <= dim <= 1_000_000:
+                raise InputError(f"--embedder {spec}: expected hashing:DIM with DIM a whole number from 1 to 1000000")
         return HashingEmbedder(dim=dim)
     if Path(spec).is_dir():
         from .sentence import SentenceTransformerEmbedder

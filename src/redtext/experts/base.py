@@ -84,9 +84,22 @@ class CallableExpert:
     def ask(self, questions: Sequence[Question]) -> list[Verdict]:
         out: list[Verdict] = []
         for q in questions:
-            answer = self.fn(q.text, q.label, q.context)
-            out.append(None if answer is None else bool(answer))
+            out.append(to_verdict(self.fn(q.text, q.label, q.context), self.name))
         return out
+
+
+def to_verdict(answer, source: str = "expert") -> Verdict:
+    """``True``/``False``/``None``; the strings yes/no are read as such; anything else is an
+    error (``bool("no")`` would be a silent "yes")."""
+    import numpy as np
+
+    if answer is None or isinstance(answer, (bool, np.bool_)):
+        return None if answer is None else bool(answer)
+    if isinstance(answer, str) and answer.strip().lower() in ("yes", "no", "true", "false"):
+        return answer.strip().lower() in ("yes", "true")
+    from ..errors import ExpertError
+
+    raise ExpertError(f"{source} answered {answer!r}; an expert must answer True, False or None (abstain)")
 
 
 def as_expert(obj) -> Expert:
@@ -113,13 +126,20 @@ def load_python_expert(spec: str) -> Expert:
     except ImportError as exc:
         raise InputError(f"--expert {spec}: cannot import module {module_name!r} ({exc}); "
                          "check the name and that it is on PYTHONPATH") from None
+    except Exception as exc:  # the module itself is broken (SyntaxError, an error at import)
+        raise InputError(f"--expert {spec}: importing {module_name!r} failed ({type(exc).__name__}: {exc}); "
+                         "fix the module").replace("\n", " ") from None
     obj = module
     for piece in attr.split("."):
         obj = getattr(obj, piece, None)
         if obj is None:
             raise InputError(f"--expert {spec}: module {module_name!r} has no attribute {attr!r}")
     if inspect.isclass(obj):
-        obj = obj()
+        try:
+            obj = obj()
+        except Exception as exc:
+            raise InputError(f"--expert {spec}: {attr}() failed ({type(exc).__name__}: {exc}); a class given "
+                             "as an expert must be constructible without arguments").replace("\n", " ") from None
     expert = as_expert(obj)
     if isinstance(expert, CallableExpert):
         expert.name = spec

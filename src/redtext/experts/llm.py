@@ -40,6 +40,12 @@ def messages_tokens(messages: list[dict]) -> int:
     return sum(estimate_tokens(m["content"]) + 4 for m in messages)
 
 
+def messages_tokens_bound(messages: list[dict]) -> int:
+    """An upper bound on prompt tokens: no tokenizer makes more tokens than UTF-8 bytes (plus a
+    few per message for the chat template) — what hard cost limits reserve before sending."""
+    return sum(len(m["content"].encode("utf-8")) + 16 for m in messages)
+
+
 @dataclass
 class Usage:
     http_calls: int = 0
@@ -48,6 +54,7 @@ class Usage:
     errors: int = 0
     malformed: int = 0
     abstained: int = 0
+    rejected: int = 0                 # requests the server refused (400/413/422): question skipped
     prompt_tokens: int = 0
     completion_tokens: int = 0
     cost: float = 0.0
@@ -62,9 +69,14 @@ class Usage:
 
 
 class _Transient(Exception):
-    def __init__(self, message: str, retry_after: float | None = None):
+    def __init__(self, message: str, retry_after: float | None = None, maybe_billed: bool = False):
         super().__init__(message)
         self.retry_after = retry_after
+        self.maybe_billed = maybe_billed   # the server may have done (and billed) the work
+
+
+class _Rejected(Exception):
+    """The server refused this one request (400/413/422: e.g. the text is too long)."""
 
 
 class OpenAICompatibleExpert:
@@ -118,6 +130,11 @@ class OpenAICompatibleExpert:
         return {"temperature": self.temperature, "max_tokens": self.max_tokens, "logprobs": self.logprobs,
                 "seed": self.seed}
 
+    def preload(self, http_calls: int, cost: float) -> None:
+        """Start the hard limits from what earlier processes of the same run already spent."""
+        self._reserved_calls = max(self._reserved_calls, int(http_calls))
+        self._spent_before = float(cost)
+
     # -- limits -------------------------------------------------------------------------
     def _worst_cost(self, prompt_tokens: int) -> float:
         return (prompt_tokens * self.price_prompt + self.max_tokens * self.price_completion) / 1e6
@@ -128,7 +145,8 @@ class OpenAICompatibleExpert:
             self.exhausted = True
             return None
         worst = self._worst_cost(prompt_tokens)
-        if self.max_cost is not None and self.usage.cost + self._reserved_cost + worst > self.max_cost + 1e-12:
+        spent = self.usage.cost + getattr(self, "_spent_before", 0.0)
+        if self.max_cost is not None and spent + self._reserved_cost + worst > self.max_cost + 1e-12:
             self.exhausted = True
             return None
         self._reserved_calls += 1
@@ -157,7 +175,9 @@ class OpenAICompatibleExpert:
 
         try:
             resp = await client.post(f"{self.base_url}/chat/completions", json=body, headers=self._headers())
-        except (httpx.TimeoutException, httpx.TransportError) as exc:
+        except httpx.TimeoutException as exc:
+            raise _Transient(f"{type(exc).__name__}: {exc}", maybe_billed=True) from None
+        except httpx.TransportError as exc:
             raise _Transient(f"{type(exc).__name__}: {exc}") from None
         if resp.status_code in RETRY_STATUS:
             retry_after = None
@@ -168,15 +188,17 @@ class OpenAICompatibleExpert:
                 except ValueError:
                     retry_after = None
             raise _Transient(f"HTTP {resp.status_code}", retry_after)
+        detail = resp.text[:200].replace("\n", " ")
+        if resp.status_code in (400, 413, 422):
+            raise _Rejected(f"HTTP {resp.status_code}: {detail}")
         if resp.status_code >= 400:
-            detail = resp.text[:200].replace("\n", " ")
             raise ExpertError(f"{self.base_url} answered HTTP {resp.status_code}: {detail}")
         try:
             data = resp.json()
         except ValueError:
-            raise _Transient("unreadable JSON body") from None
+            raise _Transient("unreadable JSON body", maybe_billed=True) from None
         if not isinstance(data, dict):
-            raise _Transient("unexpected JSON body (not an object)")
+            raise _Transient("unexpected JSON body (not an object)", maybe_billed=True)
         return data
 
     def _parse(self, data: dict) -> tuple[bool | None, float | None, str | None]:
@@ -211,10 +233,21 @@ class OpenAICompatibleExpert:
                     error = None
                 except _Transient as exc:
                     error = exc
+                except _Rejected as exc:
+                    self._reserved_cost -= reserved
+                    self.usage.errors += 1
+                    self.usage.rejected += 1
+                    self.usage.last_error = str(exc)
+                    if self.cache is not None:
+                        self.cache.log_call(key=key, model=self.model, prompt_version=version, request=body,
+                                            reply=None, status="error", error=str(exc))
+                    return None, 0.0, None  # this question is skipped; the run goes on
                 finally:
                     self._in_flight -= 1
             latency = time.perf_counter() - t0
             self._reserved_cost -= reserved  # the reservation becomes the real cost below (or nothing)
+            if error is not None and error.maybe_billed:
+                self.usage.cost += reserved  # may have been billed: count the worst case as spent
             if error is None:
                 usage = data.get("usage") if isinstance(data, dict) else None
                 usage = usage or {}
@@ -248,7 +281,7 @@ class OpenAICompatibleExpert:
                 self.usage.cache_hits += 1
                 return verdict
         body = self._body(messages)
-        est_tokens = messages_tokens(messages)
+        est_tokens = messages_tokens_bound(messages)
         for _attempt in range(2):  # the original question, then once more on a malformed reply
             data, latency, tokens = await self._send(client, sem, body, est_tokens, key, JUDGE_VERSION)
             if data is None:
@@ -291,7 +324,8 @@ class OpenAICompatibleExpert:
         body = {**self._body(messages), "max_tokens": max_tokens}
         body.pop("logprobs", None)
         body.pop("top_logprobs", None)
-        data, _, tokens = await self._send(client, sem, body, messages_tokens(messages), key, DESCRIBE_VERSION)
+        data, _, tokens = await self._send(client, sem, body, messages_tokens_bound(messages), key,
+                                           DESCRIBE_VERSION)
         if data is None:
             return None
         pt, ct, _cost = tokens
@@ -322,18 +356,30 @@ class OpenAICompatibleExpert:
                                              for lab in labels))
                 return dict(zip(labels, out))
 
-        return asyncio.run(run())
+        return _run(run())
 
     def ask(self, questions: Sequence[Question]) -> list:
         if not questions:
             return []
         errors_before = self.usage.errors
-        answers = asyncio.run(self._ask_all(list(questions)))
+        answers = _run(self._ask_all(list(questions)))
         failed = sum(1 for a in answers if a is NOT_ASKED)
         if failed == len(answers) and self.usage.errors > errors_before and not self.exhausted:
             raise ExpertError(f"every request to {self.base_url} failed after {self.max_retries} retries "
                               f"(last: {self.usage.last_error}); check the server and --base-url")
         return answers
+
+
+def _run(coro):
+    """``asyncio.run``, also from code that already runs an event loop (e.g. Jupyter)."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(coro)
+    import concurrent.futures
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, coro).result()
 
 
 def _yes_probability(choice: dict) -> float | None:

@@ -28,14 +28,22 @@ def neutralise(text: str) -> str:
     return _TAG.sub(lambda m: m.group(0).replace("<", "‹").replace(">", "›"), text)
 
 
+MAX_TEXT_CHARS = 4000      # longer texts are cut (the cut is marked) so one text cannot blow the context
+MAX_EXAMPLE_CHARS = 500
+
+
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[:limit] + " […]"
+
+
 def judge_messages(q: Question) -> list[dict]:
     parts = [f"Label: {q.label}"]
     if q.context.description:
         parts.append(f"What the label means: {q.context.description}")
     if q.context.examples:
-        shown = "\n".join(f"- {neutralise(e)}" for e in q.context.examples)
+        shown = "\n".join(f"- {neutralise(_clip(e, MAX_EXAMPLE_CHARS))}" for e in q.context.examples)
         parts.append(f"Known examples of this label:\n<examples>\n{shown}\n</examples>")
-    parts.append(f"<text>\n{neutralise(q.text)}\n</text>")
+    parts.append(f"<text>\n{neutralise(_clip(q.text, MAX_TEXT_CHARS))}\n</text>")
     parts.append(f"Does the text inside <text> belong to the label \"{q.label}\"?\n\nAnswer (yes or no):")
     return [{"role": "system", "content": JUDGE_SYSTEM}, {"role": "user", "content": "\n\n".join(parts)}]
 

@@ -42,9 +42,12 @@ def build_expert(spec: str, *, gold: str | None = None, accuracy: float = 0.95, 
         opts = dict(LLM_DEFAULTS)
         opts.update(llm or {})
         model = spec.split(":", 1)[1]
-        for name in ("max_calls", "max_cost", "price_prompt", "price_completion"):
-            if opts.get(name) is not None and opts[name] < 0:
-                raise InputError(f"--{name.replace('_', '-')} {opts[name]}: must not be negative")
+        import math
+
+        for name in ("max_calls", "max_cost", "price_prompt", "price_completion", "timeout"):
+            value = opts.get(name)
+            if value is not None and (not math.isfinite(float(value)) or value < 0):
+                raise InputError(f"--{name.replace('_', '-')} {value}: must be a finite number ≥ 0")
         return OpenAICompatibleExpert(
             model, base_url=opts["base_url"], concurrency=int(opts["concurrency"]), timeout=float(opts["timeout"]),
             max_calls=opts["max_calls"], max_cost=opts["max_cost"], price_prompt=float(opts["price_prompt"]),
