@@ -184,3 +184,16 @@ def test_describe_writes_editable_descriptions_and_keeps_the_users(problem, caps
                                                                                        "--budget": "10"})])
         assert code == 0
         assert any("What the label means: Texts about" in b["messages"][-1]["content"] for b in server.requests)
+
+
+def test_resume_takes_a_corrected_base_url_and_a_raised_limit(problem, capsys):
+    d = problem["dir"]
+    with FakeLLM(gold_of(problem)) as server:
+        wrong = "http://127.0.0.1:9/v1"  # nothing listens on the discard port
+        code = main([str(a) for a in llm_args(problem, d / "fix", server, d / "c.db", **{"--base-url": wrong,
+                                                                                        "--budget": "12"})])
+        assert code == 1 and "redtext resume" in capsys.readouterr().err
+        assert main(["resume", str(d / "fix"), "--base-url", server.base_url]) == 0, capsys.readouterr().err
+        assert 0 < len(server.requests)
+    report = json.loads((d / "fix" / "report.json").read_text())
+    assert report["expert_calls"] == 12

@@ -78,11 +78,18 @@ def run(
 
 
 @app.command()
-def resume(out: Path = typer.Argument(..., help="The --out folder of a run that was stopped or killed.")):
+def resume(
+    out: Path = typer.Argument(..., help="The --out folder of a run that was stopped or killed."),
+    base_url: Optional[str] = typer.Option(None, help="openai: a corrected server URL."),
+    max_calls: Optional[int] = typer.Option(None, help="openai: a new hard cap on HTTP calls (whole run)."),
+    max_cost: Optional[float] = typer.Option(None, help="openai: a new hard cap on money (whole run)."),
+    concurrency: Optional[int] = typer.Option(None, help="openai: requests in flight at once."),
+):
     """Continue a stopped run; questions already answered are never asked again."""
     from .runner import resume as do_resume
 
-    do_resume(str(out), log=_log)
+    do_resume(str(out), log=_log, llm_overrides={"base_url": base_url, "max_calls": max_calls,
+                                                 "max_cost": max_cost, "concurrency": concurrency})
 
 
 @app.command()

@@ -233,8 +233,10 @@ class Delegation:
                 weights = None
                 if cfg.self_training > 0 and round_no > 0:
                     # self-training: confident classifier labels of unresolved texts, down-weighted
+                    rejected_any = np.zeros(n_pool, dtype=bool)
+                    rejected_any[neg_rows] = True  # never self-train on a text the expert said "no" about
                     sure = np.flatnonzero((pred.confidence >= cfg.self_training) & (validated < 0) & (p.fixed < 0)
-                                          & (rep == np.arange(n_pool)))
+                                          & (rep == np.arange(n_pool)) & ~rejected_any)
                     X_train = np.vstack([X_train, p.X_pool[sure]])
                     y_train = np.concatenate([y_train, pred.label[sure]])
                     weights = np.r_[np.ones(len(y_train) - len(sure)), np.full(len(sure), cfg.self_training_weight)]

@@ -108,6 +108,10 @@ def start(*, seed: str, pool: str, out: str, expert: str, gold: str | None, desc
         log(f"warning: {w}")
     from .red import RED, resolve_budget
 
+    if budget_value and resolve_budget(budget_value, len(pool_rec.texts)) == 0:
+        log(f"warning: --budget {budget} of {len(pool_rec.texts)} pool texts rounds down to 0 expert calls; "
+            "give a count instead, e.g. --budget 10")
+
     if dry_run:
         return dry_run_estimate(seed_rec, pool_rec, desc, budget_value, llm or {}, params, log=log)
     expert_obj = build_expert(expert, gold=gold, accuracy=oracle_accuracy, seed=params.get("random_state", 0),
@@ -147,15 +151,15 @@ def _start_locked(out_dir, created, config, seed_rec, pool_rec, desc, expert_obj
         raise
 
 
-def resume(out: str, *, log=print) -> dict:
+def resume(out: str, *, log=print, llm_overrides: dict | None = None) -> dict:
     out_dir = Path(out)
     if not (out_dir / "run.db").is_file():
         raise InputError(f"{out_dir} holds no run (no run.db); start one with `redtext run ... --out {out_dir}`")
     with _RunLock(out_dir):
-        return _resume_locked(out_dir, log)
+        return _resume_locked(out_dir, log, llm_overrides or {})
 
 
-def _resume_locked(out_dir: Path, log) -> dict:
+def _resume_locked(out_dir: Path, log, llm_overrides: dict) -> dict:
     from .experts.registry import build_expert
     from .store import Store
 
@@ -165,6 +169,12 @@ def _resume_locked(out_dir: Path, log) -> dict:
         raise InputError(f"{out_dir}/run.db holds no run; start one with `redtext run`")
     info = store.run_info(run_id)
     cfg = info["config"]
+    changed = {k: v for k, v in llm_overrides.items() if v is not None}
+    if changed:  # e.g. a corrected --base-url, or a raised --max-calls
+        cfg["llm"] = {**(cfg.get("llm") or {}), **changed}
+        store.update_config(run_id, cfg)
+        info["status"] = "running"
+        log(f"resuming with changed expert settings: {', '.join(sorted(changed))}")
     if info["status"] == "done" and info["stop_reason"] != "expert_limit" and \
             all((out_dir / name).exists() for name in OUTPUTS):
         log(f"run in {out_dir} is already complete (stopped: {info['stop_reason']}); nothing to do")
@@ -239,6 +249,8 @@ def dry_run_estimate(seed_rec, pool_rec, descriptions, budget_value, llm: dict, 
     from .red import resolve_budget
 
     calls = resolve_budget(budget_value, len(pool_rec.texts))
+    if calls == 0 and budget_value:
+        log(f"warning: --budget {budget_value} of {len(pool_rec.texts)} pool texts rounds down to 0 calls")
     est = estimate(seed_texts=seed_rec.texts, seed_labels=seed_rec.labels, pool_texts=pool_rec.texts, calls=calls,
                    descriptions=descriptions, price_prompt=float(llm.get("price_prompt") or 0.0),
                    price_completion=float(llm.get("price_completion") or 0.0))

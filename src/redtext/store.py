@@ -157,6 +157,11 @@ class Store:
             raise InputError(f"store {self.path} has no run {run_id}")
         return {"status": row[0], "config": json.loads(row[1]), "stop_reason": row[2]}
 
+    def update_config(self, run_id: int, config: dict) -> None:
+        with self._tx():
+            self.conn.execute("UPDATE runs SET config=?, updated=? WHERE id=?",
+                              (json.dumps(config, sort_keys=True), time.time(), run_id))
+
     def set_status(self, run_id: int, status: str, stop_reason: str | None = None) -> None:
         with self._tx():
             self.conn.execute("UPDATE runs SET status=?, stop_reason=COALESCE(?, stop_reason), updated=? WHERE id=?",
