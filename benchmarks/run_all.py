@@ -30,7 +30,7 @@ ABLATIONS = [
     ("subset_size=4", {"subset_size": 4}),
     ("subset_size=16", {"subset_size": 16}),
     ("noise_factor=4", {"noise_factor": 4}),
-    ("noise_clusters=32", {"noise_clusters": 32}),
+    ("noise_clusters=16", {"noise_clusters": 16}),
     ("max_candidates=1", {"max_candidates": 1}),
     ("label names as examples", {"label_text_weight": 1.0}),
     ("self-training on confident texts (>= 0.9)", {"self_training": 0.9}),

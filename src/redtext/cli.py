@@ -33,7 +33,7 @@ def run(
     max_candidates: int = typer.Option(3, help="Candidates asked about per text and round (correction depth)."),
     max_rounds: int = typer.Option(20, help="Round cap."),
     min_gain: float = typer.Option(0.05, help="Stop when the share of asked texts the expert accepts falls under this."),
-    noise_clusters: int = typer.Option(16, help="NOISE sub-classes per subset classifier (1 = a single NOISE class)."),
+    noise_clusters: int = typer.Option(32, help="NOISE sub-classes per subset classifier (1 = a single NOISE class)."),
     uncertainty: str = typer.Option("margin", help="How texts are picked for the expert: margin or entropy."),
     reduce: str = typer.Option("none", help="Label-vector reduction before partitioning: none or umap."),
     embedder: str = typer.Option("minilm", help="minilm (default), hashing, or a local sentence-transformers folder."),

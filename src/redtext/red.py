@@ -44,7 +44,7 @@ class RED:
     ``subset_size=None`` trains one flat classifier instead of subsets.
 
     Defaults and why (measured with ``redtext bench``, see BENCHMARKS.md): NOISE is split into
-    ``noise_clusters=16`` k-means sub-classes (one linear NOISE class cannot carve out
+    ``noise_clusters=32`` k-means sub-classes (one linear NOISE class cannot carve out
     "everything else"); texts are selected by ``margin`` (entropy over hundreds of labels
     ranks texts poorly); ``reduce=None`` (UMAP before partitioning changed nothing measurable
     and costs ~12 s of JIT compilation per process; pass ``reduce="umap"`` to use it).
@@ -52,7 +52,7 @@ class RED:
 
     def __init__(self, subset_size: int | None = 8, noise_factor: float = 2.0, budget=0.25, *,
                  embedder="minilm", C: float = 10.0, reduce: str | None = None,
-                 description_weight: float = 0.0, noise_clusters: int = 16, label_text_weight: float = 0.0,
+                 description_weight: float = 0.0, noise_clusters: int = 32, label_text_weight: float = 0.0,
                  self_training: float = 0.0, exclude_rejected: bool = False,
                  max_rounds: int = 20, rounds_hint: int = 8,
                  max_candidates: int = 3, n_candidates: int = 5, uncertainty: str = "margin",
