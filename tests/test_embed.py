@@ -179,3 +179,25 @@ def test_default_minilm_model():
     assert v.shape == (3, 384)
     np.testing.assert_allclose(np.linalg.norm(v, axis=1), 1.0, atol=1e-5)
     assert cos(v[0], v[1]) > cos(v[0], v[2]) + 0.3
+
+
+@pytest.mark.slow
+def test_onnx_int8_export_of_the_default_model_matches_it(tmp_path, monkeypatch):
+    from redtext.embed import get_embedder
+
+    monkeypatch.setenv("REDTEXT_CACHE", str(tmp_path))
+    texts = ["how do i reset my password", "I forgot my password", "what's the weather tomorrow",
+             "transfer 100 dollars to savings", "play some jazz music", "book a table for two tonight",
+             "is my card blocked", "translate hello into french"]
+    onnx = get_embedder("onnx")
+    fast = onnx.encode(texts)
+    assert onnx.model_path.is_file() and str(onnx.model_path).startswith(str(tmp_path))
+    ref = get_embedder("minilm").encode(texts)
+    assert fast.shape == (len(texts), 384)
+    np.testing.assert_allclose(np.linalg.norm(fast, axis=1), 1.0, atol=1e-5)
+    cos = (fast * ref).sum(axis=1)
+    assert cos.mean() > 0.98 and cos.min() > 0.93
+    assert fast[0] @ fast[1] > fast[0] @ fast[2]
+    # the export is cached: a second embedder reuses the file and gives the same vectors
+    again = get_embedder("onnx").encode(texts)
+    np.testing.assert_allclose(again, fast, atol=1e-6)
