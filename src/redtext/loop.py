@@ -202,7 +202,8 @@ class Delegation:
         p, cfg = self.p, self.cfg
         n_pool = len(p.pool_texts)
         rep = self._text_groups()
-        dup = np.flatnonzero(rep != np.arange(n_pool))
+        is_rep = rep == np.arange(n_pool)    # the first copy of each distinct text stands for all
+        dup = np.flatnonzero(~is_rep)
         members: dict[int, np.ndarray] = {}
         for r in np.unique(rep[dup]):
             members[int(r)] = np.flatnonzero(rep == r)
@@ -227,7 +228,7 @@ class Delegation:
             round_no = 0
             while True:
                 t0 = time.perf_counter()
-                val_idx = np.flatnonzero((validated >= 0) & (rep == np.arange(n_pool)))
+                val_idx = np.flatnonzero((validated >= 0) & is_rep)
                 X_train = np.vstack([p.X_seed, p.X_pool[val_idx]])
                 y_train = np.concatenate([p.y_seed, validated[val_idx]])
                 weights = None
@@ -236,7 +237,7 @@ class Delegation:
                     rejected_any = np.zeros(n_pool, dtype=bool)
                     rejected_any[neg_rows] = True  # never self-train on a text the expert said "no" about
                     sure = np.flatnonzero((pred.confidence >= cfg.self_training) & (validated < 0) & (p.fixed < 0)
-                                          & (rep == np.arange(n_pool)) & ~rejected_any)
+                                          & is_rep & ~rejected_any)
                     X_train = np.vstack([X_train, p.X_pool[sure]])
                     y_train = np.concatenate([y_train, pred.label[sure]])
                     weights = np.r_[np.ones(len(y_train) - len(sure)), np.full(len(sure), cfg.self_training_weight)]
@@ -249,7 +250,7 @@ class Delegation:
                 pred = combine(scores, all_noise, n_candidates=cfg.n_candidates, uncertainty=cfg.uncertainty)
                 t_predict = time.perf_counter() - t1
                 resolved = (validated >= 0) | (p.fixed >= 0)
-                unresolved_rep = ~resolved & (rep == np.arange(n_pool))
+                unresolved_rep = ~resolved & is_rep
                 exhausted = np.zeros(n_pool, dtype=bool)
                 for i, labs in asked.items():
                     if len(labs) >= 2 * cfg.max_candidates or labs.issuperset(pred.candidates[i].tolist()):

@@ -107,11 +107,9 @@ class RED:
             raise InputError("max_candidates must be at least 1")
         if self.n_candidates < 1:
             raise InputError("n_candidates must be at least 1")
-        import math as _math
-
         for name in ("noise_factor", "C", "min_gain", "label_text_weight", "self_training", "description_weight"):
             value = getattr(self, name)
-            if not isinstance(value, (int, float, np.integer, np.floating)) or not _math.isfinite(value):
+            if not isinstance(value, (int, float, np.integer, np.floating)) or not math.isfinite(value):
                 raise InputError(f"{name} {value!r} must be a finite number")
         if self.C <= 0:
             raise InputError(f"C {self.C} must be positive")
@@ -147,17 +145,13 @@ class RED:
             base = np.ones(len(y)) if weights is None else np.asarray(weights, dtype=np.float64)
             weights = np.r_[base, np.full(len(self.classes_), float(self.label_text_weight))]
             y = np.concatenate([y, np.arange(len(self.classes_))])
-        if not hasattr(self, "_ensemble_proto"):
-            self._ensemble_proto = SubsetEnsemble(
-                self.subsets_, len(self.classes_), noise_factor=self.noise_factor, C=self.C,
-                random_state=self.random_state, n_jobs=self.n_jobs, noise_clusters=self.noise_clusters,
-                label_vectors=self.label_vectors_)
-        ens = SubsetEnsemble(**self._ensemble_proto.get_params())
-        if hasattr(self._ensemble_proto, "noise_groups_"):
-            ens.noise_groups_ = self._ensemble_proto.noise_groups_
+        ens = SubsetEnsemble(self.subsets_, len(self.classes_), noise_factor=self.noise_factor, C=self.C,
+                             random_state=self.random_state, n_jobs=self.n_jobs, noise_clusters=self.noise_clusters,
+                             label_vectors=self.label_vectors_)
+        if self._noise_groups is not None:  # clustered once per fit, reused every round
+            ens.noise_groups_ = self._noise_groups
         ens.fit(X, y, sample_weight=weights, neg_X=neg_X, neg_label=neg_label, neg_true=neg_true)
-        if hasattr(ens, "noise_groups_"):
-            self._ensemble_proto.noise_groups_ = ens.noise_groups_
+        self._noise_groups = getattr(ens, "noise_groups_", None)
         return ens
 
     # -- fit --------------------------------------------------------------------------------
@@ -206,8 +200,7 @@ class RED:
             # the label's own name (and description) as one more example of it
             self.label_text_vectors_ = self._encode(
                 [label_text(c, descriptions.get(c)) for c in self.classes_], cache_path)
-        for attr in ("_ensemble_proto",):
-            self.__dict__.pop(attr, None)
+        self._noise_groups = None
         self.subsets_ = partition_labels(self.label_vectors_, self.subset_size, reduce=self.reduce,
                                          random_state=self.random_state)
         label_group = np.empty(len(self.classes_), dtype=np.int64)
