@@ -303,3 +303,17 @@ def main(argv: list[str] | None = None) -> int:
 
 def entry() -> None:
     sys.exit(main())
+
+
+# Commands that live in their own modules (each module's ``command`` is a typer command;
+# module-level imports there stay light so `redtext --help` is fast).
+def _register() -> None:
+    from . import bench_scale, export, report, serve
+
+    app.command("report")(report.command)
+    app.command("export")(export.command)
+    app.command("serve")(serve.command)
+    app.command("bench-scale")(bench_scale.command)
+
+
+_register()

@@ -57,7 +57,8 @@ class RED:
                  max_rounds: int = 20, rounds_hint: int = 8,
                  max_candidates: int = 3, n_candidates: int = 5, uncertainty: str = "margin",
                  n_examples: int = 6, min_gain: float = 0.05, random_state: int = 0,
-                 n_jobs: int | None = None, progress: bool = True):
+                 n_jobs: int | None = None, progress: bool = True, backend: str = "local",
+                 address: str | None = None):
         self.subset_size = subset_size
         self.noise_factor = noise_factor
         self.budget = budget
@@ -79,12 +80,14 @@ class RED:
         self.random_state = random_state
         self.n_jobs = n_jobs
         self.progress = progress
+        self.backend = backend
+        self.address = address
 
     # -- parameters (scikit-learn protocol) ------------------------------------------------
     _PARAMS = ("subset_size", "noise_factor", "budget", "embedder", "C", "reduce", "description_weight",
                "noise_clusters", "label_text_weight", "self_training", "exclude_rejected",
                "max_rounds", "rounds_hint", "max_candidates", "n_candidates", "uncertainty", "n_examples",
-               "min_gain", "random_state", "n_jobs", "progress")
+               "min_gain", "random_state", "n_jobs", "progress", "backend", "address")
 
     def get_params(self, deep: bool = True) -> dict:
         return {k: getattr(self, k) for k in self._PARAMS}
@@ -96,6 +99,8 @@ class RED:
             setattr(self, k, v)
             if k == "embedder":
                 self.__dict__.pop("_embedder_obj", None)
+            if k in ("backend", "address"):
+                self.__dict__.pop("_backend_obj", None)
         return self
 
     def _validate_params(self):
@@ -118,6 +123,14 @@ class RED:
         if self.uncertainty not in UNCERTAINTY:
             raise InputError(f"uncertainty {self.uncertainty!r}: use one of {', '.join(UNCERTAINTY)}")
         self._embedder()  # an unknown embedder spec fails here, before any work
+        self._backend()
+
+    def _backend(self):
+        if not hasattr(self, "_backend_obj"):
+            from .backends import get_backend
+
+            self._backend_obj = get_backend(self.backend, self.address)
+        return self._backend_obj
 
     def _embedder(self):
         if not hasattr(self, "_embedder_obj"):
@@ -132,7 +145,7 @@ class RED:
     def _encode(self, texts: Sequence[str], cache_path=None) -> np.ndarray:
         from .embed import CachedEmbedder, EmbeddingCache, embed_with_progress
 
-        emb = self._embedder()
+        emb = self._backend().wrap_embedder(self._embedder())
         if cache_path is not None:
             return CachedEmbedder(emb, EmbeddingCache(cache_path), progress=self.progress).encode(texts)
         return embed_with_progress(emb, list(texts), progress=self.progress)
@@ -147,7 +160,7 @@ class RED:
             y = np.concatenate([y, np.arange(len(self.classes_))])
         ens = SubsetEnsemble(self.subsets_, len(self.classes_), noise_factor=self.noise_factor, C=self.C,
                              random_state=self.random_state, n_jobs=self.n_jobs, noise_clusters=self.noise_clusters,
-                             label_vectors=self.label_vectors_)
+                             label_vectors=self.label_vectors_, backend=self._backend())
         if self._noise_groups is not None:  # clustered once per fit, reused every round
             ens.noise_groups_ = self._noise_groups
         ens.fit(X, y, sample_weight=weights, neg_X=neg_X, neg_label=neg_label, neg_true=neg_true)
@@ -282,14 +295,15 @@ class RED:
         self._check_fitted()
         emb = self._embedder()
         spec = self.embedder if isinstance(self.embedder, str) else None
-        params = {k: v for k, v in self.get_params().items() if k != "embedder" and
+        params = {k: v for k, v in self.get_params().items()
+                  if k not in ("embedder", "backend", "address", "n_jobs", "progress") and
                   isinstance(v, (int, float, str, type(None)))}
         return save_bundle(path, classes=self.classes_, models=self.ensemble_.models_,
                            embedder={"spec": spec, "name": emb.name, "dim": int(emb.dim)}, params=params,
                            extra={"subsets": [list(map(int, s)) for s in self.subsets_]})
 
     @classmethod
-    def load(cls, path, *, embedder=None) -> "RED":
+    def load(cls, path, *, embedder=None, backend: str = "local", address: str | None = None) -> "RED":
         from .model import load_bundle
         from .subsets import SubsetEnsemble
 
@@ -300,8 +314,9 @@ class RED:
                 raise InputError(f"{path} was trained with a custom embedder ({info.get('name')}); "
                                  "pass the same embedder to RED.load(path, embedder=...)")
             embedder = info["spec"]
-        params = {k: v for k, v in manifest.get("params", {}).items() if k in cls._PARAMS}
-        self = cls(**params)
+        params = {k: v for k, v in manifest.get("params", {}).items()
+                  if k in cls._PARAMS and k not in ("backend", "address", "n_jobs", "progress")}
+        self = cls(**params, backend=backend, address=address)
         self.embedder = embedder
         emb = self._embedder()
         if emb.name != info.get("name"):
@@ -309,7 +324,7 @@ class RED:
                              "pass the embedder it was trained with")
         self.classes_ = list(manifest["classes"])
         self.subsets_ = [list(s) for s in manifest.get("subsets", [m.labels.tolist() for m in models])]
-        ens = SubsetEnsemble(self.subsets_, len(self.classes_))
+        ens = SubsetEnsemble(self.subsets_, len(self.classes_), backend=self._backend())
         ens.models_ = models
         ens.n_features_in_ = int(info.get("dim", models[0].coef.shape[1]))
         self.ensemble_ = ens

@@ -164,8 +164,9 @@ class SubsetEnsemble(BaseEstimator):
     """
 
     def __init__(self, subsets, n_labels, noise_factor=2.0, C=10.0, max_iter=1000,
-                 random_state=0, n_jobs=None, noise_clusters=0, label_vectors=None):
+                 random_state=0, n_jobs=None, noise_clusters=0, label_vectors=None, backend=None):
         self.subsets = subsets
+        self.backend = backend
         self.n_labels = n_labels
         self.noise_clusters = noise_clusters
         self.label_vectors = label_vectors
@@ -195,17 +196,24 @@ class SubsetEnsemble(BaseEstimator):
             n_noise = int(groups.max()) + 1 if groups is not None else 1
             jobs.append((Xs, ts, ws, self.C, self.max_iter, np.asarray(subset), has_noise, n_noise))
         n_jobs = self.n_jobs if self.n_jobs is not None else default_n_jobs()
-        n_jobs = min(n_jobs, len(jobs))
-        if n_jobs > 1:
-            from joblib import Parallel, delayed
-
-            self.models_ = Parallel(n_jobs=n_jobs, backend="loky")(delayed(_fit_one)(*j) for j in jobs)
-        else:
-            self.models_ = [_fit_one(*j) for j in jobs]
+        self.models_ = self._backend().map(_fit_one, jobs, n_jobs)
         self.n_features_in_ = X.shape[1]
         return self
 
+    def _backend(self):
+        if self.backend is None:
+            from .backends import LocalBackend
+
+            return LocalBackend()
+        return self.backend
+
     def predict_proba(self, X, *, return_noise: bool = False):
+        X = np.asarray(X, dtype=np.float32)
+        scores, all_noise = self._backend().predict(self._scores, X)
+        return (scores, all_noise) if return_noise else scores
+
+    def _scores(self, X):
+        """(scores, all_noise) for a block of rows, in this process."""
         X = np.asarray(X, dtype=np.float32)
         scores = np.zeros((X.shape[0], self.n_labels), dtype=np.float32)
         all_noise = np.ones(X.shape[0], dtype=bool)
@@ -216,4 +224,4 @@ class SubsetEnsemble(BaseEstimator):
                 all_noise &= p.argmax(axis=1) == len(m.labels)
             else:
                 all_noise[:] = False
-        return (scores, all_noise) if return_noise else scores
+        return scores, all_noise
