@@ -103,7 +103,8 @@ def _macro_f1(y_true, y_pred) -> float:
 def run_benchmark(dataset: str, *, k: int = 30, budget: float = 0.25, seed: int = 0, embedder: str = "minilm",
                   subset_size: int | None = 8, noise_factor: float = 2.0, accuracy: float = 0.95,
                   methods: tuple[str, ...] = ("red", "flat_al", "flat_seed", "knn", "gold_upper"),
-                  progress: bool = True, log=print, red_params: dict | None = None) -> dict:
+                  progress: bool = True, log=print, red_params: dict | None = None, backend: str = "local",
+                  address: str | None = None) -> dict:
     from sklearn.linear_model import LogisticRegression
     from sklearn.neighbors import KNeighborsClassifier
 
@@ -116,7 +117,11 @@ def run_benchmark(dataset: str, *, k: int = 30, budget: float = 0.25, seed: int 
         raise InputError(f"--budget {budget} must be ≥ 0 (a fraction of the pool, or a count of calls)")
     t_start = time.perf_counter()
     split = make_split(folder, k, seed)
-    emb = CachedEmbedder(get_embedder(embedder), EmbeddingCache(default_cache_path()), progress=progress)
+    from .backends import get_backend
+
+    runner = get_backend(backend, address)
+    emb = CachedEmbedder(runner.wrap_embedder(get_embedder(embedder)), EmbeddingCache(default_cache_path()),
+                         progress=progress)
     t0 = time.perf_counter()
     X_train = emb.encode(split.train_texts)
     X_test = emb.encode(split.test_texts)
@@ -159,7 +164,7 @@ def run_benchmark(dataset: str, *, k: int = 30, budget: float = 0.25, seed: int 
             curve.append({"calls": metrics["calls"], "pool_accuracy": float(np.mean(delivered == pool_gold)),
                           "test_accuracy": float(np.mean(classes_arr[test_scores.argmax(axis=1)] == test_gold))})
         params = dict(subset_size=size, noise_factor=noise_factor, budget=n_calls, random_state=seed,
-                      progress=progress, embedder=emb)
+                      progress=progress, embedder=emb, backend=backend, address=address)
         params.update(red_params or {})
         if name == "flat_al":
             params["subset_size"] = None

@@ -55,6 +55,9 @@ def run(
     price_completion: float = typer.Option(0.0, help="openai: price per million completion tokens."),
     logprobs: bool = typer.Option(False, help="openai: ask for logprobs and record a yes-confidence."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Estimate calls and tokens, send and write nothing."),
+    backend: str = typer.Option("local", help="Where heavy stages run: local (processes on this machine) or ray."),
+    address: Optional[str] = typer.Option(None, help="--backend ray: cluster address (auto or HOST:PORT); "
+                                                     "a local Ray when omitted."),
 ):
     """Label a pool: train on the seed, ask the expert about uncertain texts, retrain, repeat.
 
@@ -68,7 +71,7 @@ def run(
     params = {"subset_size": subset_size or None, "noise_factor": noise_factor, "max_candidates": max_candidates,
               "max_rounds": max_rounds, "embedder": embedder, "random_state": random_state,
               "noise_clusters": noise_clusters, "uncertainty": uncertainty, "min_gain": min_gain,
-              "reduce": None if reduce == "none" else reduce}
+              "reduce": None if reduce == "none" else reduce, "backend": backend, "address": address}
     llm = {"base_url": base_url, "concurrency": concurrency, "timeout": timeout,
            "cache": str(cache.resolve()) if cache else None, "max_calls": max_calls, "max_cost": max_cost,
            "price_prompt": price_prompt, "price_completion": price_completion, "logprobs": logprobs}
@@ -100,6 +103,9 @@ def classify(
     out: Path = typer.Option(..., help="Where to write predictions (JSONL)."),
     text_col: str = typer.Option("text", help="Column holding the texts."),
     id_col: str = typer.Option("id", help="Column holding ids, if any."),
+    backend: str = typer.Option("local", help="Where heavy stages run: local (processes on this machine) or ray."),
+    address: Optional[str] = typer.Option(None, help="--backend ray: cluster address (auto or HOST:PORT); "
+                                                     "a local Ray when omitted."),
 ):
     """Classify new texts with a trained model — no expert needed."""
     from .data import load_pool, write_jsonl_atomic
@@ -107,7 +113,7 @@ def classify(
 
     if out.is_dir():
         raise InputError(f"--out {out} is a folder; give a file name such as {out / 'predictions.jsonl'}")
-    red = RED.load(model)
+    red = RED.load(model, backend=backend, address=address)
     red.progress = True
     rec = load_pool(input, text_col=text_col, id_col=id_col)
     for w in rec.warnings:
@@ -135,6 +141,9 @@ def bench(
     oracle_accuracy: float = typer.Option(0.95, help="Accuracy of the simulated oracle."),
     markdown: Optional[Path] = typer.Option(None, help="Also write the table as Markdown to this file."),
     plot: Optional[Path] = typer.Option(None, help="Also plot accuracy against expert calls to this PNG."),
+    backend: str = typer.Option("local", help="Where heavy stages run: local (processes on this machine) or ray."),
+    address: Optional[str] = typer.Option(None, help="--backend ray: cluster address (auto or HOST:PORT); "
+                                                     "a local Ray when omitted."),
 ):
     """Run the benchmark protocol of DESIGN.md with its baselines, and print the table."""
     import json
@@ -151,7 +160,7 @@ def bench(
         raise InputError(f"--subset-size {subset_size}: must be ≥ 1")
     result = run_benchmark(dataset, k=k, budget=budget if budget <= 1 else int(budget), seed=seed,
                            embedder=embedder, subset_size=subset_size, noise_factor=noise_factor,
-                           accuracy=oracle_accuracy, log=_log)
+                           accuracy=oracle_accuracy, log=_log, backend=backend, address=address)
     Console(width=max(120, Console().width)).print(render_table(result))
     if json_out:
         write_text_atomic(json_out, json.dumps(to_json(result), indent=2))
