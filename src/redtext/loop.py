@@ -59,6 +59,7 @@ class LoopConfig:
     self_training: float = 0.0       # > 0: also train on pool texts predicted with at least this confidence
     self_training_weight: float = 0.5
     exclude_rejected: bool = False   # deliver the best label the expert did not reject (measured worse: off)
+    ask_labels: np.ndarray | None = None  # bool per label: only these may be asked about (add-classes, retrain)
 
 
 @dataclass
@@ -253,9 +254,12 @@ class Delegation:
                 unresolved_rep = ~resolved & is_rep
                 exhausted = np.zeros(n_pool, dtype=bool)
                 for i, labs in asked.items():
-                    if len(labs) >= 2 * cfg.max_candidates or labs.issuperset(pred.candidates[i].tolist()):
+                    cands = [c for c in pred.candidates[i].tolist() if cfg.ask_labels is None or cfg.ask_labels[c]]
+                    if len(labs) >= 2 * cfg.max_candidates or labs.issuperset(cands):
                         exhausted[i] = True
                 eligible = unresolved_rep & ~exhausted
+                if cfg.ask_labels is not None:  # only texts with an askable candidate
+                    eligible &= cfg.ask_labels[pred.candidates[:, :cfg.max_candidates]].any(axis=1)
                 metrics = {
                     "round": round_no, "calls": calls, "train_size": int(len(y_train)),
                     "hard_negatives": len(neg_rows), "validated": int((validated >= 0).sum()),
@@ -287,7 +291,8 @@ class Delegation:
                     pending = []
                     for i in open_picks:
                         done = asked.setdefault(i, set())
-                        nxt = next((int(c) for c in pred.candidates[i] if int(c) not in done), None)
+                        nxt = next((int(c) for c in pred.candidates[i] if int(c) not in done and
+                                    (cfg.ask_labels is None or cfg.ask_labels[int(c)])), None)
                         if nxt is not None and tried[i] < cfg.max_candidates:
                             pending.append((i, nxt))
                     pending = pending[:max(0, min(round_calls - spent, cfg.budget - calls))]

@@ -180,7 +180,9 @@ class SubsetEnsemble(BaseEstimator):
         X = np.asarray(X, dtype=np.float32)
         y = np.asarray(y, dtype=np.int64)
         jobs = []
-        use_groups = self.noise_clusters and self.noise_clusters > 1 and len(self.subsets) > 1
+        # NOISE sub-classes for subsets that leave labels out (a flat classifier has no NOISE)
+        use_groups = bool(self.noise_clusters and self.noise_clusters > 1
+                          and any(len(s) < self.n_labels for s in self.subsets))
         if use_groups and not hasattr(self, "noise_groups_"):
             if self.label_vectors is None:
                 raise ValueError("noise_clusters needs label_vectors")
