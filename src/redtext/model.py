@@ -3,6 +3,10 @@
 No pickle: the subset classifiers are stored as plain arrays, so a bundle is safe to load
 and readable from any language. The manifest records the format version, the redtext
 version and the embedder identity; loading an incompatible bundle fails with a clear message.
+
+Format 2 adds the training rows (``training.jsonl`` with text and label, ``training.npz`` with
+their vectors) so ``redtext add-classes`` and ``redtext retrain`` can retrain the subsets that
+change without the original run. Format 1 bundles still load for classification.
 """
 from __future__ import annotations
 
@@ -17,11 +21,12 @@ import numpy as np
 from .errors import InputError
 
 FORMAT = "redtext-model"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+READABLE = (1, 2)
 
 
 def save_bundle(path: str | Path, *, classes: list[str], models: list, embedder: dict, params: dict,
-                extra: dict | None = None) -> Path:
+                extra: dict | None = None, training: tuple | None = None) -> Path:
     from . import __version__
 
     path = Path(path)
@@ -38,9 +43,15 @@ def save_bundle(path: str | Path, *, classes: list[str], models: list, embedder:
             arrays[f"noise_{j}"] = np.asarray([m.has_noise])
             arrays[f"n_noise_{j}"] = np.asarray([m.n_noise])
         np.savez(tmp / "weights.npz", **arrays)
+        if training is not None:
+            texts, labels, X = training
+            np.savez(tmp / "training.npz", X=np.asarray(X, dtype=np.float32))
+            with open(tmp / "training.jsonl", "w", encoding="utf-8") as fh:
+                for t, lab in zip(texts, labels):
+                    fh.write(json.dumps({"text": t, "label": lab}, ensure_ascii=False) + "\n")
         manifest = {"format": FORMAT, "format_version": FORMAT_VERSION, "redtext_version": __version__,
                     "embedder": embedder, "classes": list(classes), "n_subsets": len(models),
-                    "params": params, **(extra or {})}
+                    "params": params, "has_training": training is not None, **(extra or {})}
         (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False), encoding="utf-8")
         if path.exists():
             old = path.with_name(path.name + ".old")
@@ -69,7 +80,7 @@ def load_bundle(path: str | Path) -> tuple[dict, list]:
     if manifest.get("format") != FORMAT:
         raise InputError(f"{path} is not a redtext model bundle; pass the model/ folder of a run")
     version = manifest.get("format_version")
-    if version != FORMAT_VERSION:
+    if version not in READABLE:
         raise InputError(f"{path} has model format {version}, this redtext ({FORMAT_VERSION}) cannot read it; "
                          f"use redtext {manifest.get('redtext_version', '?')} or retrain")
     try:
@@ -80,3 +91,25 @@ def load_bundle(path: str | Path) -> tuple[dict, list]:
     except (OSError, KeyError, ValueError):
         raise InputError(f"{path}/weights.npz is missing or corrupt; re-save the model") from None
     return manifest, models
+
+
+def load_training(path: str | Path) -> tuple[list[str], list[str], np.ndarray]:
+    """The training rows kept in a bundle: (texts, labels, vectors)."""
+    path = Path(path)
+    if not (path / "training.jsonl").is_file():
+        raise InputError(f"{path} was saved without its training rows (model format 1); "
+                         "retrain it with this redtext (`redtext run`) to grow it")
+    texts, labels = [], []
+    try:
+        with open(path / "training.jsonl", encoding="utf-8") as fh:
+            for line in fh:
+                row = json.loads(line)
+                texts.append(row["text"])
+                labels.append(row["label"])
+        with np.load(path / "training.npz") as z:
+            X = z["X"]
+    except (OSError, ValueError, KeyError):
+        raise InputError(f"{path}/training.jsonl or training.npz is corrupt; re-save the model") from None
+    if len(X) != len(texts):
+        raise InputError(f"{path}: training.jsonl has {len(texts)} rows but training.npz {len(X)}; re-save the model")
+    return texts, labels, X

@@ -158,25 +158,42 @@ class RED:
             base = np.ones(len(y)) if weights is None else np.asarray(weights, dtype=np.float64)
             weights = np.r_[base, np.full(len(self.classes_), float(self.label_text_weight))]
             y = np.concatenate([y, np.arange(len(self.classes_))])
-        ens = SubsetEnsemble(self.subsets_, len(self.classes_), noise_factor=self.noise_factor, C=self.C,
-                             random_state=self.random_state, n_jobs=self.n_jobs, noise_clusters=self.noise_clusters,
-                             label_vectors=self.label_vectors_, backend=self._backend())
+        frozen = getattr(self, "_frozen", None) or {}
+        train = [g for g in range(len(self.subsets_)) if g not in frozen]  # frozen: kept exactly (add-classes)
+        ens = SubsetEnsemble([self.subsets_[g] for g in train], len(self.classes_), noise_factor=self.noise_factor,
+                             C=self.C, random_state=self.random_state, n_jobs=self.n_jobs,
+                             noise_clusters=self.noise_clusters, label_vectors=self.label_vectors_,
+                             backend=self._backend())
         if self._noise_groups is not None:  # clustered once per fit, reused every round
             ens.noise_groups_ = self._noise_groups
         ens.fit(X, y, sample_weight=weights, neg_X=neg_X, neg_label=neg_label, neg_true=neg_true)
         self._noise_groups = getattr(ens, "noise_groups_", None)
-        return ens
+        if not frozen:
+            return ens
+        fitted = dict(zip(train, ens.models_))
+        full = SubsetEnsemble(self.subsets_, len(self.classes_), backend=self._backend())
+        full.models_ = [frozen[g] if g in frozen else fitted[g] for g in range(len(self.subsets_))]
+        full.n_features_in_ = ens.n_features_in_
+        return full
 
     # -- fit --------------------------------------------------------------------------------
     def fit(self, X: Sequence[str], y: Sequence[str], *, pool: Sequence[str] | None = None, expert=None,
             descriptions: dict[str, str] | None = None, pool_ids: Sequence[str] | None = None,
             store=None, run_id: int | None = None, embeddings: tuple[np.ndarray, np.ndarray] | None = None,
-            cache_path=None, log=None, on_round=None):
+            cache_path=None, log=None, on_round=None, base: "RED | None" = None,
+            retrain_labels: Sequence[str] | None = None):
         """Fit on seed texts ``X`` with labels ``y``; with ``pool`` and ``expert``, run the loop.
 
         ``expert`` is any callable ``(text, label, context) -> bool`` or an Expert object.
         ``store``/``run_id`` persist every verdict (a throwaway in-memory store otherwise);
         ``embeddings`` passes precomputed ``(seed_vectors, pool_vectors)``.
+
+        ``base`` grows a trained model instead of starting afresh (``redtext add-classes`` /
+        ``retrain``): its training rows join the seed, labels new to it are placed into its
+        subsets (see :mod:`redtext.grow`), and only the subsets that took a new label — or hold
+        one of ``retrain_labels`` — are retrained; every other subset keeps its classifier.
+        The expert is then asked only about labels of the retrained subsets (or exactly the
+        ``retrain_labels`` when given).
         """
         from .experts.base import as_expert
         from .loop import Delegation, LoopConfig, Problem
@@ -188,11 +205,15 @@ class RED:
         seed_labels = [str(lab) for lab in y]
         if len(seed_texts) != len(seed_labels):
             raise InputError(f"{len(seed_texts)} seed texts but {len(seed_labels)} labels; pass one label per text")
-        if len(set(seed_labels)) < 2:
+        if base is None and len(set(seed_labels)) < 2:
             raise InputError("the seed needs at least 2 distinct labels")
         pool_texts = [] if pool is None else [str(t) for t in pool]
         pool_ids = [str(i) for i in pool_ids] if pool_ids is not None else [f"row-{i}" for i in range(len(pool_texts))]
-        self.classes_ = sorted(set(seed_labels))
+        if base is not None:
+            base_texts, base_labels, base_X = base.training_data()
+            self.classes_ = list(base.classes_) + sorted(set(seed_labels) - set(base.classes_))
+        else:
+            self.classes_ = sorted(set(seed_labels))
         index = {c: i for i, c in enumerate(self.classes_)}
         y_seed = np.array([index[lab] for lab in seed_labels], dtype=np.int64)
         descriptions = {k: v for k, v in (descriptions or {}).items() if k in index}
@@ -201,6 +222,11 @@ class RED:
         else:
             X_seed = self._encode(seed_texts + pool_texts, cache_path)
             X_seed, X_pool = X_seed[:len(seed_texts)], X_seed[len(seed_texts):]
+        if base is not None:  # the base model's training rows come first, as seed
+            seed_texts = list(base_texts) + seed_texts
+            seed_labels = list(base_labels) + seed_labels
+            y_seed = np.concatenate([np.array([index[lab] for lab in base_labels], dtype=np.int64), y_seed])
+            X_seed = np.vstack([np.asarray(base_X, dtype=np.float32), X_seed])
         desc_vecs = None
         if descriptions and self.description_weight > 0:
             desc_vecs = np.zeros((len(self.classes_), X_seed.shape[1]), dtype=np.float32)
@@ -214,8 +240,29 @@ class RED:
             self.label_text_vectors_ = self._encode(
                 [label_text(c, descriptions.get(c)) for c in self.classes_], cache_path)
         self._noise_groups = None
-        self.subsets_ = partition_labels(self.label_vectors_, self.subset_size, reduce=self.reduce,
-                                         random_state=self.random_state)
+        self._frozen = None
+        ask_labels = None
+        if base is not None:
+            from .grow import place_labels, subsets_holding
+
+            new_labels = list(range(len(base.classes_), len(self.classes_)))
+            self.subsets_, changed = place_labels(self.label_vectors_, base.subsets_, new_labels, self.subset_size)
+            unknown = sorted(set(retrain_labels or ()) - set(self.classes_))
+            if unknown:
+                raise InputError(f"--classes names labels the model does not have: {', '.join(unknown[:5])}; "
+                                 f"its labels are listed in {getattr(base, 'path_', 'the model')}/manifest.json")
+            retrain_idx = [index[c] for c in (retrain_labels or ())]
+            changed |= subsets_holding(self.subsets_, retrain_idx)
+            if not changed:
+                raise InputError("nothing to retrain: the seed adds no new label and no --classes were named")
+            self._frozen = {g: m for g, m in enumerate(base.ensemble_.models_) if g not in changed}
+            self.changed_subsets_ = sorted(changed)
+            ask = retrain_idx or [lab for g in sorted(changed) for lab in self.subsets_[g]]
+            ask_labels = np.zeros(len(self.classes_), dtype=bool)
+            ask_labels[ask] = True
+        else:
+            self.subsets_ = partition_labels(self.label_vectors_, self.subset_size, reduce=self.reduce,
+                                             random_state=self.random_state)
         label_group = np.empty(len(self.classes_), dtype=np.int64)
         for g, members in enumerate(self.subsets_):
             label_group[members] = g
@@ -237,7 +284,8 @@ class RED:
         config = LoopConfig(budget=n_budget, max_rounds=self.max_rounds, rounds_hint=self.rounds_hint,
                             max_candidates=self.max_candidates, n_candidates=self.n_candidates,
                             uncertainty=self.uncertainty, n_examples=self.n_examples, min_gain=self.min_gain,
-                            self_training=self.self_training, exclude_rejected=self.exclude_rejected)
+                            self_training=self.self_training, exclude_rejected=self.exclude_rejected,
+                            ask_labels=ask_labels)
         result = Delegation(problem, config, self._fit_model, expert, store=store, run_id=run_id,
                             label_group=label_group, progress=self.progress, log=log, on_round=on_round).run()
         self.ensemble_ = result.model
@@ -259,6 +307,14 @@ class RED:
         labels[fx] = fixed[fx]
         conf[fx] = 1.0
         source[fx] = "seed"
+        # the rows the final classifiers were trained on, kept in the bundle for add-classes/retrain
+        keep: dict[str, int] = {}
+        for i in np.flatnonzero(val):
+            keep.setdefault(pool_texts[i], int(i))
+        rows = np.fromiter(keep.values(), dtype=np.int64, count=len(keep))
+        self.train_texts_ = seed_texts + [pool_texts[i] for i in rows]
+        self.train_labels_ = seed_labels + [self.classes_[result.validated[i]] for i in rows]
+        self.train_X_ = np.vstack([X_seed, problem.X_pool[rows]]).astype(np.float32)
         self.pool_ids_ = pool_ids
         self.pool_label_index_ = labels
         self.pool_labels_ = [self.classes_[i] for i in labels]
@@ -300,7 +356,20 @@ class RED:
                   isinstance(v, (int, float, str, type(None)))}
         return save_bundle(path, classes=self.classes_, models=self.ensemble_.models_,
                            embedder={"spec": spec, "name": emb.name, "dim": int(emb.dim)}, params=params,
-                           extra={"subsets": [list(map(int, s)) for s in self.subsets_]})
+                           extra={"subsets": [list(map(int, s)) for s in self.subsets_]},
+                           training=(self.train_texts_, self.train_labels_, self.train_X_)
+                           if hasattr(self, "train_X_") else None)
+
+    def training_data(self) -> tuple[list[str], list[str], np.ndarray]:
+        """(texts, labels, vectors) the classifiers were trained on: seed plus expert-validated."""
+        self._check_fitted()
+        if not hasattr(self, "train_X_"):
+            from .model import load_training
+
+            if getattr(self, "path_", None) is None:
+                raise InputError("this model holds no training rows; fit it first")
+            self.train_texts_, self.train_labels_, self.train_X_ = load_training(self.path_)
+        return self.train_texts_, self.train_labels_, self.train_X_
 
     @classmethod
     def load(cls, path, *, embedder=None, backend: str = "local", address: str | None = None) -> "RED":
@@ -328,4 +397,6 @@ class RED:
         ens.models_ = models
         ens.n_features_in_ = int(info.get("dim", models[0].coef.shape[1]))
         self.ensemble_ = ens
+        self.path_ = Path(path)
+        self.manifest_ = manifest
         return self

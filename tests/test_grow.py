@@ -1,0 +1,103 @@
+"""add-classes and retrain: new labels placed into subsets, only the changed subsets retrained."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from redtext import RED
+from redtext.grow import place_labels, subsets_holding
+
+from conftest import TOPICS, make_texts
+
+NEW = ["pets", "movies"]
+
+
+def _gold_expert(rows):
+    gold = {t: lab for t, lab in rows}
+    asked = []
+
+    def ask(text, label, context):
+        asked.append(label)
+        return gold.get(text) == label
+    return ask, asked
+
+
+def _split(rows):
+    old = [(t, lab) for t, lab in rows if lab not in NEW]
+    new = [(t, lab) for t, lab in rows if lab in NEW]
+    return old, new
+
+
+def _base(tmp_path):
+    seed_old, _ = _split(make_texts(5, seed=1))
+    pool_old, _ = _split(make_texts(25, seed=2))
+    ask, _ = _gold_expert(pool_old)
+    model = RED(subset_size=4, embedder="hashing", budget=60, progress=False, n_jobs=1)
+    model.fit([t for t, _ in seed_old], [lab for _, lab in seed_old], pool=[t for t, _ in pool_old], expert=ask)
+    model.save(tmp_path / "base")
+    return RED.load(tmp_path / "base")
+
+
+def test_place_labels_fills_free_room_least_similar_first_and_opens_subsets_when_full():
+    v = np.eye(7, 16)
+    v[1] = 0.6 * v[0] + 0.8 * np.eye(7, 16)[1]      # 0 and 1 share a subset at similarity 0.6: the bar
+    v[5] = 0.999 * v[0] + 0.0447 * np.eye(7, 16)[5]  # new label 5: a near copy of label 0
+    subsets = [[0, 1], [2, 3, 4]]
+    out, changed = place_labels(v, subsets, [5], subset_size=3)
+    # subset 0 holds its near copy: 5 must not join it, and subset 1 is full -> a new subset
+    assert out == [[0, 1], [2, 3, 4], [5]] and changed == {2}
+    out, changed = place_labels(v, subsets, [6], subset_size=3)
+    assert sorted(sum(out, [])) == [0, 1, 2, 3, 4, 6] and out[1] == [2, 3, 4]
+    assert changed == {0} and out[0] == [0, 1, 6]
+    assert subsets_holding(out, [3, 6]) == {0, 1}
+
+
+def test_add_classes_retrains_only_changed_subsets_and_learns_the_new_labels(tmp_path):
+    base = _base(tmp_path)
+    assert base.training_data()[2].shape[0] > 50  # the bundle kept its training rows
+    seed_all = make_texts(5, seed=1)
+    pool_all = make_texts(25, seed=2)
+    _, seed_new = _split(seed_all)
+    ask, asked = _gold_expert(pool_all)
+    grown = RED(**{k: v for k, v in base.get_params().items()})
+    grown.set_params(embedder="hashing", budget=40, progress=False)
+    grown.fit([t for t, _ in seed_new], [lab for _, lab in seed_new], pool=[t for t, _ in pool_all],
+              expert=ask, base=base)
+    assert grown.classes_[:len(base.classes_)] == base.classes_ and set(grown.classes_[-2:]) == set(NEW)
+    changed = set(grown.changed_subsets_)
+    assert changed and len(changed) < len(grown.subsets_)
+    for g, members in enumerate(base.subsets_):
+        assert grown.subsets_[g][:len(members)] == members or set(members) <= set(grown.subsets_[g])
+        if g not in changed:  # untouched subsets keep their classifier exactly
+            np.testing.assert_array_equal(grown.ensemble_.models_[g].coef, base.ensemble_.models_[g].coef)
+    askable = {grown.classes_[lab] for g in changed for lab in grown.subsets_[g]}
+    assert asked and set(asked) <= askable
+    test = make_texts(10, seed=3)
+    pred = grown.predict([t for t, _ in test])
+    gold = np.array([lab for _, lab in test], dtype=object)
+    is_new = np.isin(gold, NEW)
+    assert (pred[is_new] == gold[is_new]).mean() >= 0.8
+    old_before = (base.predict([t for t, _ in test])[~is_new] == gold[~is_new]).mean()
+    assert (pred[~is_new] == gold[~is_new]).mean() >= old_before - 0.05
+
+
+def test_retrain_named_classes_asks_only_about_them(tmp_path):
+    base = _base(tmp_path)
+    pool = make_texts(25, seed=7)
+    ask, asked = _gold_expert(pool)
+    again = RED(**base.get_params())
+    again.set_params(embedder="hashing", budget=30, progress=False)
+    again.fit([], [], pool=[t for t, _ in pool], expert=ask, base=base, retrain_labels=["weather", "cars"])
+    assert asked and set(asked) <= {"weather", "cars"}
+    assert again.classes_ == base.classes_
+    held = subsets_holding(again.subsets_, [again.classes_.index("weather"), again.classes_.index("cars")])
+    assert set(again.changed_subsets_) == held
+
+
+def test_retrain_unknown_class_is_a_clear_error(tmp_path):
+    from redtext.errors import InputError
+
+    base = _base(tmp_path)
+    with pytest.raises(InputError, match="does not have"):
+        RED(**base.get_params()).set_params(embedder="hashing", progress=False).fit(
+            [], [], pool=["x"], expert=lambda *a: True, base=base, retrain_labels=["no-such-label"])
