@@ -101,3 +101,96 @@ def test_retrain_unknown_class_is_a_clear_error(tmp_path):
     with pytest.raises(InputError, match="does not have"):
         RED(**base.get_params()).set_params(embedder="hashing", progress=False).fit(
             [], [], pool=["x"], expert=lambda *a: True, base=base, retrain_labels=["no-such-label"])
+
+
+# -- the CLI ------------------------------------------------------------------------------
+def _cli(args, capsys):
+    import json as _json  # noqa: F401
+
+    from redtext.cli import main
+
+    code = main([str(a) for a in args])
+    captured = capsys.readouterr()
+    return code, captured.err
+
+
+@pytest.fixture
+def grown_dirs(tmp_path, capsys):
+    from conftest import write_jsonl
+
+    seed, pool = make_texts(5, seed=1), make_texts(25, seed=2)
+    write_jsonl(tmp_path / "seed_old.jsonl", [{"text": t, "label": lab} for t, lab in seed if lab not in NEW])
+    write_jsonl(tmp_path / "seed_new.jsonl", [{"text": t, "label": lab} for t, lab in seed if lab in NEW])
+    write_jsonl(tmp_path / "pool.jsonl", [{"id": f"p{i}", "text": t} for i, (t, _) in enumerate(pool)])
+    write_jsonl(tmp_path / "gold.jsonl", [{"id": f"p{i}", "text": t, "label": lab} for i, (t, lab) in enumerate(pool)])
+    code, err = _cli(["run", "--seed", tmp_path / "seed_old.jsonl", "--pool", tmp_path / "pool.jsonl", "--expert",
+                      "oracle", "--gold", tmp_path / "gold.jsonl", "--out", tmp_path / "base", "--embedder",
+                      "hashing", "--budget", "60", "--subset-size", "4"], capsys)
+    assert code == 0, err
+    return tmp_path
+
+
+def test_cli_add_classes_then_retrain_with_drift_report(grown_dirs, capsys):
+    import json
+
+    d = grown_dirs
+    code, err = _cli(["add-classes", "--model", d / "base/model", "--seed", d / "seed_new.jsonl", "--expert",
+                      "oracle", "--gold", d / "gold.jsonl", "--out", d / "grown", "--budget", "40"], capsys)
+    assert code == 0, err
+    report = json.loads((d / "grown/report.json").read_text())
+    assert sorted(report["added_classes"]) == sorted(NEW) and report["expert_calls"] <= 40
+    assert set(NEW) <= set(report["retrained_classes"])
+    manifest = json.loads((d / "grown/model/manifest.json").read_text())
+    assert manifest["format_version"] == 2 and manifest["has_training"] and len(manifest["classes"]) == 12
+    rows = [json.loads(x) for x in (d / "grown/predictions.jsonl").read_text().splitlines()]
+    assert len(rows) == 300 and {"pets", "movies"} <= {r["label"] for r in rows}
+    # the questions of the add-classes run were only about labels of retrained subsets
+    import sqlite3
+
+    with sqlite3.connect(d / "grown/run.db") as conn:
+        asked = {lab for (lab,) in conn.execute("SELECT DISTINCT label FROM verdicts")}
+    assert asked and asked <= set(report["retrained_classes"])
+
+    code, err = _cli(["retrain", "--model", d / "grown/model", "--classes", "weather, pets", "--expert", "oracle",
+                      "--gold", d / "gold.jsonl", "--out", d / "re", "--budget", "30"], capsys)
+    assert code == 0, err
+    assert "drift since the model's own run" in err and "weather" in err
+    report = json.loads((d / "re/report.json").read_text())
+    assert [r["label"] for r in sorted(report["drift"], key=lambda r: r["label"])] == ["pets", "weather"]
+    with sqlite3.connect(d / "re/run.db") as conn:
+        asked = {lab for (lab,) in conn.execute("SELECT DISTINCT label FROM verdicts")}
+    assert asked <= {"weather", "pets"}
+    # a finished grow run resumes as complete, without asking again
+    code, err = _cli(["resume", d / "re"], capsys)
+    assert code == 0 and "already complete" in err
+
+
+@pytest.mark.parametrize("case", ["unknown_class", "no_new_label", "old_format", "not_a_model", "empty_classes"])
+def test_cli_grow_bad_input_is_one_line_exit_2_and_no_output(grown_dirs, capsys, case):
+    import json
+    import shutil
+
+    d = grown_dirs
+    model = d / "base/model"
+    common = ["--expert", "oracle", "--gold", d / "gold.jsonl", "--out", d / "out"]
+    if case == "unknown_class":
+        args = ["retrain", "--model", model, "--classes", "weather,no-such"] + common
+    elif case == "empty_classes":
+        args = ["retrain", "--model", model, "--classes", " , "] + common
+    elif case == "no_new_label":
+        args = ["add-classes", "--model", model, "--seed", d / "seed_old.jsonl"] + common
+    elif case == "not_a_model":
+        args = ["add-classes", "--model", d, "--seed", d / "seed_new.jsonl"] + common
+    else:  # a bundle without training rows, as format 1 wrote them
+        old = d / "old_model"
+        shutil.copytree(model, old)
+        (old / "training.jsonl").unlink()
+        (old / "training.npz").unlink()
+        m = json.loads((old / "manifest.json").read_text())
+        m["format_version"] = 1
+        (old / "manifest.json").write_text(json.dumps(m))
+        args = ["add-classes", "--model", old, "--seed", d / "seed_new.jsonl"] + common
+    code, err = _cli(args, capsys)
+    assert code == 2
+    assert err.count("\n") == 1 and err.startswith("error: ")
+    assert not (d / "out").exists()

@@ -7,7 +7,7 @@ from typing import Optional
 
 import typer
 
-from .errors import RedtextError
+from .errors import InputError, RedtextError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Label large text pools into large label spaces with few examples, by Recursive "
@@ -94,6 +94,99 @@ def resume(
 
     do_resume(str(out), log=_log, llm_overrides={"base_url": base_url, "max_calls": max_calls,
                                                  "max_cost": max_cost, "concurrency": concurrency})
+
+
+def _grow(*, model: Path, seed: Optional[Path], pool: Optional[Path], classes: Optional[list[str]], expert: str,
+          out: Path, gold, descriptions, budget, oracle_accuracy, random_state, text_col, label_col, id_col,
+          base_url, concurrency, timeout, cache, max_calls, max_cost, backend, address) -> None:
+    from .runner import start
+
+    llm = {"base_url": base_url, "concurrency": concurrency, "timeout": timeout,
+           "cache": str(cache.resolve()) if cache else None, "max_calls": max_calls, "max_cost": max_cost,
+           "price_prompt": 0.0, "price_completion": 0.0, "logprobs": False}
+    start(seed=str(seed) if seed else None, pool=str(pool) if pool else None, out=str(out), expert=expert,
+          gold=str(gold) if gold else None, descriptions=str(descriptions) if descriptions else None,
+          budget=budget, params={"random_state": random_state, "backend": backend, "address": address},
+          text_col=text_col, label_col=label_col, id_col=id_col, oracle_accuracy=oracle_accuracy, llm=llm, log=_log,
+          base_model=str(model), retrain_classes=classes)
+
+
+_MODEL = typer.Option(..., help="The model/ folder of a finished run (or of an earlier add-classes/retrain).")
+_POOL = typer.Option(None, help="Texts to label (default: the pool of the run that trained --model).")
+_EXPERT = typer.Option(..., help="oracle (needs --gold), openai:MODEL, human, review or python:MODULE:FUNCTION.")
+_OUT = typer.Option(..., help="New folder for this run's predictions.jsonl, model/, report.json and run.db.")
+
+
+@app.command("add-classes")
+def add_classes(
+    model: Path = _MODEL,
+    seed: Path = typer.Option(..., help="Labelled examples of the new labels (JSONL, CSV, Parquet, JSON)."),
+    pool: Optional[Path] = _POOL,
+    expert: str = _EXPERT,
+    out: Path = _OUT,
+    gold: Optional[Path] = typer.Option(None, help="Hidden gold labels for --expert oracle."),
+    descriptions: Optional[Path] = typer.Option(None, help="Label descriptions: rows of label,description."),
+    budget: str = typer.Option("0.1", help="Expert calls: a count, a fraction of the pool or a percentage."),
+    oracle_accuracy: float = typer.Option(0.95, help="Accuracy of the simulated oracle."),
+    random_state: int = typer.Option(0, help="Seed for every random choice."),
+    text_col: str = typer.Option("text", help="Column holding the texts."),
+    label_col: str = typer.Option("label", help="Column holding the labels."),
+    id_col: str = typer.Option("id", help="Column holding ids, if any."),
+    base_url: Optional[str] = typer.Option(None, help="openai: server URL."),
+    concurrency: int = typer.Option(8, help="openai: requests in flight at once."),
+    timeout: float = typer.Option(60.0, help="openai: seconds before a request is retried."),
+    cache: Optional[Path] = typer.Option(None, help="openai: verdict cache shared across runs."),
+    max_calls: Optional[int] = typer.Option(None, help="openai: hard cap on HTTP calls."),
+    max_cost: Optional[float] = typer.Option(None, help="openai: hard cap on money spent."),
+    backend: str = typer.Option("local", help="local or ray."),
+    address: Optional[str] = typer.Option(None, help="--backend ray: cluster address."),
+):
+    """Add labels to a trained model: place them into subsets, retrain only those subsets.
+
+    Every other subset keeps its classifier, so the existing labels keep their behaviour. The
+    expert is asked only about labels of the retrained subsets. Resumable with `redtext resume`."""
+    _grow(model=model, seed=seed, pool=pool, classes=None, expert=expert, out=out, gold=gold,
+          descriptions=descriptions, budget=budget, oracle_accuracy=oracle_accuracy, random_state=random_state,
+          text_col=text_col, label_col=label_col, id_col=id_col, base_url=base_url, concurrency=concurrency,
+          timeout=timeout, cache=cache, max_calls=max_calls, max_cost=max_cost, backend=backend, address=address)
+
+
+@app.command()
+def retrain(
+    model: Path = _MODEL,
+    classes: str = typer.Option(..., help="Comma-separated labels to re-run the loop for (e.g. drifting ones)."),
+    pool: Optional[Path] = _POOL,
+    expert: str = _EXPERT,
+    out: Path = _OUT,
+    seed: Optional[Path] = typer.Option(None, help="Extra labelled examples for the named labels."),
+    gold: Optional[Path] = typer.Option(None, help="Hidden gold labels for --expert oracle."),
+    budget: str = typer.Option("0.1", help="Expert calls: a count, a fraction of the pool or a percentage."),
+    oracle_accuracy: float = typer.Option(0.95, help="Accuracy of the simulated oracle."),
+    random_state: int = typer.Option(0, help="Seed for every random choice."),
+    text_col: str = typer.Option("text", help="Column holding the texts."),
+    label_col: str = typer.Option("label", help="Column holding the labels."),
+    id_col: str = typer.Option("id", help="Column holding ids, if any."),
+    base_url: Optional[str] = typer.Option(None, help="openai: server URL."),
+    concurrency: int = typer.Option(8, help="openai: requests in flight at once."),
+    timeout: float = typer.Option(60.0, help="openai: seconds before a request is retried."),
+    cache: Optional[Path] = typer.Option(None, help="openai: verdict cache shared across runs."),
+    max_calls: Optional[int] = typer.Option(None, help="openai: hard cap on HTTP calls."),
+    max_cost: Optional[float] = typer.Option(None, help="openai: hard cap on money spent."),
+    backend: str = typer.Option("local", help="local or ray."),
+    address: Optional[str] = typer.Option(None, help="--backend ray: cluster address."),
+):
+    """Re-run the loop for the named labels only (drift), and report how they moved.
+
+    Retrains the subsets holding those labels; the expert is asked only about them. The drift
+    report (printed, and in report.json) compares each label's uncertain share and expert
+    rejection rate with the model's own run."""
+    names = [c.strip() for c in classes.split(",") if c.strip()]
+    if not names:
+        raise InputError("--classes is empty; name the labels to retrain, e.g. --classes refund,card_lost")
+    _grow(model=model, seed=seed, pool=pool, classes=names, expert=expert, out=out, gold=gold, descriptions=None,
+          budget=budget, oracle_accuracy=oracle_accuracy, random_state=random_state, text_col=text_col,
+          label_col=label_col, id_col=id_col, base_url=base_url, concurrency=concurrency, timeout=timeout,
+          cache=cache, max_calls=max_calls, max_cost=max_cost, backend=backend, address=address)
 
 
 @app.command()

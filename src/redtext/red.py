@@ -315,6 +315,10 @@ class RED:
         self.train_texts_ = seed_texts + [pool_texts[i] for i in rows]
         self.train_labels_ = seed_labels + [self.classes_[result.validated[i]] for i in rows]
         self.train_X_ = np.vstack([X_seed, problem.X_pool[rows]]).astype(np.float32)
+        from .drift import class_stats
+
+        self.class_stats_ = class_stats(self.classes_, [self.classes_[i] for i in labels], conf, source.tolist(),
+                                        store.verdicts(run_id))
         self.pool_ids_ = pool_ids
         self.pool_label_index_ = labels
         self.pool_labels_ = [self.classes_[i] for i in labels]
@@ -356,7 +360,8 @@ class RED:
                   isinstance(v, (int, float, str, type(None)))}
         return save_bundle(path, classes=self.classes_, models=self.ensemble_.models_,
                            embedder={"spec": spec, "name": emb.name, "dim": int(emb.dim)}, params=params,
-                           extra={"subsets": [list(map(int, s)) for s in self.subsets_]},
+                           extra={"subsets": [list(map(int, s)) for s in self.subsets_],
+                                  "class_stats": getattr(self, "class_stats_", None)},
                            training=(self.train_texts_, self.train_labels_, self.train_X_)
                            if hasattr(self, "train_X_") else None)
 
@@ -399,4 +404,5 @@ class RED:
         self.ensemble_ = ens
         self.path_ = Path(path)
         self.manifest_ = manifest
+        self.class_stats_ = manifest.get("class_stats")
         return self

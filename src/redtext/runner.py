@@ -87,22 +87,80 @@ def _abandoned(db: Path) -> bool:
     return verdicts == 0 and all(r[0] == "failed" for r in runs)
 
 
-def start(*, seed: str, pool: str, out: str, expert: str, gold: str | None, descriptions: str | None,
-          budget: str, params: dict, text_col: str, label_col: str, id_col: str, oracle_accuracy: float,
-          llm: dict | None = None, dry_run: bool = False, log=print) -> dict:
-    from .data import load_descriptions, load_pool, load_seed
-    from .experts.registry import build_expert
+def _base_pool(model_dir: Path):
+    """The pool of the run that trained ``model_dir`` (its parent's run.db), or None."""
+    from .data import Records
     from .store import Store
+
+    db = model_dir.parent / "run.db"
+    if not db.is_file():
+        return None
+    store = Store(db)
+    try:
+        run_id = store.latest_run()
+        if run_id is None:
+            return None
+        ids, texts, _ = store.texts(run_id, "pool")
+    finally:
+        store.close()
+    return Records(ids=list(ids), texts=list(texts), labels=None)
+
+
+def _load_base(base_model: str, retrain_classes: list[str] | None):
+    """The model to grow, checked: loadable, with its training rows, knowing the named classes."""
+    from .model import load_training
+    from .red import RED
+
+    base = RED.load(base_model)
+    load_training(base_model)
+    unknown = [c for c in (retrain_classes or []) if c not in base.classes_]
+    if unknown:
+        raise InputError(f"--classes: {', '.join(unknown[:5])} not among the model's {len(base.classes_)} labels; "
+                         f"see {Path(base_model) / 'manifest.json'}")
+    return base
+
+
+def start(*, seed: str | None, pool: str | None, out: str, expert: str, gold: str | None, descriptions: str | None,
+          budget: str, params: dict, text_col: str, label_col: str, id_col: str, oracle_accuracy: float,
+          llm: dict | None = None, dry_run: bool = False, log=print, base_model: str | None = None,
+          retrain_classes: list[str] | None = None) -> dict:
+    """Start a run. With ``base_model`` the run grows that model (add-classes: ``seed`` holds new
+    labels; retrain: ``retrain_classes``); ``pool`` then defaults to the base run's pool."""
+    from .data import Records, load_descriptions, load_pool, load_seed
+    from .experts.registry import build_expert
 
     out_dir = Path(out)
     check_out_dir(out_dir)
     budget_value = parse_budget(budget)
-    seed_rec = load_seed(seed, text_col=text_col, label_col=label_col, id_col=id_col)
-    pool_rec = load_pool(pool, text_col=text_col, id_col=id_col)
+    base = None
+    if base_model is not None:
+        base = _load_base(base_model, retrain_classes)
+        if not base.manifest_["embedder"].get("spec"):
+            raise InputError(f"{base_model} was trained with a custom embedder; grow it from Python with "
+                             "RED.load(path, embedder=...) and RED.fit(..., base=...)")
+        grown = {k: v for k, v in base.manifest_.get("params", {}).items() if k not in ("budget",)}
+        params = {**grown, **{k: v for k, v in params.items() if k in ("random_state", "backend", "address")},
+                  "embedder": base.manifest_["embedder"]["spec"]}
+    seed_rec = load_seed(seed, text_col=text_col, label_col=label_col, id_col=id_col) if seed else \
+        Records(ids=[], texts=[], labels=[])
+    if pool:
+        pool_rec = load_pool(pool, text_col=text_col, id_col=id_col)
+    else:
+        pool_rec = _base_pool(Path(base_model)) if base_model else None
+        if pool_rec is None:
+            raise InputError(f"no --pool given and {Path(base_model).parent} holds no run with a pool; pass --pool")
+    if base is not None and seed:
+        new = sorted(set(seed_rec.labels) - set(base.classes_))
+        if not new:
+            raise InputError(f"{seed} adds no label the model lacks; to retrain existing labels use "
+                             "`redtext retrain --classes ...`")
+        log(f"adding {len(new)} labels to a model of {len(base.classes_)}: {', '.join(new[:8])}"
+            + (" …" if len(new) > 8 else ""))
     desc: dict[str, str] = {}
     warnings = list(seed_rec.warnings) + list(pool_rec.warnings)
     if descriptions:
-        desc, w = load_descriptions(descriptions, known_labels=set(seed_rec.labels))
+        known = set(seed_rec.labels) | set(base.classes_ if base is not None else [])
+        desc, w = load_descriptions(descriptions, known_labels=known)
         warnings += w
     for w in warnings:
         log(f"warning: {w}")
@@ -119,7 +177,10 @@ def start(*, seed: str, pool: str, out: str, expert: str, gold: str | None, desc
                               human_state=str(out_dir / "run.db"), log=log)
     RED(**params)._validate_params()  # includes the embedder spec: fail before anything is written
     config = {
-        "seed_path": str(Path(seed).resolve()), "pool_path": str(Path(pool).resolve()),
+        "seed_path": str(Path(seed).resolve()) if seed else None,
+        "pool_path": str(Path(pool).resolve()) if pool else None,
+        "base_model": str(Path(base_model).resolve()) if base_model else None,
+        "retrain_classes": retrain_classes,
         "descriptions_path": str(Path(descriptions).resolve()) if descriptions else None,
         "gold_path": str(Path(gold).resolve()) if gold else None, "expert": expert,
         "oracle_accuracy": oracle_accuracy, "text_col": text_col, "label_col": label_col, "id_col": id_col,
@@ -199,10 +260,15 @@ def _execute(store, run_id: int, out_dir: Path, expert_obj, *, log=print) -> dic
     descriptions = store.descriptions(run_id)
     t0 = time.perf_counter()
     model = RED(**cfg["params"], budget=cfg["budget"])
+    base = None
+    if cfg.get("base_model"):
+        if not (Path(cfg["base_model"]) / "manifest.json").is_file():
+            raise InputError(f"the model this run grows, {cfg['base_model']}, is gone; restore it to resume")
+        base = RED.load(cfg["base_model"])
     try:
         model.fit(seed_texts, seed_labels, pool=pool_texts, pool_ids=pool_ids, expert=expert_obj,
                   descriptions=descriptions, store=store, run_id=run_id, cache_path=out_dir / "run.db",
-                  log=log)
+                  log=log, base=base, retrain_labels=cfg.get("retrain_classes"))
     except BaseException:
         store.set_status(run_id, "failed")
         raise
@@ -222,7 +288,7 @@ def _execute(store, run_id: int, out_dir: Path, expert_obj, *, log=print) -> dic
     from .cost import estimate
 
     llm = cfg.get("llm") or {}
-    tokens = estimate(seed_texts=seed_texts, seed_labels=seed_labels, pool_texts=pool_texts,
+    tokens = estimate(seed_texts=model.train_texts_, seed_labels=model.train_labels_, pool_texts=pool_texts,
                       calls=model.new_expert_calls_ if hasattr(expert_obj, "usage") else model.expert_calls_,
                       descriptions=descriptions, price_prompt=float(llm.get("price_prompt") or 0.0),
                       price_completion=float(llm.get("price_completion") or 0.0))
@@ -235,6 +301,22 @@ def _execute(store, run_id: int, out_dir: Path, expert_obj, *, log=print) -> dic
         "expert_usage": expert_obj.usage.as_dict() if hasattr(expert_obj, "usage") else None,
         "token_estimate": tokens,
     }
+    if base is not None:
+        report["base_model"] = cfg["base_model"]
+        report["added_classes"] = model.classes_[len(base.classes_):]
+        report["changed_subsets"] = model.changed_subsets_
+        report["retrained_classes"] = sorted({model.classes_[lab] for g in model.changed_subsets_
+                                              for lab in model.subsets_[g]})
+        if cfg.get("retrain_classes"):
+            from .drift import compare, render
+
+            rows = compare(base.class_stats_ or {}, model.class_stats_, labels=cfg["retrain_classes"])
+            report["drift"] = rows
+            log("drift since the model's own run (uncertain share of delivered texts; expert rejection rate):\n"
+                + render(rows))
+            if not base.class_stats_:
+                log("warning: the base model recorded no per-class statistics (saved by an older redtext); "
+                    "'before' columns are empty")
     write_text_atomic(out_dir / "report.json", json.dumps(report, indent=2, ensure_ascii=False))
     store.set_status(run_id, "done", model.stop_reason_)
     log(f"done: {len(pool_texts)} pool texts labelled ({sources['expert']} by the expert, {sources['classifier']} "
