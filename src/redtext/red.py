@@ -381,6 +381,9 @@ class RED:
         from .model import load_bundle
         from .subsets import SubsetEnsemble
 
+        path = Path(path)
+        if not (path / "manifest.json").exists() and (path / "model" / "manifest.json").is_file():
+            path = path / "model"  # a run folder: its model
         manifest, models = load_bundle(path)
         info = manifest["embedder"]
         if embedder is None:

@@ -112,7 +112,7 @@ def _load_base(base_model: str, retrain_classes: list[str] | None):
     from .red import RED
 
     base = RED.load(base_model)
-    load_training(base_model)
+    load_training(base.path_)
     unknown = [c for c in (retrain_classes or []) if c not in base.classes_]
     if unknown:
         raise InputError(f"--classes: {', '.join(unknown[:5])} not among the model's {len(base.classes_)} labels; "
@@ -135,6 +135,7 @@ def start(*, seed: str | None, pool: str | None, out: str, expert: str, gold: st
     base = None
     if base_model is not None:
         base = _load_base(base_model, retrain_classes)
+        base_model = str(base.path_)
         if not base.manifest_["embedder"].get("spec"):
             raise InputError(f"{base_model} was trained with a custom embedder; grow it from Python with "
                              "RED.load(path, embedder=...) and RED.fit(..., base=...)")
