@@ -1,7 +1,7 @@
 """Regenerate BENCHMARKS.md: the protocol of DESIGN.md on the three datasets, plus ablations.
 
     .venv/bin/python benchmarks/run_all.py            # everything (~15 min on 2 cores)
-    .venv/bin/python benchmarks/run_all.py --quick    # tables only, no ablations
+    .venv/bin/python benchmarks/run_all.py --quick    # tables only, no ablations, no add-classes
 
 Each dataset runs through `redtext bench` itself (same code, same defaults), so the figures
 here are exactly what users get. Results land in benchmarks/results/.
@@ -84,6 +84,8 @@ def main() -> None:
             lines.append(f"| {label} | {100 * m['pool_accuracy']:.2f} | {100 * m['test_accuracy']:.2f} | "
                          f"{m['expert_calls']} | {m['wall_s']} |")
         (RESULTS / "ablations.md").write_text("\n".join(lines) + "\n")
+        subprocess.run([str(ROOT / ".venv" / "bin" / "python"), str(ROOT / "benchmarks" / "add_classes.py")],
+                       check=True, cwd=ROOT)
     write_benchmarks_md()
 
 
@@ -97,6 +99,11 @@ def write_benchmarks_md() -> None:
         parts.append("## Ablations\n\nOne lever changed at a time against the defaults; every row is the R.E.D. "
                      "loop with the simulated oracle (the last row is the flat loop for reference).\n\n"
                      + (RESULTS / "ablations.md").read_text())
+    if (RESULTS / "add_classes.md").exists():
+        parts.append("## Growing a model\n\n" + (RESULTS / "add_classes.md").read_text())
+    scale = ROOT / "benchmarks" / "scale" / "table.md"
+    if scale.exists():  # `redtext bench-scale`, run separately (see benchmarks/scale/README.md)
+        parts.append(scale.read_text().replace("](growth.png)", "](benchmarks/scale/growth.png)"))
     parts.append((ROOT / "benchmarks" / "FINDINGS.md").read_text())
     (ROOT / "BENCHMARKS.md").write_text("\n".join(parts))
     print("wrote BENCHMARKS.md")
