@@ -5,6 +5,11 @@ NOISE rows are drawn from the other subsets' examples, oversampled (with replace
 there are too few) to ``noise_factor`` × the subset's mean class size, plus the *hard
 negatives* the expert produced: pool texts it rejected for one of this subset's labels.
 Subsets train in parallel across processes (joblib/loky).
+
+Prediction runs every subset classifier at once: their weights are stacked into one matrix
+(:class:`FusedScorer`) so a block of rows costs one matrix product, and row blocks keep the
+memory bounded — :meth:`SubsetEnsemble.predict_top` returns only each row's best candidates,
+never the dense ``(N, L)`` score matrix.
 """
 from __future__ import annotations
 
@@ -148,6 +153,16 @@ def noise_groups_for(subset, label_vectors: np.ndarray, n_clusters: int, random_
     return groups, centroids.astype(np.float32)
 
 
+def _noise_groups_chunk(subsets, label_vectors, n_clusters, random_state):
+    """``noise_groups_for`` for several subsets, single-threaded: k-means on a thousand label
+    vectors is far faster on one thread than with a thread pool per call (and it is
+    deterministic then); the subsets themselves run in parallel across processes."""
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(1):
+        return [noise_groups_for(s, label_vectors, n_clusters, random_state) for s in subsets]
+
+
 def default_n_jobs() -> int:
     env = os.environ.get("REDTEXT_JOBS")
     if env:
@@ -186,8 +201,7 @@ class SubsetEnsemble(BaseEstimator):
         if use_groups and not hasattr(self, "noise_groups_"):
             if self.label_vectors is None:
                 raise ValueError("noise_clusters needs label_vectors")
-            self.noise_groups_ = [noise_groups_for(s, np.asarray(self.label_vectors), self.noise_clusters,
-                                                   self.random_state) for s in self.subsets]
+            self.noise_groups_ = self._noise_groups()
         for i, subset in enumerate(self.subsets):
             rng = np.random.default_rng([int(self.random_state), i])
             groups, centroids = self.noise_groups_[i] if use_groups else (None, None)
@@ -197,10 +211,23 @@ class SubsetEnsemble(BaseEstimator):
                 noise_centroids=centroids)
             n_noise = int(groups.max()) + 1 if groups is not None else 1
             jobs.append((Xs, ts, ws, self.C, self.max_iter, np.asarray(subset), has_noise, n_noise))
-        n_jobs = self.n_jobs if self.n_jobs is not None else default_n_jobs()
-        self.models_ = self._backend().map(_fit_one, jobs, n_jobs)
+        self.models_ = self._backend().map(_fit_one, jobs, self._n_jobs())
         self.n_features_in_ = X.shape[1]
         return self
+
+    def _n_jobs(self) -> int:
+        return self.n_jobs if self.n_jobs is not None else default_n_jobs()
+
+    def _noise_groups(self) -> list:
+        """NOISE sub-classes for every subset: k-means per subset, chunks of subsets in parallel."""
+        lv = np.asarray(self.label_vectors)
+        subsets = list(self.subsets)
+        n_jobs = self._n_jobs()
+        n_chunks = max(1, min(len(subsets), 4 * n_jobs))
+        size = math.ceil(len(subsets) / n_chunks)
+        chunks = [subsets[i:i + size] for i in range(0, len(subsets), size)]
+        jobs = [(chunk, lv, self.noise_clusters, self.random_state) for chunk in chunks]
+        return [g for part in self._backend().map(_noise_groups_chunk, jobs, n_jobs) for g in part]
 
     def _backend(self):
         if self.backend is None:
@@ -214,16 +241,149 @@ class SubsetEnsemble(BaseEstimator):
         scores, all_noise = self._backend().predict(self._scores, X)
         return (scores, all_noise) if return_noise else scores
 
+    def predict_top(self, X, *, n_candidates: int = 5, uncertainty: str = "margin"):
+        """``(candidates, candidate_scores, uncertainty, all_noise)`` for every row of ``X`` —
+        what :func:`redtext.predict.combine` makes of :meth:`predict_proba`, computed block by
+        block so the ``(N, L)`` scores never exist at once (memory stays linear in N)."""
+        from functools import partial
+
+        X = np.asarray(X, dtype=np.float32)
+        fn = partial(_top_rows, self._fused(), n_candidates=n_candidates, uncertainty=uncertainty)
+        return self._backend().predict(fn, X)
+
+    def _fused(self) -> "FusedScorer":
+        key = (self.n_labels, tuple(id(m) for m in self.models_))
+        cached = self.__dict__.get("_fused_cache")
+        if cached is None or cached[0] != key:
+            cached = (key, FusedScorer(self.models_, self.n_labels))
+            self.__dict__["_fused_cache"] = cached
+        return cached[1]
+
+    def __getstate__(self):  # the fused weights are rebuilt where needed, never shipped twice
+        state = dict(self.__dict__)
+        state.pop("_fused_cache", None)
+        return state
+
     def _scores(self, X):
         """(scores, all_noise) for a block of rows, in this process."""
-        X = np.asarray(X, dtype=np.float32)
-        scores = np.zeros((X.shape[0], self.n_labels), dtype=np.float32)
-        all_noise = np.ones(X.shape[0], dtype=bool)
-        for m in self.models_:
-            p = m.proba(X)
-            scores[:, m.labels] = p[:, :len(m.labels)]
-            if m.has_noise:
-                all_noise &= p.argmax(axis=1) == len(m.labels)
-            else:
-                all_noise[:] = False
+        return self._fused().scores(np.asarray(X, dtype=np.float32))
+
+
+def _top_rows(scorer: "FusedScorer", X, *, n_candidates: int, uncertainty: str):
+    return scorer.top(np.asarray(X, dtype=np.float32), n_candidates=n_candidates, uncertainty=uncertainty)
+
+
+class FusedScorer:
+    """Every subset classifier as one weight matrix.
+
+    Column ``j * S + g`` holds slot ``j`` of subset ``g`` (``S`` subsets): slots ``0..nmax-1``
+    are the subset's labels, the rest its NOISE sub-classes; slots a subset does not use have
+    zero weights and a ``-inf`` bias, so they vanish in the softmax. One matrix product scores
+    a block of rows for all subsets, and each subset's softmax is a reduction over the middle
+    axis of a ``(rows, slots, S)`` view. Gives what :meth:`SubsetModel.proba` gives, model by
+    model (up to float rounding).
+    """
+
+    #: floats of the per-block logit matrix (rows × columns); bounds memory and stays cache-friendly
+    BLOCK_FLOATS = 4_000_000
+
+    def __init__(self, models, n_labels: int):
+        models = list(models)
+        S = len(models)
+        if S == 0:
+            raise ValueError("no subset models")
+        parts = []
+        for m in models:
+            coef = np.asarray(m.coef, dtype=np.float32)
+            intercept = np.asarray(m.intercept, dtype=np.float32).reshape(-1)
+            if coef.shape[0] == 1:  # a binary model stored sklearn-style: [label, NOISE] = [-z/2, z/2]
+                coef = np.vstack([-coef, coef]) / 2
+                intercept = np.r_[-intercept, intercept] / 2
+            parts.append((np.asarray(m.labels, dtype=np.int64), coef, intercept))
+        dim = parts[0][1].shape[1]
+        nmax = max(len(lab) for lab, _, _ in parts)
+        rmax = max(c.shape[0] - len(lab) for lab, c, _ in parts)
+        slots = nmax + rmax
+        W = np.zeros((slots, S, dim), dtype=np.float32)
+        b = np.full((slots, S), -np.inf, dtype=np.float32)
+        label_col = np.full(n_labels, -1, dtype=np.int64)
+        for g, (lab, coef, intercept) in enumerate(parts):
+            n = len(lab)
+            W[:n, g] = coef[:n]
+            b[:n, g] = intercept[:n]
+            r = coef.shape[0] - n
+            W[nmax:nmax + r, g] = coef[n:]
+            b[nmax:nmax + r, g] = intercept[n:]
+            label_col[lab] = np.arange(n) * S + g  # a label in two subsets: the later one wins
+        self.n_subsets = S
+        self.n_labels = n_labels
+        self.nmax = nmax
+        self.slots = slots
+        self.WT = np.ascontiguousarray(W.reshape(slots * S, dim).T)
+        self.bias = b.reshape(slots * S)
+        self.covered = np.flatnonzero(label_col >= 0)
+        self.label_col = label_col[self.covered]
+        self.label_subset = self.label_col % S
+        self.all_covered = len(self.covered) == n_labels
+        self.every_subset_has_noise = all(bool(m.has_noise) for m in models)
+
+    def block_rows(self) -> int:
+        return max(64, self.BLOCK_FLOATS // (self.slots * self.n_subsets))
+
+    def _block(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(scores (B, L) float32, all_noise (B,)) for one block of rows."""
+        B = X.shape[0]
+        S = self.n_subsets
+        Z = X @ self.WT
+        Z += self.bias
+        Z3 = Z.reshape(B, self.slots, S)
+        Z3 -= Z3.max(axis=1, keepdims=True)
+        np.exp(Z, out=Z)
+        total = Z3.sum(axis=1)                                   # (B, S): each subset's softmax denominator
+        if self.slots > self.nmax and self.every_subset_has_noise:
+            noise = Z3[:, self.nmax:, :].sum(axis=1)
+            labels_max = Z3[:, :self.nmax, :].max(axis=1)
+            # a subset "says NOISE" when its NOISE sum beats every one of its labels (argmax, labels first)
+            all_noise = (noise > labels_max).all(axis=1)
+        else:
+            all_noise = np.zeros(B, dtype=bool)
+        picked = Z[:, self.label_col]
+        picked /= total[:, self.label_subset]
+        if self.all_covered:
+            return picked, all_noise
+        scores = np.zeros((B, self.n_labels), dtype=np.float32)
+        scores[:, self.covered] = picked
         return scores, all_noise
+
+    def scores(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Dense ``(N, L)`` scores and the all-NOISE flags, computed block by block."""
+        n = X.shape[0]
+        if n <= self.block_rows():
+            return self._block(X)
+        scores = np.empty((n, self.n_labels), dtype=np.float32)
+        all_noise = np.empty(n, dtype=bool)
+        step = self.block_rows()
+        for start in range(0, n, step):
+            s, a = self._block(X[start:start + step])
+            scores[start:start + len(s)] = s
+            all_noise[start:start + len(s)] = a
+        return scores, all_noise
+
+    def top(self, X: np.ndarray, *, n_candidates: int, uncertainty: str):
+        """Compact predictions for every row: (candidates, candidate_scores, uncertainty, all_noise)."""
+        from .predict import combine_block
+
+        n = X.shape[0]
+        k = max(1, min(n_candidates, self.n_labels))
+        cands = np.empty((n, k), dtype=np.int64)
+        cand_scores = np.empty((n, k), dtype=np.float32)
+        unc = np.empty(n, dtype=np.float64)
+        all_noise = np.empty(n, dtype=bool)
+        step = self.block_rows()
+        for start in range(0, n, step):
+            s, a = self._block(X[start:start + step])
+            end = start + len(s)
+            _, cands[start:end], cand_scores[start:end], unc[start:end] = combine_block(
+                s, n_candidates=n_candidates, uncertainty=uncertainty, keep_proba=False)
+            all_noise[start:end] = a
+        return cands, cand_scores, unc, all_noise
