@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -117,8 +118,13 @@ def _fit_one(X, t, w, C, max_iter, labels, has_noise, n_noise=1):
         intercept = np.full(n_cols, -30.0, dtype=np.float32)
         intercept[classes[0]] = 0.0
         return SubsetModel(labels, coef, intercept, has_noise, max(1, n_noise))
+    from threadpoolctl import threadpool_limits
+
     clf = LogisticRegression(C=C, max_iter=max_iter)
-    clf.fit(X, t, sample_weight=w)
+    # one thread: on these small problems BLAS/OpenMP threads cost far more than they give
+    # (8× slower measured on 2 busy cores), and a worker process per subset already uses the cores
+    with threadpool_limits(1):
+        clf.fit(X, t, sample_weight=w)
     coef = np.zeros((n_cols, X.shape[1]), dtype=np.float32)
     intercept = np.full(n_cols, -30.0, dtype=np.float32)  # classes with no rows: never predicted
     if clf.coef_.shape[0] == 1:  # binary: sklearn stores one row for classes_[1]
@@ -194,7 +200,6 @@ class SubsetEnsemble(BaseEstimator):
     def fit(self, X, y, *, sample_weight=None, neg_X=None, neg_label=None, neg_true=None):
         X = np.asarray(X, dtype=np.float32)
         y = np.asarray(y, dtype=np.int64)
-        jobs = []
         # NOISE sub-classes for subsets that leave labels out (a flat classifier has no NOISE)
         use_groups = bool(self.noise_clusters and self.noise_clusters > 1
                           and any(len(s) < self.n_labels for s in self.subsets))
@@ -202,15 +207,10 @@ class SubsetEnsemble(BaseEstimator):
             if self.label_vectors is None:
                 raise ValueError("noise_clusters needs label_vectors")
             self.noise_groups_ = self._noise_groups()
-        for i, subset in enumerate(self.subsets):
-            rng = np.random.default_rng([int(self.random_state), i])
-            groups, centroids = self.noise_groups_[i] if use_groups else (None, None)
-            Xs, ts, ws, has_noise = assemble_training_set(
-                X, y, subset, self.n_labels, noise_factor=self.noise_factor, rng=rng, neg_X=neg_X,
-                neg_label=neg_label, neg_true=neg_true, sample_weight=sample_weight, noise_groups=groups,
-                noise_centroids=centroids)
-            n_noise = int(groups.max()) + 1 if groups is not None else 1
-            jobs.append((Xs, ts, ws, self.C, self.max_iter, np.asarray(subset), has_noise, n_noise))
+        # built one at a time as the backend takes them: at 1000 labels the 125 training sets
+        # together weigh ~0.5 GB, one of them ~4 MB
+        jobs = _TrainingJobs(self, X, y, sample_weight=sample_weight, neg_X=neg_X, neg_label=neg_label,
+                             neg_true=neg_true, use_groups=use_groups)
         self.models_ = self._backend().map(_fit_one, jobs, self._n_jobs())
         self.n_features_in_ = X.shape[1]
         return self
@@ -267,6 +267,36 @@ class SubsetEnsemble(BaseEstimator):
     def _scores(self, X):
         """(scores, all_noise) for a block of rows, in this process."""
         return self._fused().scores(np.asarray(X, dtype=np.float32))
+
+
+class _TrainingJobs(Sequence):
+    """The ``_fit_one`` argument tuples of an ensemble's subsets, each assembled when it is taken
+    (a lazy sequence: a backend that consumes jobs one by one never holds them all)."""
+
+    def __init__(self, ens: "SubsetEnsemble", X, y, *, sample_weight, neg_X, neg_label, neg_true, use_groups):
+        self.ens = ens
+        self.X, self.y = X, y
+        self.kw = dict(sample_weight=sample_weight, neg_X=neg_X, neg_label=neg_label, neg_true=neg_true)
+        self.use_groups = use_groups
+
+    def __len__(self) -> int:
+        return len(self.ens.subsets)
+
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(len(self)))]
+        if not -len(self) <= i < len(self):
+            raise IndexError(i)
+        i %= len(self)
+        ens = self.ens
+        subset = ens.subsets[i]
+        rng = np.random.default_rng([int(ens.random_state), i])
+        groups, centroids = ens.noise_groups_[i] if self.use_groups else (None, None)
+        Xs, ts, ws, has_noise = assemble_training_set(
+            self.X, self.y, subset, ens.n_labels, noise_factor=ens.noise_factor, rng=rng, noise_groups=groups,
+            noise_centroids=centroids, **self.kw)
+        n_noise = int(groups.max()) + 1 if groups is not None else 1
+        return (Xs, ts, ws, ens.C, ens.max_iter, np.asarray(subset), has_noise, n_noise)
 
 
 def _top_rows(scorer: "FusedScorer", X, *, n_candidates: int, uncertainty: str):
