@@ -44,7 +44,7 @@ def test_tiny_run_writes_every_field_with_sane_values(tmp_path, capsys):
     assert result["round_overhead_s"] >= result["train_s"] + result["predict_s"] - 1e-6
     assert result["classify_texts_per_s"] <= 2 * result["raw_embed_texts_per_s"]
     assert 30 < result["peak_rss_mb"] < 4096
-    assert result["peak_rss_total_mb"] >= result["peak_rss_mb"] * 0.9
+    assert result["peak_rss_total_mb"] >= result["peak_rss_mb"]
     assert result["train_rows"] >= 50 * 10  # k = 10 seed rows per label, plus validated texts
     assert result["round_calls"] == math.ceil(0.25 * 2000 / 8)
     assert 0 < result["expert_calls"] <= 2 * result["round_calls"]

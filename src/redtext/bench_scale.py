@@ -399,6 +399,21 @@ class _PeakRSS:
                 break
 
 
+def _high_water_mb() -> float:
+    """This process's peak RSS: ``VmHWM`` (reset by exec, unlike ``ru_maxrss``, which a child
+    inherits from the process that started it), else ``ru_maxrss``."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+
+
 def _timed_store(path):
     from .store import Store
 
@@ -427,8 +442,6 @@ def _timed_store(path):
 
 def run_size(cfg: dict) -> dict:
     """Everything measured at one pool size (run in a fresh process by :func:`run`)."""
-    import resource
-
     import numpy as np
 
     load_start = os.getloadavg()
@@ -487,7 +500,7 @@ def run_size(cfg: dict) -> dict:
                                           for i in range(n)))
         predictions_write_s = time.perf_counter() - t
         accuracy = float(np.mean(np.asarray(red.pool_labels_, dtype=object) == np.asarray(names, dtype=object)[gold]))
-        maxrss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+        maxrss = _high_water_mb()
     rounds = []
     for r in red.history_:
         no = r["round"]
@@ -503,7 +516,8 @@ def run_size(cfg: dict) -> dict:
         "fit_s": round(fit_s, 3), "predictions_write_s": round(predictions_write_s, 3),
         "rounds": rounds, "stop_reason": red.stop_reason_, "expert_calls": int(red.expert_calls_),
         "pool_accuracy": round(accuracy, 4),
-        "peak_rss_mb": round(max(maxrss, rss.peak_self), 1), "peak_rss_total_mb": round(rss.peak_total, 1),
+        "peak_rss_mb": round(max(maxrss, rss.peak_self), 1),
+        "peak_rss_total_mb": round(max(rss.peak_total, maxrss, rss.peak_self), 1),
         "load_avg": [round(load_start[0], 2), round(os.getloadavg()[0], 2)],
     }
     if cfg.get("model_dir"):

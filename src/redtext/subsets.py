@@ -385,18 +385,21 @@ class FusedScorer:
         scores[:, self.covered] = picked
         return scores, all_noise
 
+    def _each_block(self, n: int, work) -> None:
+        from .predict import each_block
+
+        each_block(n, self.block_rows(), work)
+
     def scores(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Dense ``(N, L)`` scores and the all-NOISE flags, computed block by block."""
         n = X.shape[0]
-        if n <= self.block_rows():
-            return self._block(X)
         scores = np.empty((n, self.n_labels), dtype=np.float32)
         all_noise = np.empty(n, dtype=bool)
-        step = self.block_rows()
-        for start in range(0, n, step):
-            s, a = self._block(X[start:start + step])
-            scores[start:start + len(s)] = s
-            all_noise[start:start + len(s)] = a
+
+        def work(start, end):
+            scores[start:end], all_noise[start:end] = self._block(X[start:end])
+
+        self._each_block(n, work)
         return scores, all_noise
 
     def top(self, X: np.ndarray, *, n_candidates: int, uncertainty: str):
@@ -409,11 +412,11 @@ class FusedScorer:
         cand_scores = np.empty((n, k), dtype=np.float32)
         unc = np.empty(n, dtype=np.float64)
         all_noise = np.empty(n, dtype=bool)
-        step = self.block_rows()
-        for start in range(0, n, step):
-            s, a = self._block(X[start:start + step])
-            end = start + len(s)
+
+        def work(start, end):
+            s, all_noise[start:end] = self._block(X[start:end])
             _, cands[start:end], cand_scores[start:end], unc[start:end] = combine_block(
                 s, n_candidates=n_candidates, uncertainty=uncertainty, keep_proba=False)
-            all_noise[start:end] = a
+
+        self._each_block(n, work)
         return cands, cand_scores, unc, all_noise
