@@ -267,8 +267,9 @@ class RayEmbedder:
         return int(self.embedder.dim)
 
     @property
-    def batch_size(self) -> int:
-        """Texts worth sending per ``encode`` call: a Ray Data job per call costs seconds."""
+    def chunk_size(self) -> int:
+        """Texts worth sending per ``encode`` call (a Ray Data job costs seconds to start), for
+        callers that chunk their input (``embed_with_progress`` uses 512 unless told otherwise)."""
         return max(1, self.backend.embed_rows) * 64
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
