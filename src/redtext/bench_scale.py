@@ -744,7 +744,13 @@ _GROWTH_COLS = (("size", "pool", "{:,}"), ("partition_s", "partition s", "{:.2f}
                 ("predict_s", "predict s", "{:.1f}"), ("predict_us_per_text", "predict µs/text", "{:.0f}"),
                 ("select_s", "select s", "{:.3f}"), ("store_write_s", "store writes s", "{:.2f}"),
                 ("round_overhead_s", "round s", "{:.1f}"), ("peak_rss_mb", "peak RSS MB", "{:,.0f}"),
-                ("peak_rss_total_mb", "+ workers MB", "{:,.0f}"))
+                ("peak_rss_total_mb", "+ workers MB", "{:,.0f}"), ("load", "load avg", "{}"))
+
+
+def _cell(row: dict, key: str):
+    if key == "load":  # the 1-minute load average when the size started and ended (2 = both cores busy)
+        return "{:.1f}–{:.1f}".format(*row["load_avg"])
+    return row[key]
 
 
 def _headline(result: dict) -> list[tuple[str, str, str]]:
@@ -780,7 +786,7 @@ def render_table(result: dict):
     for _, title, _ in _GROWTH_COLS:
         grow.add_column(title, justify="right")
     for g in result["growth"]:
-        grow.add_row(*[fmt.format(g[key]) for key, _, fmt in _GROWTH_COLS])
+        grow.add_row(*[fmt.format(_cell(g, key)) for key, _, fmt in _GROWTH_COLS])
     return Group(head, grow)
 
 
@@ -804,7 +810,7 @@ def render_markdown(result: dict, *, plot: str | None = None) -> str:
               "| " + " | ".join(title for _, title, _ in _GROWTH_COLS) + " |",
               "|" + "---:|" * len(_GROWTH_COLS)]
     for g in result["growth"]:
-        lines.append("| " + " | ".join(fmt.format(g[key]) for key, _, fmt in _GROWTH_COLS) + " |")
+        lines.append("| " + " | ".join(fmt.format(_cell(g, key)) for key, _, fmt in _GROWTH_COLS) + " |")
     if plot:
         lines += ["", f"![growth]({plot})"]
     lines += ["", "## Workload", "",
@@ -818,7 +824,9 @@ def render_markdown(result: dict, *, plot: str | None = None) -> str:
               "instantly from the synthetic gold. One round = round 1 of the loop: train on the seed plus the "
               "texts validated in round 0, predict the whole pool, select, ask (verdicts committed to SQLite), "
               "and write every pool prediction to the store. Each size runs in a fresh process; peak RSS is "
-              "that process's high-water mark (\"+ workers\" adds the training workers, sampled).", ""]
+              "that process's high-water mark (\"+ workers\" adds the training workers, sampled); \"load avg\" is the "
+              "machine's 1-minute load average when the size started and ended — other work on a shared machine "
+              "slows every stage, training most.", ""]
     return "\n".join(lines)
 
 

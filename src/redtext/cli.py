@@ -14,6 +14,12 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_
                        "Expert Delegation (R.E.D.).")
 
 
+EMBEDDER_HELP = ("minilm (default): all-MiniLM-L6-v2 as int8 ONNX, exported locally once (alias: onnx); "
+                 "minilm-torch: the same model in torch, ~3x slower; fast: a static model distilled locally once, "
+                 "~50x the texts/s, ~3 points less accurate (pip install 'redtext[fast]'); hashing[:DIM]: tests and "
+                 "quick trials; or a local sentence-transformers folder.")
+
+
 def _log(msg: str) -> None:
     print(msg, file=sys.stderr, flush=True)
 
@@ -36,8 +42,7 @@ def run(
     noise_clusters: int = typer.Option(32, help="NOISE sub-classes per subset classifier (1 = a single NOISE class)."),
     uncertainty: str = typer.Option("margin", help="How texts are picked for the expert: margin or entropy."),
     reduce: str = typer.Option("none", help="Label-vector reduction before partitioning: none or umap."),
-    embedder: str = typer.Option("minilm", help="minilm (default), onnx (same model, int8, ~2x faster; "
-                                                "needs redtext[fast]), hashing, or a local sentence-transformers folder."),
+    embedder: str = typer.Option("minilm", help=EMBEDDER_HELP),
     text_col: str = typer.Option("text", help="Column holding the texts."),
     label_col: str = typer.Option("label", help="Column holding the labels (seed, gold)."),
     id_col: str = typer.Option("id", help="Column holding ids, if any (row numbers otherwise)."),
@@ -230,7 +235,7 @@ def bench(
     json_out: Optional[Path] = typer.Option(None, "--json", help="Write the result fields to this JSON file."),
     subset_size: int = typer.Option(8, help="Labels per subset for R.E.D."),
     noise_factor: float = typer.Option(2.0, help="NOISE multiple for R.E.D."),
-    embedder: str = typer.Option("minilm", help="Embedder for every method."),
+    embedder: str = typer.Option("minilm", help="Embedder for every method. " + EMBEDDER_HELP),
     oracle_accuracy: float = typer.Option(0.95, help="Accuracy of the simulated oracle."),
     markdown: Optional[Path] = typer.Option(None, help="Also write the table as Markdown to this file."),
     plot: Optional[Path] = typer.Option(None, help="Also plot accuracy against expert calls to this PNG."),

@@ -58,7 +58,7 @@ class RED:
                  max_candidates: int = 3, n_candidates: int = 5, uncertainty: str = "margin",
                  n_examples: int = 6, min_gain: float = 0.05, random_state: int = 0,
                  n_jobs: int | None = None, progress: bool = True, backend: str = "local",
-                 address: str | None = None):
+                 address: str | None = None, refit: str = "none"):
         self.subset_size = subset_size
         self.noise_factor = noise_factor
         self.budget = budget
@@ -82,12 +82,13 @@ class RED:
         self.progress = progress
         self.backend = backend
         self.address = address
+        self.refit = refit
 
     # -- parameters (scikit-learn protocol) ------------------------------------------------
     _PARAMS = ("subset_size", "noise_factor", "budget", "embedder", "C", "reduce", "description_weight",
                "noise_clusters", "label_text_weight", "self_training", "exclude_rejected",
                "max_rounds", "rounds_hint", "max_candidates", "n_candidates", "uncertainty", "n_examples",
-               "min_gain", "random_state", "n_jobs", "progress", "backend", "address")
+               "min_gain", "random_state", "n_jobs", "progress", "backend", "address", "refit")
 
     def get_params(self, deep: bool = True) -> dict:
         return {k: getattr(self, k) for k in self._PARAMS}
@@ -116,6 +117,8 @@ class RED:
             value = getattr(self, name)
             if not isinstance(value, (int, float, np.integer, np.floating)) or not math.isfinite(value):
                 raise InputError(f"{name} {value!r} must be a finite number")
+        if self.refit not in ("none", "confidence"):
+            raise InputError(f"refit {self.refit!r}: use none or confidence")
         if self.C <= 0:
             raise InputError(f"C {self.C} must be positive")
         from .select import UNCERTAINTY
@@ -123,7 +126,9 @@ class RED:
         if self.uncertainty not in UNCERTAINTY:
             raise InputError(f"uncertainty {self.uncertainty!r}: use one of {', '.join(UNCERTAINTY)}")
         self._embedder()  # an unknown embedder spec fails here, before any work
-        self._backend()
+        connect = getattr(self._backend(), "connect", None)
+        if connect is not None:  # a wrong Ray address fails here too
+            connect()
 
     def _backend(self):
         if not hasattr(self, "_backend_obj"):
@@ -307,6 +312,8 @@ class RED:
         labels[fx] = fixed[fx]
         conf[fx] = 1.0
         source[fx] = "seed"
+        if self.refit != "none" and len(pool_texts):
+            self._refit_on_pool(X_seed, y_seed, problem.X_pool, pool_texts, labels, conf, source, val)
         # the rows the final classifiers were trained on, kept in the bundle for add-classes/retrain
         keep: dict[str, int] = {}
         for i in np.flatnonzero(val):
@@ -328,6 +335,20 @@ class RED:
         self.pool_candidates_ = [[(self.classes_[c], float(s)) for c, s in zip(cands, scs)]
                                  for cands, scs in zip(pred.candidates, pred.candidate_scores)]
         return self
+
+    def _refit_on_pool(self, X_seed, y_seed, X_pool, pool_texts, labels, conf, source, val):
+        """Final classifiers for new texts trained on the whole delivered pool: expert labels at
+        weight 1, classifier labels weighted by their confidence (``refit="confidence"``)."""
+        keep: dict[str, int] = {}
+        for i, t in enumerate(pool_texts):
+            keep.setdefault(t, i)
+        rows = np.fromiter(keep.values(), dtype=np.int64, count=len(keep))
+        rows = rows[np.asarray(source, dtype=object)[rows] != "seed"]
+        w_pool = np.where(val[rows], 1.0, conf[rows])
+        X = np.vstack([X_seed, X_pool[rows]])
+        y = np.concatenate([y_seed, labels[rows]])
+        w = np.r_[np.ones(len(y_seed)), w_pool]
+        self.ensemble_ = self._fit_model(X, y, weights=w)
 
     # -- predict ----------------------------------------------------------------------------
     def _check_fitted(self):
@@ -390,7 +411,9 @@ class RED:
             if not info.get("spec"):
                 raise InputError(f"{path} was trained with a custom embedder ({info.get('name')}); "
                                  "pass the same embedder to RED.load(path, embedder=...)")
-            embedder = info["spec"]
+            from .embed.registry import embedder_for_saved
+
+            embedder = embedder_for_saved(info["spec"], info.get("name"))
         params = {k: v for k, v in manifest.get("params", {}).items()
                   if k in cls._PARAMS and k not in ("backend", "address", "n_jobs", "progress")}
         self = cls(**params, backend=backend, address=address)

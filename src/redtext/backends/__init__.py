@@ -50,6 +50,8 @@ class LocalBackend:
 
 def get_backend(spec: str | None = "local", address: str | None = None) -> Backend:
     """``local`` (default) or ``ray`` (``address``: ``auto``, ``HOST:PORT``, or None for a local Ray)."""
+    if spec is not None and not isinstance(spec, str):  # a ready-made backend object
+        return spec
     spec = (spec or "local").strip().lower()
     if spec == "local":
         if address:

@@ -33,6 +33,7 @@ def embed_with_progress(embedder: Embedder, texts: Sequence[str], *, batch_size:
     """Encode ``texts`` in batches, showing a progress bar when there is more than one batch."""
     from ..progress import progress_bar
 
+    batch_size = int(getattr(embedder, "chunk_size", batch_size))  # e.g. a Ray embedder wants big chunks
     out = np.empty((len(texts), embedder.dim), dtype=np.float32)
     if len(texts) == 0:
         return out
