@@ -35,6 +35,8 @@ ABLATIONS = [
     ("label names as examples", {"label_text_weight": 1.0}),
     ("self-training on confident texts (>= 0.9)", {"self_training": 0.9}),
     ("deliver the best label the expert did not reject", {"exclude_rejected": True}),
+    ("rejections as evidence for a 95 % expert (soft)", {"expert_accuracy": 0.95}),
+    ("final model refit on the whole delivered pool", {"refit": "confidence"}),
     ("flat classifier (= flat_al)", {"subset_size": None}),
 ]
 

@@ -53,7 +53,7 @@ class RED:
     def __init__(self, subset_size: int | None = 8, noise_factor: float = 2.0, budget=0.25, *,
                  embedder="minilm", C: float = 10.0, reduce: str | None = None,
                  description_weight: float = 0.0, noise_clusters: int = 32, label_text_weight: float = 0.0,
-                 self_training: float = 0.0, exclude_rejected: bool = False,
+                 self_training: float = 0.0, exclude_rejected: bool = False, expert_accuracy: float | None = None,
                  max_rounds: int = 20, rounds_hint: int = 8,
                  max_candidates: int = 3, n_candidates: int = 5, uncertainty: str = "margin",
                  n_examples: int = 6, min_gain: float = 0.05, random_state: int = 0,
@@ -70,6 +70,7 @@ class RED:
         self.label_text_weight = label_text_weight
         self.self_training = self_training
         self.exclude_rejected = exclude_rejected
+        self.expert_accuracy = expert_accuracy
         self.max_rounds = max_rounds
         self.rounds_hint = rounds_hint
         self.max_candidates = max_candidates
@@ -86,7 +87,7 @@ class RED:
 
     # -- parameters (scikit-learn protocol) ------------------------------------------------
     _PARAMS = ("subset_size", "noise_factor", "budget", "embedder", "C", "reduce", "description_weight",
-               "noise_clusters", "label_text_weight", "self_training", "exclude_rejected",
+               "noise_clusters", "label_text_weight", "self_training", "exclude_rejected", "expert_accuracy",
                "max_rounds", "rounds_hint", "max_candidates", "n_candidates", "uncertainty", "n_examples",
                "min_gain", "random_state", "n_jobs", "progress", "backend", "address", "refit")
 
@@ -117,6 +118,8 @@ class RED:
             value = getattr(self, name)
             if not isinstance(value, (int, float, np.integer, np.floating)) or not math.isfinite(value):
                 raise InputError(f"{name} {value!r} must be a finite number")
+        if self.expert_accuracy is not None and not 0.5 < self.expert_accuracy <= 1.0:
+            raise InputError(f"expert_accuracy {self.expert_accuracy!r}: give a probability above 0.5 and at most 1")
         if self.refit not in ("none", "confidence"):
             raise InputError(f"refit {self.refit!r}: use none or confidence")
         if self.C <= 0:
@@ -290,6 +293,8 @@ class RED:
                             max_candidates=self.max_candidates, n_candidates=self.n_candidates,
                             uncertainty=self.uncertainty, n_examples=self.n_examples, min_gain=self.min_gain,
                             self_training=self.self_training, exclude_rejected=self.exclude_rejected,
+                            rejection_factor=None if self.expert_accuracy is None else
+                            (1.0 - self.expert_accuracy) / self.expert_accuracy,
                             ask_labels=ask_labels)
         result = Delegation(problem, config, self._fit_model, expert, store=store, run_id=run_id,
                             label_group=label_group, progress=self.progress, log=log, on_round=on_round).run()
