@@ -135,7 +135,8 @@ def test_verdicts_are_persisted_and_replayed(problem, tmp_path):
 
 
 @pytest.mark.parametrize("bad", [dict(subset_size=0), dict(noise_factor=-1), dict(max_candidates=0),
-                                 dict(budget=-3), dict(budget="lots")])
+                                 dict(budget=-3), dict(budget="lots"), dict(refit="all"),
+                                 dict(expert_accuracy=0.3), dict(expert_accuracy=1.5)])
 def test_bad_parameters_raise_input_error(problem, bad):
     with pytest.raises(InputError):
         _fit(problem, **bad)
@@ -160,3 +161,23 @@ def test_expert_failure_is_reported_and_keeps_answers(problem, tmp_path):
         RED(embedder="hashing", subset_size=4, budget=30, progress=False, reduce=None).fit(
             seed_t, seed_l, pool=[t for t, _ in problem["pool_rows"]], expert=flaky, store=store, run_id=run_id)
     assert store.count_verdicts(run_id) == 5
+
+
+def test_refit_trains_the_final_model_on_the_delivered_pool(problem):
+    plain, _, _ = _fit(problem)
+    refit, _, _ = _fit(problem, refit="confidence")
+    assert refit.pool_labels_ == plain.pool_labels_  # the delivered pool is the same
+    # the final classifiers differ: they saw the whole pool, not only seed + validated texts
+    assert any(not np.allclose(a.coef, b.coef) for a, b in zip(refit.ensemble_.models_, plain.ensemble_.models_))
+    test_t = [t for t, _ in problem["test_rows"]]
+    gold = np.array([lab for _, lab in problem["test_rows"]], dtype=object)
+    assert (refit.predict(test_t) == gold).mean() >= (plain.predict(test_t) == gold).mean() - 0.05
+
+
+def test_soft_rejections_only_move_rejected_texts(problem):
+    plain, _, _ = _fit(problem)
+    soft, _, _ = _fit(problem, expert_accuracy=0.95)
+    hard, _, _ = _fit(problem, exclude_rejected=True)
+    moved_soft = {i for i, (a, b) in enumerate(zip(plain.pool_labels_, soft.pool_labels_)) if a != b}
+    moved_hard = {i for i, (a, b) in enumerate(zip(plain.pool_labels_, hard.pool_labels_)) if a != b}
+    assert moved_soft <= moved_hard  # a soft "no" never moves a label a hard one would keep
