@@ -1,6 +1,7 @@
 """Combine subset outputs into ranked candidates, a label, a confidence and an uncertainty."""
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
 import numpy as np
@@ -29,15 +30,19 @@ class Predictions:
 
 def each_block(n: int, step: int, work) -> None:
     """``work(start, end)`` for every block of ``step`` rows out of ``n``: one thread per core
-    (``REDTEXT_JOBS`` caps it), each with single-threaded BLAS — numpy releases the GIL, and this
-    measured faster than threaded BLAS on one block at a time, by far so when the cores are busy.
-    Every block writes its own rows, so results do not depend on the number of threads."""
+    (``REDTEXT_JOBS`` and ``OMP_NUM_THREADS`` cap it), each with single-threaded BLAS — numpy
+    releases the GIL, and this measured faster than threaded BLAS on one block at a time, by far
+    so when the cores are busy. Every block writes its own rows, so results do not depend on the
+    number of threads."""
     from threadpoolctl import threadpool_limits
 
     from .subsets import default_n_jobs
 
     starts = list(range(0, n, max(1, step)))
     threads = min(len(starts), default_n_jobs())
+    omp = os.environ.get("OMP_NUM_THREADS", "")
+    if omp.isdigit() and int(omp) > 0:  # e.g. a Ray task given one CPU
+        threads = min(threads, int(omp))
     with threadpool_limits(1):
         if threads <= 1:
             for start in starts:
