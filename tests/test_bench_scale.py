@@ -48,6 +48,8 @@ def test_tiny_run_writes_every_field_with_sane_values(tmp_path, capsys):
     assert result["train_rows"] >= 50 * 10  # k = 10 seed rows per label, plus validated texts
     assert result["round_calls"] == math.ceil(0.25 * 2000 / 8)
     assert 0 < result["expert_calls"] <= 2 * result["round_calls"]
+    assert set(result["targets_met"]) == {"round_overhead_s", "classify_ratio", "peak_rss_mb"}
+    assert result["targets_met"]["peak_rss_mb"] is True
     # the loop learnt something: far above chance (1/50) on the synthetic gold
     assert result["pool_accuracy"] > 0.1
     assert [g["size"] for g in result["growth"]] == [500, 2000]
