@@ -166,7 +166,7 @@ def test_red_on_ray_gives_the_same_labels_as_local(problem):
     assert distributed.pool_source_ == local.pool_source_
     np.testing.assert_allclose(distributed.pool_confidence_, local.pool_confidence_, atol=1e-5)
     test_texts = [t for t, _ in problem["test_rows"]]
-    ours, theirs = distributed.predict_details(test_texts), local.predict_details(test_texts)
+    ours, theirs = distributed.predict_details(test_texts, proba=True), local.predict_details(test_texts, proba=True)
     np.testing.assert_allclose(ours.proba, theirs.proba, atol=1e-5)
     np.testing.assert_array_equal(ours.label, theirs.label)
 

@@ -360,15 +360,22 @@ class RED:
         if not hasattr(self, "ensemble_"):
             raise InputError("this RED model is not fitted yet; call fit() or RED.load() first")
 
-    def predict_details(self, texts: Sequence[str], *, embeddings: np.ndarray | None = None) -> Predictions:
+    def predict_details(self, texts: Sequence[str], *, embeddings: np.ndarray | None = None,
+                        proba: bool = False) -> Predictions:
+        """Ranked candidates, label, confidence, uncertainty per text. The dense ``(N, L)``
+        ``proba`` matrix is built only with ``proba=True`` (8 GB at 1M texts × 1000 labels)."""
         self._check_fitted()
         X = embeddings if embeddings is not None else self._encode(list(texts))
+        if not proba:
+            from .predict import predict_compact
+
+            return predict_compact(self.ensemble_, X, n_candidates=self.n_candidates, uncertainty=self.uncertainty)
         scores, all_noise = self.ensemble_.predict_proba(X, return_noise=True)
         return combine(scores, all_noise, n_candidates=self.n_candidates, uncertainty=self.uncertainty)
 
     def predict_proba(self, texts: Sequence[str], *, embeddings: np.ndarray | None = None) -> np.ndarray:
         """``(N, len(classes_))``; columns follow ``classes_``."""
-        return self.predict_details(texts, embeddings=embeddings).proba
+        return self.predict_details(texts, embeddings=embeddings, proba=True).proba
 
     def predict(self, texts: Sequence[str], *, embeddings: np.ndarray | None = None) -> np.ndarray:
         pred = self.predict_details(texts, embeddings=embeddings)

@@ -37,9 +37,11 @@ def embed_with_progress(embedder: Embedder, texts: Sequence[str], *, batch_size:
     out = np.empty((len(texts), embedder.dim), dtype=np.float32)
     if len(texts) == 0:
         return out
+    # chunks of similar length pad less; rows go back to their places
+    order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
     with progress_bar(description, total=len(texts), enabled=progress and len(texts) > batch_size) as advance:
         for start in range(0, len(texts), batch_size):
-            chunk = texts[start:start + batch_size]
-            out[start:start + len(chunk)] = embedder.encode(chunk)
-            advance(len(chunk))
+            rows = order[start:start + batch_size]
+            out[rows] = embedder.encode([texts[i] for i in rows])
+            advance(len(rows))
     return out
