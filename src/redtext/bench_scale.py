@@ -606,12 +606,11 @@ def measure_throughput(emb, sample: list[str], model_dir: Path, *, backend: str,
         times["cached"].append(time.perf_counter() - t)
         t = time.perf_counter()
         # what `redtext classify` does once the model is loaded
+        from .predict import prediction_row
+
         rec = load_pool(inp, text_col="text", id_col="id")
         pred = red.predict_details(rec.texts)
-        rows = ({"id": rec.ids[i], "text": rec.texts[i], "label": red.classes_[int(pred.label[i])],
-                 "confidence": round(float(pred.confidence[i]), 6), "all_noise": bool(pred.all_noise[i]),
-                 "candidates": [{"label": red.classes_[int(c)], "score": round(float(s), 6)}
-                                for c, s in zip(pred.candidates[i], pred.candidate_scores[i])]}
+        rows = ({"id": rec.ids[i], "text": rec.texts[i], **prediction_row(red.classes_, pred, i)}
                 for i in range(len(rec.texts)))
         written = write_jsonl_atomic(out, rows)
         times["classify"].append(time.perf_counter() - t)

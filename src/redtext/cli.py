@@ -217,10 +217,9 @@ def classify(
     for w in rec.warnings:
         _log(f"warning: {w}")
     pred = red.predict_details(rec.texts)
-    rows = ({"id": rec.ids[i], "text": rec.texts[i], "label": red.classes_[int(pred.label[i])],
-             "confidence": round(float(pred.confidence[i]), 6), "all_noise": bool(pred.all_noise[i]),
-             "candidates": [{"label": red.classes_[int(c)], "score": round(float(s), 6)}
-                            for c, s in zip(pred.candidates[i], pred.candidate_scores[i])]}
+    from .predict import prediction_row
+
+    rows = ({"id": rec.ids[i], "text": rec.texts[i], **prediction_row(red.classes_, pred, i)}
             for i in range(len(rec.texts)))
     n = write_jsonl_atomic(out, rows)
     _log(f"classified {n} texts -> {out}")

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import json
 import os
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Optional
 
@@ -153,31 +152,10 @@ def _all_noise(path: Path, ids: list[str]) -> list[bool] | None:
 
 
 # -- writing -----------------------------------------------------------------------------------
-@contextmanager
 def _atomic(path: Path, mode: str = "w"):
-    """A temporary file next to ``path`` that replaces it only when the block succeeds
-    (the pattern of :mod:`redtext.atomic`, streamed instead of one string)."""
-    import tempfile
+    from .atomic import atomic_output
 
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        if mode == "path":  # the caller writes the file itself (pyarrow)
-            os.close(fd)
-            yield tmp
-        else:
-            with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-                yield fh
-                fh.flush()
-                os.fsync(fh.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
+    return atomic_output(path, mode)
 
 
 def write_jsonl(rows: list[dict], out: Path) -> list[Path]:

@@ -148,3 +148,11 @@ def predict_compact(model, X: np.ndarray, *, n_candidates: int = 5, uncertainty:
     return Predictions(proba=None, candidates=candidates, candidate_scores=cand_scores,
                        label=candidates[:, 0], confidence=cand_scores[:, 0],
                        uncertainty=np.asarray(unc, dtype=np.float64), all_noise=np.asarray(all_noise, dtype=bool))
+
+
+def prediction_row(classes, pred: Predictions, i: int) -> dict:
+    """Text ``i``'s prediction as users see it (``classify``, ``serve``): label names, rounded scores."""
+    return {"label": classes[int(pred.label[i])], "confidence": round(float(pred.confidence[i]), 6),
+            "all_noise": bool(pred.all_noise[i]),
+            "candidates": [{"label": classes[int(c)], "score": round(float(s), 6)}
+                           for c, s in zip(pred.candidates[i], pred.candidate_scores[i])]}

@@ -44,12 +44,9 @@ class Classifier:
     def classify(self, texts: list[str]) -> list[dict]:
         with self.lock:
             pred = self.red.predict_details(texts)
-        classes = self.red.classes_
-        return [{"label": classes[int(pred.label[i])], "confidence": round(float(pred.confidence[i]), 6),
-                 "all_noise": bool(pred.all_noise[i]),
-                 "candidates": [{"label": classes[int(c)], "score": round(float(s), 6)}
-                                for c, s in zip(pred.candidates[i], pred.candidate_scores[i])]}
-                for i in range(len(texts))]
+        from .predict import prediction_row
+
+        return [prediction_row(self.red.classes_, pred, i) for i in range(len(texts))]
 
 
 class _Reject(Exception):
