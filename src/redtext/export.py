@@ -44,16 +44,10 @@ def load_rows(run_dir: str | os.PathLike, *, log=None) -> tuple[list[dict], dict
     (``classes``, ``status``, ``run_id``)."""
     import sqlite3
 
-    from .store import SCHEMA_VERSION
+    from .store import SCHEMA_VERSION, run_db_path
 
     run_dir = Path(run_dir)
-    if not run_dir.exists():
-        raise InputError(f"{run_dir} does not exist; pass the --out folder of a run made by `redtext run`")
-    if not run_dir.is_dir():
-        raise InputError(f"{run_dir} is a file; pass the --out folder of a run made by `redtext run`")
-    db = run_dir / "run.db"
-    if not db.is_file():
-        raise InputError(f"{run_dir} holds no run (no run.db); pass the --out folder of a run made by `redtext run`")
+    db = run_db_path(run_dir)
     try:
         conn = sqlite3.connect(db.resolve().as_uri() + "?mode=ro", uri=True, timeout=60)
     except sqlite3.Error as exc:

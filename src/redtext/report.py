@@ -123,14 +123,10 @@ def load_run(run_dir: Path) -> RunData:
     """Read the latest run of ``run_dir/run.db``; every problem becomes one-line :class:`InputError`."""
     import sqlite3
 
+    from .store import run_db_path
+
     run_dir = Path(run_dir)
-    if not run_dir.exists():
-        raise InputError(f"{run_dir} does not exist; give the --out folder of a `redtext run`")
-    if not run_dir.is_dir():
-        raise InputError(f"{run_dir} is a file, not a run folder; give the --out folder of a `redtext run`")
-    db = run_dir / "run.db"
-    if not db.is_file():
-        raise InputError(f"{run_dir} holds no run (no run.db); start one with `redtext run ... --out {run_dir}`")
+    db = run_db_path(run_dir)
     in_progress = _lock_held(run_dir)
     try:
         conn = _connect(db)

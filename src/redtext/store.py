@@ -17,6 +17,20 @@ from typing import Iterable, Sequence
 from .errors import InputError
 
 
+def run_db_path(run_dir: str | Path) -> Path:
+    """``run_dir/run.db`` of a run folder, or a one-line :class:`InputError` saying what is wrong."""
+    run_dir = Path(run_dir)
+    hint = "give the --out folder of a run made by `redtext run`"
+    if not run_dir.exists():
+        raise InputError(f"{run_dir} does not exist; {hint}")
+    if not run_dir.is_dir():
+        raise InputError(f"{run_dir} is a file, not a run folder; {hint}")
+    db = run_dir / "run.db"
+    if not db.is_file():
+        raise InputError(f"{run_dir} holds no run (no run.db); {hint}")
+    return db
+
+
 def _script(conn: sqlite3.Connection, sql: str) -> None:
     """Run statements one by one (``executescript`` would COMMIT the open transaction)."""
     for statement in sql.split(";"):

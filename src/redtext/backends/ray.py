@@ -131,6 +131,18 @@ def _unwrap(exc: BaseException) -> BaseException | None:
 
 
 @contextlib.contextmanager
+def _redtext_errors():
+    """Re-raise the redtext error a Ray failure wraps, so the CLI prints its one line."""
+    try:
+        yield
+    except Exception as exc:
+        inner = _unwrap(exc)
+        if inner is not None and inner is not exc:
+            raise inner from None
+        raise
+
+
+@contextlib.contextmanager
 def _quiet_data():
     """Ray Data logs each execution at INFO; keep the terminal for redtext's own lines."""
     logger = logging.getLogger("ray.data")
@@ -374,13 +386,8 @@ class RayBackend:
         shared.clear()
         if not refs:
             return []
-        try:
+        with _redtext_errors():
             return ray.get(refs)
-        except Exception as exc:
-            inner = _unwrap(exc)
-            if inner is not None and inner is not exc:
-                raise inner from None
-            raise
 
     def predict(self, predict_fn: Callable, X: np.ndarray):
         X = np.asarray(X)
@@ -407,7 +414,7 @@ class RayBackend:
             outputs: list | None = None
             single = False
             filled = 0
-            try:
+            with _redtext_errors():
                 for batch in ds.iter_batches(batch_size=None, batch_format="numpy"):
                     keys = sorted((k for k in batch if k.startswith("out")), key=lambda k: int(k[3:]))
                     if outputs is None:
@@ -418,11 +425,6 @@ class RayBackend:
                         for out, k in zip(outputs, keys):
                             out[start:start + cnt] = batch[k][i][:cnt]
                         filled += cnt
-            except Exception as exc:
-                inner = _unwrap(exc)
-                if inner is not None and inner is not exc:
-                    raise inner from None
-                raise
         if outputs is None or filled != n:
             raise RuntimeError(f"Ray Data returned {filled} of {n} predicted rows")
         return outputs[0] if single else tuple(outputs)
@@ -445,17 +447,12 @@ class RayBackend:
             ds = _quiet(ds.map_batches(
                 _EmbedBlocks, fn_constructor_args=(source, dim, B), batch_size=1, batch_format="numpy",
                 compute=ray.data.ActorPoolStrategy(min_size=1, max_size=actors), num_cpus=self.embed_cpus))
-            try:
+            with _redtext_errors():
                 for batch in ds.iter_batches(batch_size=None, batch_format="numpy"):
                     for start, cnt, vec in zip(batch["start"], batch["n"], batch["vec"]):
                         start, cnt = int(start), int(cnt)
                         out[start:start + cnt] = vec[:cnt]
                         filled += cnt
-            except Exception as exc:
-                inner = _unwrap(exc)
-                if inner is not None and inner is not exc:
-                    raise inner from None
-                raise
         if filled != n:
             raise RuntimeError(f"Ray Data returned {filled} of {n} embedded texts")
         return out
