@@ -108,3 +108,22 @@ def test_zero_row_does_not_produce_nan():
     assert np.all(np.isfinite(pred.proba))
     assert np.all(np.isfinite(pred.confidence))
     assert pred.label[1] == 1
+
+
+@pytest.mark.parametrize("name", ["gain", "reach"])
+def test_top3_uncertainties_match_the_dense_score_in_both_paths(name):
+    from redtext.predict import predict_compact
+    from redtext.select import UNCERTAINTY
+
+    rng = np.random.default_rng(3)
+    scores = rng.dirichlet(np.ones(12) * 0.3, size=40).astype(np.float32)
+    pred = combine(scores, uncertainty=name)
+    np.testing.assert_allclose(pred.uncertainty, UNCERTAINTY[name](pred.proba), rtol=1e-5)
+
+    class Model:
+        def predict_proba(self, X, return_noise=False):
+            return (scores[X[:, 0].astype(int)], np.zeros(len(X), dtype=bool))
+
+    compact = predict_compact(Model(), np.arange(40, dtype=np.float32)[:, None], uncertainty=name)
+    np.testing.assert_allclose(compact.uncertainty, pred.uncertainty, rtol=1e-5)
+    np.testing.assert_array_equal(compact.candidates, pred.candidates)

@@ -167,3 +167,56 @@ def test_select_with_groups_fuzz_no_duplicates_never_more_than_k():
             n_groups = len(set(g[shortlist].tolist()))
             first = picked[:min(len(picked), n_groups)]
             assert len(set(g[first].tolist())) == len(first)
+
+
+# --------------------------------------------------------------------------- expected gain
+
+
+def test_gain_is_expected_corrections_per_call():
+    from redtext.select import gain
+
+    # ask the best candidate, then the 2nd on a "no", then the 3rd: a correction happens when the
+    # 2nd or 3rd is right; calls expected = 1 + P(1st wrong) + P(1st and 2nd wrong)
+    scores = np.array([[0.5, 0.3, 0.2, 0.0], [0.9, 0.05, 0.05, 0.0], [0.4, 0.4, 0.1, 0.1]])
+    expected = [0.5 / (1 + 0.5 + 0.2), 0.1 / (1 + 0.1 + 0.05), 0.5 / (1 + 0.6 + 0.2)]
+    np.testing.assert_allclose(gain(scores), expected, rtol=1e-9)
+
+
+def test_gain_with_two_labels_and_unnormalised_rows():
+    from redtext.select import gain
+
+    np.testing.assert_allclose(gain(np.array([[6.0, 4.0]])), [0.4 / 1.4], rtol=1e-9)
+    assert gain(np.array([[1.0]]))[0] == 0.0
+
+
+def test_gain_prefers_a_likely_runner_up_over_a_hopeless_spread():
+    from redtext.select import gain
+
+    flat = np.full((1, 100), 0.01)          # 870-label style: nobody likely, questions mostly "no"
+    close = np.array([[0.5, 0.45, 0.05] + [0.0] * 97])
+    assert gain(close)[0] > 3 * gain(flat)[0]
+    # margin ranks the hopeless row as the most uncertain; gain does not
+    assert margin(flat)[0] > margin(close)[0]
+
+
+def test_reach_is_margin_times_the_mass_of_the_asked_candidates():
+    from redtext.select import reach
+
+    scores = np.array([[0.5, 0.5, 0.0, 0.0], [0.9, 0.1, 0.0, 0.0], [0.4, 0.3, 0.2, 0.1]])
+    np.testing.assert_allclose(reach(scores), [1.0, 0.2, 0.9 * 0.9], rtol=1e-9)
+    # with few labels the top three hold all the mass: reach ranks exactly like margin
+    rng = np.random.default_rng(0)
+    three = rng.dirichlet(np.ones(3), size=50)
+    np.testing.assert_allclose(reach(three), margin(three), rtol=1e-9)
+    # spread thin over 100 labels: margin calls it maximally uncertain, reach sees no question can settle it
+    flat = np.full((1, 100), 0.01)
+    close = np.array([[0.5, 0.45, 0.05] + [0.0] * 97])
+    assert margin(flat)[0] > margin(close)[0]
+    assert reach(close)[0] > 10 * reach(flat)[0]
+    assert reach(np.array([[1.0]]))[0] == 0.0
+
+
+@pytest.mark.parametrize("name", ["reach", "gain", "margin", "runner_up", "entropy"])
+def test_every_uncertainty_is_registered_and_finite(name):
+    u = UNCERTAINTY[name](np.random.default_rng(1).dirichlet(np.ones(7), size=9))
+    assert u.shape == (9,) and np.all(np.isfinite(u))

@@ -40,7 +40,7 @@ def run(
     max_rounds: int = typer.Option(20, help="Round cap."),
     min_gain: float = typer.Option(0.05, help="Stop when the share of asked texts the expert accepts falls under this."),
     noise_clusters: int = typer.Option(32, help="NOISE sub-classes per subset classifier (1 = a single NOISE class)."),
-    uncertainty: str = typer.Option("margin", help="How texts are picked for the expert: margin or entropy."),
+    uncertainty: str = typer.Option("margin", help="How texts are picked for the expert: margin, gain, runner_up or entropy."),
     reduce: str = typer.Option("none", help="Label-vector reduction before partitioning: none or umap."),
     embedder: str = typer.Option("minilm", help=EMBEDDER_HELP),
     text_col: str = typer.Option("text", help="Column holding the texts."),

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .select import UNCERTAINTY
+from .select import UNCERTAINTY, gain_from_top3, reach_from_top3
 
 #: rows per block when combining: the block's temporaries stay in cache and memory stays bounded
 _BLOCK_FLOATS = 2_000_000
@@ -78,7 +78,7 @@ def combine_block(scores: np.ndarray, *, n_candidates: int = 5, uncertainty: str
                   keep_proba: bool = True):
     """``(proba or None, candidates, candidate_scores, uncertainty)`` for one block of rows.
 
-    The margin and runner-up uncertainties come from the two best candidates and the row total,
+    The margin, runner-up, gain and reach uncertainties come from the two (three) best candidates and the row total,
     with the same arithmetic :func:`redtext.select.margin` applies to the whole row."""
     scores = np.asarray(scores, dtype=np.float32)
     n_labels = scores.shape[1]
@@ -87,14 +87,19 @@ def combine_block(scores: np.ndarray, *, n_candidates: int = 5, uncertainty: str
     proba = scores / total
     k = min(n_candidates, n_labels)
     uncertainty_fn = UNCERTAINTY[uncertainty]
-    from_top2 = uncertainty in ("margin", "runner_up") and n_labels >= 2
-    cands, cand_scores = _top_k(proba, max(k, 2) if from_top2 else k)
-    if from_top2:
+    from_top = uncertainty in ("margin", "runner_up", "gain", "reach") and n_labels >= 2
+    n_top = 3 if uncertainty in ("gain", "reach") else 2
+    cands, cand_scores = _top_k(proba, max(k, min(n_top, n_labels)) if from_top else k)
+    if from_top:
         row_total = proba.astype(np.float64).sum(axis=1)
         row_total[row_total == 0] = 1.0
         first = cand_scores[:, 0].astype(np.float64) / row_total
         second = cand_scores[:, 1].astype(np.float64) / row_total
-        unc = 1.0 - (first - second) if uncertainty == "margin" else second
+        if uncertainty in ("gain", "reach"):
+            third = cand_scores[:, 2].astype(np.float64) / row_total if n_labels >= 3 else np.zeros(len(first))
+            unc = (gain_from_top3 if uncertainty == "gain" else reach_from_top3)(first, second, third)
+        else:
+            unc = 1.0 - (first - second) if uncertainty == "margin" else second
         cands, cand_scores = cands[:, :k], cand_scores[:, :k]
     else:
         unc = uncertainty_fn(proba)

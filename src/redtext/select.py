@@ -42,7 +42,50 @@ def runner_up(scores: np.ndarray) -> np.ndarray:
     return -np.partition(-p, 1, axis=1)[:, 1]
 
 
-UNCERTAINTY = {"entropy": entropy, "margin": margin, "runner_up": runner_up}
+def gain_from_top3(p1: np.ndarray, p2: np.ndarray, p3: np.ndarray) -> np.ndarray:
+    """:func:`gain` from each row's three best normalised probabilities."""
+    p1, p2, p3 = (np.asarray(v, dtype=np.float64) for v in (p1, p2, p3))
+    calls = 1.0 + (1.0 - p1) + np.clip(1.0 - p1 - p2, 0.0, None)
+    return (p2 + p3) / calls
+
+
+def reach_from_top3(p1: np.ndarray, p2: np.ndarray, p3: np.ndarray) -> np.ndarray:
+    """:func:`reach` from each row's three best normalised probabilities."""
+    p1, p2, p3 = (np.asarray(v, dtype=np.float64) for v in (p1, p2, p3))
+    return (1.0 - (p1 - p2)) * np.clip(p1 + p2 + p3, 0.0, 1.0)
+
+
+def reach(scores: np.ndarray) -> np.ndarray:
+    """Margin uncertainty times the chance the expert can settle the text at all:
+    ``(1 - (p1 - p2)) × (p1 + p2 + p3)``, the second factor being the probability that the
+    gold label is among the (at most three) candidates the loop asks about. With tens of labels
+    the top three hold nearly all the mass and this ranks like ``margin``; with hundreds of
+    labels, where ``margin`` is near 1 for every text whose probability is spread thin, it
+    prefers texts a question can actually resolve."""
+    top = _top3(scores)
+    return reach_from_top3(top[:, 0], top[:, 1], top[:, 2])
+
+
+def _top3(scores: np.ndarray) -> np.ndarray:
+    p = _as_distribution(scores)
+    n = p.shape[0]
+    top = -np.sort(-p, axis=1)[:, :3]
+    if top.shape[1] < 3:
+        top = np.hstack([top, np.zeros((n, 3 - top.shape[1]))])
+    return top
+
+
+def gain(scores: np.ndarray) -> np.ndarray:
+    """Expected corrections per expert call when the loop asks about a text's candidates best
+    first and stops at the first "yes" (at most three questions): a correction happens when the
+    2nd or 3rd candidate is right, and the calls expected are ``1 + P(1st wrong) + P(1st and 2nd
+    wrong)``. Unlike ``margin``, a text whose probability is spread thin over many labels scores
+    low — questions about it are mostly answered "no" — which matters with hundreds of labels."""
+    top = _top3(scores)
+    return gain_from_top3(top[:, 0], top[:, 1], top[:, 2])
+
+
+UNCERTAINTY = {"entropy": entropy, "margin": margin, "runner_up": runner_up, "gain": gain, "reach": reach}
 
 
 def select(uncertainty: np.ndarray, k: int, *, groups: np.ndarray | None = None,
