@@ -192,6 +192,8 @@ def test_bench_bad_dataset_and_k(tmp_path, capsys):
     assert code == 2 and "not found" in err
     code, _, err = run_cli(["bench", tmp_path / "nothing_here", "--k", "0"], capsys)
     assert code == 2
+    code, _, err = run_cli(["bench", tmp_path / "nothing_here", "--uncertainty", "luck"], capsys)
+    assert code == 2 and "--uncertainty 'luck'" in err and "runner_up" in err
 
 
 def _env(problem, log):

@@ -181,3 +181,17 @@ def test_soft_rejections_only_move_rejected_texts(problem):
     moved_soft = {i for i, (a, b) in enumerate(zip(plain.pool_labels_, soft.pool_labels_)) if a != b}
     moved_hard = {i for i, (a, b) in enumerate(zip(plain.pool_labels_, hard.pool_labels_)) if a != b}
     assert moved_soft <= moved_hard  # a soft "no" never moves a label a hard one would keep
+
+
+def test_auto_selection_is_resolved_once_from_the_first_predictions(problem):
+    # a weakly regularised classifier is sure of its two best candidates (median top-two mass ~0.84)
+    sharp, _, _ = _fit(problem, uncertainty="auto", C=1000.0)
+    assert sharp.selection_ == "margin"
+    assert {r["selection"] for r in sharp.history_} == {"margin"}
+    # a nearly flat classifier spreads its probability thin over the labels (~0.17): runner-up selection
+    blunt, _, _ = _fit(problem, uncertainty="auto", C=1e-4)
+    assert blunt.selection_ == "runner_up"
+    assert {r["selection"] for r in blunt.history_} == {"runner_up"}
+    # an explicit choice is kept as is
+    fixed, _, _ = _fit(problem, uncertainty="entropy", C=1e-4)
+    assert fixed.selection_ == "entropy"

@@ -220,3 +220,14 @@ def test_reach_is_margin_times_the_mass_of_the_asked_candidates():
 def test_every_uncertainty_is_registered_and_finite(name):
     u = UNCERTAINTY[name](np.random.default_rng(1).dirichlet(np.ones(7), size=9))
     assert u.shape == (9,) and np.all(np.isfinite(u))
+
+
+def test_auto_picks_margin_when_the_top_two_hold_most_of_the_mass_else_runner_up():
+    from redtext.select import resolve_auto
+
+    peaked = np.array([[0.7, 0.2, 0.05], [0.5, 0.4, 0.05], [0.9, 0.05, 0.01]])   # top two hold > half
+    spread = np.array([[0.06, 0.05, 0.04], [0.2, 0.1, 0.1], [0.3, 0.25, 0.1]])   # median top-two mass 0.3
+    assert resolve_auto(peaked) == "margin"
+    assert resolve_auto(spread) == "runner_up"
+    assert resolve_auto(np.zeros((0, 3))) == "margin"
+    assert resolve_auto(np.array([[1.0]])) == "margin"  # one label: nothing to compare

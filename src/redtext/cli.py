@@ -40,7 +40,9 @@ def run(
     max_rounds: int = typer.Option(20, help="Round cap."),
     min_gain: float = typer.Option(0.05, help="Stop when the share of asked texts the expert accepts falls under this."),
     noise_clusters: int = typer.Option(32, help="NOISE sub-classes per subset classifier (1 = a single NOISE class)."),
-    uncertainty: str = typer.Option("margin", help="How texts are picked for the expert: margin, gain, runner_up or entropy."),
+    uncertainty: str = typer.Option("auto", help="How texts are picked for the expert: auto (margin when the top two "
+                                                 "candidates carry most of the probability, else runner_up), margin, "
+                                                 "runner_up, gain, reach or entropy; see BENCHMARKS.md."),
     reduce: str = typer.Option("none", help="Label-vector reduction before partitioning: none or umap."),
     embedder: str = typer.Option("minilm", help=EMBEDDER_HELP),
     text_col: str = typer.Option("text", help="Column holding the texts."),
@@ -234,6 +236,8 @@ def bench(
     json_out: Optional[Path] = typer.Option(None, "--json", help="Write the result fields to this JSON file."),
     subset_size: int = typer.Option(8, help="Labels per subset for R.E.D."),
     noise_factor: float = typer.Option(2.0, help="NOISE multiple for R.E.D."),
+    uncertainty: str = typer.Option("auto", help="Selection score for R.E.D. and flat_al: auto, margin, "
+                                                 "runner_up, gain, reach or entropy."),
     embedder: str = typer.Option("minilm", help="Embedder for every method. " + EMBEDDER_HELP),
     oracle_accuracy: float = typer.Option(0.95, help="Accuracy of the simulated oracle."),
     markdown: Optional[Path] = typer.Option(None, help="Also write the table as Markdown to this file."),
@@ -255,9 +259,14 @@ def bench(
         raise InputError(f"--budget {budget}: must be ≥ 0")
     if subset_size < 1:
         raise InputError(f"--subset-size {subset_size}: must be ≥ 1")
+    from .select import UNCERTAINTY
+
+    if uncertainty != "auto" and uncertainty not in UNCERTAINTY:
+        raise InputError(f"--uncertainty {uncertainty!r}: use auto or one of {', '.join(UNCERTAINTY)}")
     result = run_benchmark(dataset, k=k, budget=budget if budget <= 1 else int(budget), seed=seed,
                            embedder=embedder, subset_size=subset_size, noise_factor=noise_factor,
-                           accuracy=oracle_accuracy, log=_log, backend=backend, address=address)
+                           accuracy=oracle_accuracy, log=_log, backend=backend, address=address,
+                           red_params=None if uncertainty == "auto" else {"uncertainty": uncertainty})
     Console(width=max(120, Console().width)).print(render_table(result))
     if json_out:
         write_text_atomic(json_out, json.dumps(to_json(result), indent=2))

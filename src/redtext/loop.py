@@ -26,7 +26,7 @@ import numpy as np
 from .errors import ExpertError
 from .experts.base import NOT_ASKED, Context, Question, to_verdict
 from .predict import Predictions, combine, predict_compact
-from .select import select
+from .select import resolve_auto, select
 
 STOP_REASONS = {
     "budget": "the expert budget is spent",
@@ -49,7 +49,7 @@ class LoopConfig:
     rounds_hint: int = 8             # the budget is spread over about this many rounds
     max_candidates: int = 3          # questions per text per round (correction depth)
     n_candidates: int = 5            # ranked candidates kept per text
-    uncertainty: str = "margin"
+    uncertainty: str = "auto"          # a name in select.UNCERTAINTY, or "auto" (resolved at round 0)
     uncertain_below: float = 0.5     # a text is "uncertain" when its confidence is under this
     min_gain: float = 0.05           # stop when accepted / texts asked in a round falls under this
     min_drop: float = 0.0            # ... or the uncertain count falls by no more than this share
@@ -89,6 +89,7 @@ class LoopResult:
     stop_reason: str
     calls: int
     new_calls: int                   # calls actually sent to the expert in this process
+    selection: str | None = None     # the selection score used ("auto" resolved)
 
 
 def _duplicate_members(rep: np.ndarray, is_rep: np.ndarray) -> dict[int, np.ndarray]:
@@ -117,6 +118,7 @@ class Delegation:
         self.progress = progress
         self.log = log or (lambda msg: None)
         self.on_round = on_round            # called as on_round(metrics, model, predictions, validated)
+        self.selection = None if config.uncertainty == "auto" else config.uncertainty  # the score in use
 
     # -- helpers ------------------------------------------------------------------------
     def _text_groups(self):
@@ -261,7 +263,15 @@ class Delegation:
                 t_train = time.perf_counter() - t0
                 t1 = time.perf_counter()
                 # block by block: the (pool, labels) score matrix never exists at once
-                pred = predict_compact(model, p.X_pool, n_candidates=cfg.n_candidates, uncertainty=cfg.uncertainty)
+                if self.selection is None:  # "auto": decided once, from the first predictions
+                    pred = predict_compact(model, p.X_pool, n_candidates=cfg.n_candidates, uncertainty="margin")
+                    self.selection = resolve_auto(pred.candidate_scores)
+                    self.log(f"selection: {self.selection} (auto)")
+                    if self.selection != "margin":
+                        pred = predict_compact(model, p.X_pool, n_candidates=cfg.n_candidates,
+                                               uncertainty=self.selection)
+                else:
+                    pred = predict_compact(model, p.X_pool, n_candidates=cfg.n_candidates, uncertainty=self.selection)
                 t_predict = time.perf_counter() - t1
                 resolved = (validated >= 0) | (p.fixed >= 0)
                 unresolved_rep = ~resolved & is_rep
@@ -279,7 +289,7 @@ class Delegation:
                     "uncertain": int(((pred.confidence < cfg.uncertain_below) & ~resolved).sum()),
                     "all_noise": int((pred.all_noise & ~resolved).sum()),
                     "mean_confidence": float(pred.confidence[~resolved].mean()) if (~resolved).any() else 1.0,
-                    "train_s": round(t_train, 4), "predict_s": round(t_predict, 4),
+                    "train_s": round(t_train, 4), "predict_s": round(t_predict, 4), "selection": self.selection,
                     "texts_asked": 0, "accepted": 0, "rejected": 0, "abstained": 0, "round_calls": 0,
                 }
                 rounds.append(metrics)
@@ -361,10 +371,11 @@ class Delegation:
             rows = np.unique(np.concatenate([np.atleast_1d(members.get(i, i)) for i in neg_rows]))
             position = {int(r): j for j, r in enumerate(rows)}
             scores, all_noise = model.predict_proba(p.X_pool[rows], return_noise=True)
-            before = combine(scores, all_noise, n_candidates=cfg.n_candidates, uncertainty=cfg.uncertainty).proba
+            before = combine(scores, all_noise, n_candidates=cfg.n_candidates,
+                             uncertainty=self.selection or "margin").proba
             for i, lab in zip(neg_rows, neg_labels):
                 scores[[position[int(r)] for r in np.atleast_1d(members.get(i, i))], lab] *= factor
-            after = combine(scores, all_noise, n_candidates=cfg.n_candidates, uncertainty=cfg.uncertainty)
+            after = combine(scores, all_noise, n_candidates=cfg.n_candidates, uncertainty=self.selection or "margin")
             pred.candidates[rows] = after.candidates
             pred.label = pred.candidates[:, 0]
             pred.uncertainty[rows] = after.uncertainty
@@ -372,4 +383,4 @@ class Delegation:
             pred.candidate_scores[rows] = np.take_along_axis(before, after.candidates, axis=1)
             pred.confidence = pred.candidate_scores[:, 0]
         return LoopResult(model=model, predictions=pred, validated=validated, rounds=rounds,
-                          stop_reason=stop, calls=calls, new_calls=self.new_calls)
+                          stop_reason=stop, calls=calls, new_calls=self.new_calls, selection=self.selection)

@@ -55,7 +55,7 @@ class RED:
                  description_weight: float = 0.0, noise_clusters: int = 32, label_text_weight: float = 0.0,
                  self_training: float = 0.0, exclude_rejected: bool = False, expert_accuracy: float | None = None,
                  max_rounds: int = 20, rounds_hint: int = 8,
-                 max_candidates: int = 3, n_candidates: int = 5, uncertainty: str = "margin",
+                 max_candidates: int = 3, n_candidates: int = 5, uncertainty: str = "auto",
                  n_examples: int = 6, min_gain: float = 0.05, random_state: int = 0,
                  n_jobs: int | None = None, progress: bool = True, backend: str = "local",
                  address: str | None = None, refit: str = "none"):
@@ -126,8 +126,8 @@ class RED:
             raise InputError(f"C {self.C} must be positive")
         from .select import UNCERTAINTY
 
-        if self.uncertainty not in UNCERTAINTY:
-            raise InputError(f"uncertainty {self.uncertainty!r}: use one of {', '.join(UNCERTAINTY)}")
+        if self.uncertainty != "auto" and self.uncertainty not in UNCERTAINTY:
+            raise InputError(f"uncertainty {self.uncertainty!r}: use auto or one of {', '.join(UNCERTAINTY)}")
         self._embedder()  # an unknown embedder spec fails here, before any work
         connect = getattr(self._backend(), "connect", None)
         if connect is not None:  # a wrong Ray address fails here too
@@ -301,6 +301,7 @@ class RED:
         self.ensemble_ = result.model
         self.history_ = result.rounds
         self.stop_reason_ = result.stop_reason
+        self.selection_ = result.selection or "margin"
         self.expert_calls_ = result.calls
         self.budget_calls_ = n_budget
         self.new_expert_calls_ = result.new_calls
@@ -369,9 +370,15 @@ class RED:
         if not proba:
             from .predict import predict_compact
 
-            return predict_compact(self.ensemble_, X, n_candidates=self.n_candidates, uncertainty=self.uncertainty)
+            return predict_compact(self.ensemble_, X, n_candidates=self.n_candidates, uncertainty=self._selection())
         scores, all_noise = self.ensemble_.predict_proba(X, return_noise=True)
-        return combine(scores, all_noise, n_candidates=self.n_candidates, uncertainty=self.uncertainty)
+        return combine(scores, all_noise, n_candidates=self.n_candidates, uncertainty=self._selection())
+
+    def _selection(self) -> str:
+        """The uncertainty score predictions carry: the one the loop used, else the parameter
+        (``auto`` before any loop ran means margin)."""
+        chosen = getattr(self, "selection_", None) or self.uncertainty
+        return "margin" if chosen == "auto" else chosen
 
     def predict_proba(self, texts: Sequence[str], *, embeddings: np.ndarray | None = None) -> np.ndarray:
         """``(N, len(classes_))``; columns follow ``classes_``."""
