@@ -16,9 +16,12 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
+
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
-DATASETS = [("clinc150", 30, 0.25), ("banking77", 30, 0.25), ("onet_titles", 10, 0.5)]
+# budgets: the expert-call caps of the quality targets (issue #4)
+DATASETS = [("clinc150", 30, 0.25), ("banking77", 30, 0.30), ("onet_titles", 10, 0.5)]
 
 # one lever changed at a time against the defaults; each row is R.E.D. with that change
 ABLATIONS = [
@@ -26,6 +29,8 @@ ABLATIONS = [
     ("one NOISE class (noise_clusters=1)", {"noise_clusters": 1}),
     ("entropy selection", {"uncertainty": "entropy"}),
     ("runner-up selection", {"uncertainty": "runner_up"}),
+    ("expected-gain selection", {"uncertainty": "gain"}),
+    ("reach selection (margin x top-3 mass)", {"uncertainty": "reach"}),
     ("UMAP before partitioning", {"reduce": "umap"}),
     ("subset_size=4", {"subset_size": 4}),
     ("subset_size=16", {"subset_size": 16}),
@@ -69,6 +74,60 @@ def ablations(dataset: str, k: int, budget: float) -> list[tuple[str, dict]]:
     return rows
 
 
+# the selection scores on every dataset (the defaults row of each is the main table's red row)
+SELECTION = [("margin", {"uncertainty": "margin"}), ("runner_up", {"uncertainty": "runner_up"}),
+             ("gain", {"uncertainty": "gain"})]
+SEEDS = (1, 2)  # extra splits/oracle seeds for the red-vs-flat_al comparison (seed 0 is the main table)
+
+
+def _red(dataset, k, budget, params, methods=("red",), seed=0):
+    sys.path.insert(0, str(ROOT / "src"))
+    os.environ.setdefault("REDTEXT_PROGRESS", "0")
+    from redtext.bench import run_benchmark
+
+    params = dict(params)
+    size = params.pop("subset_size", 8)
+    return run_benchmark(dataset, k=k, budget=budget, methods=methods, subset_size=size, progress=False,
+                         log=lambda m: None, red_params=params or None, seed=seed)["_methods"]
+
+
+def selection_table() -> str:
+    lines = ["| dataset | auto chose | " + " | ".join(f"{n} pool / test %" for n, _ in SELECTION) + " |",
+             "|---|---|" + "---:|" * len(SELECTION)]
+    for name, k, budget in DATASETS:
+        main = json.loads((RESULTS / name / "result.json").read_text())
+        cells = []
+        for label, params in SELECTION:
+            if label == main.get("selection"):  # the main table's red row already is this run
+                m = main
+            else:
+                m = _red(name, k, budget, params)["red"]
+            cells.append(f"{100 * m['pool_accuracy']:.2f} / {100 * m['test_accuracy']:.2f}")
+            print(f"  selection {name} {label}: pool {m['pool_accuracy']:.4f}", flush=True)
+        lines.append(f"| {name} (budget {budget}) | {main.get('selection', '?')} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def seeds_table() -> str:
+    lines = ["| dataset | seed | red pool % | flat_al pool % | red test % | flat_al test % |",
+             "|---|---:|---:|---:|---:|---:|"]
+    for name, k, budget in DATASETS[:2]:
+        main = json.loads((RESULTS / name / "result.json").read_text())
+        rows = [(0, main["pool_accuracy"], main["baselines"]["flat_al"]["pool_accuracy"], main["test_accuracy"],
+                 main["baselines"]["flat_al"]["test_accuracy"])]
+        for seed in SEEDS:
+            m = _red(name, k, budget, {}, methods=("red", "flat_al"), seed=seed)
+            rows.append((seed, m["red"]["pool_accuracy"], m["flat_al"]["pool_accuracy"], m["red"]["test_accuracy"],
+                         m["flat_al"]["test_accuracy"]))
+            print(f"  seed {seed} {name}: red {m['red']['pool_accuracy']:.4f} flat_al {m['flat_al']['pool_accuracy']:.4f}",
+                  flush=True)
+        for seed, rp, fp, rt, ft in rows:
+            lines.append(f"| {name} | {seed} | {100 * rp:.2f} | {100 * fp:.2f} | {100 * rt:.2f} | {100 * ft:.2f} |")
+        mean = [100 * float(np.mean([r[j] for r in rows])) for j in range(1, 5)]
+        lines.append(f"| {name} | mean | " + " | ".join(f"{v:.2f}" for v in mean) + " |")
+    return "\n".join(lines) + "\n"
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true", help="skip the ablations")
@@ -79,13 +138,16 @@ def main() -> None:
         bench(name, k, budget)
     if not args.quick:
         k = dict((n, k) for n, k, _ in DATASETS)[args.ablate_on]
-        rows = ablations(args.ablate_on, k, 0.25)
-        lines = [f"| lever ({args.ablate_on}, k={k}, budget 0.25) | pool acc % | test acc % | expert calls | wall s |",
+        budget = dict((n, b) for n, _, b in DATASETS)[args.ablate_on]
+        rows = ablations(args.ablate_on, k, budget)
+        lines = [f"| lever ({args.ablate_on}, k={k}, budget {budget}) | pool acc % | test acc % | expert calls | wall s |",
                  "|---|---:|---:|---:|---:|"]
         for label, m in rows:
             lines.append(f"| {label} | {100 * m['pool_accuracy']:.2f} | {100 * m['test_accuracy']:.2f} | "
                          f"{m['expert_calls']} | {m['wall_s']} |")
         (RESULTS / "ablations.md").write_text("\n".join(lines) + "\n")
+        (RESULTS / "selection.md").write_text(selection_table())
+        (RESULTS / "seeds.md").write_text(seeds_table())
         subprocess.run([str(ROOT / ".venv" / "bin" / "python"), str(ROOT / "benchmarks" / "add_classes.py")],
                        check=True, cwd=ROOT)
     write_benchmarks_md()
@@ -101,6 +163,14 @@ def write_benchmarks_md() -> None:
         parts.append("## Ablations\n\nOne lever changed at a time against the defaults; every row is the R.E.D. "
                      "loop with the simulated oracle (the last row is the flat loop for reference).\n\n"
                      + (RESULTS / "ablations.md").read_text())
+    if (RESULTS / "selection.md").exists():
+        parts.append("## Selection score on every dataset\n\nThe R.E.D. loop with each selection score, all else at "
+                     "the defaults (same splits, oracle and budgets as the tables above). `auto` is the default: margin "
+                     "when the median pool text's two best candidates hold at least half of its probability, runner-up "
+                     "otherwise.\n\n" + (RESULTS / "selection.md").read_text())
+    if (RESULTS / "seeds.md").exists():
+        parts.append("## R.E.D. against the flat loop over seeds\n\nOther splits and oracle seeds, defaults otherwise, "
+                     "both loops in the same run.\n\n" + (RESULTS / "seeds.md").read_text())
     if (RESULTS / "add_classes.md").exists():
         parts.append("## Growing a model\n\n" + (RESULTS / "add_classes.md").read_text())
     scale = ROOT / "benchmarks" / "scale" / "table.md"

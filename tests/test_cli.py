@@ -171,7 +171,7 @@ def test_bench_runs_every_method_and_writes_the_json_fields(tmp_path, capsys):
     assert code == 0, err
     result = json.loads(out.read_text())
     expected = {"dataset", "classes", "k", "pool_size", "expert_calls", "pool_accuracy", "test_accuracy",
-                "test_macro_f1", "rounds", "stop_reason", "wall_s", "peak_rss_mb", "baselines"}
+                "test_macro_f1", "rounds", "stop_reason", "wall_s", "peak_rss_mb", "baselines", "selection"}
     assert set(result) == expected
     assert set(result["baselines"]) == {"flat_seed", "flat_al", "knn", "gold_upper"}
     for b in result["baselines"].values():
@@ -183,6 +183,8 @@ def test_bench_runs_every_method_and_writes_the_json_fields(tmp_path, capsys):
     assert result["baselines"]["gold_upper"]["test_accuracy"] >= result["baselines"]["flat_seed"]["test_accuracy"] - 0.05
     assert "flat_al" in stdout and "gold_upper" in stdout
     md = (tmp_path / "b.md").read_text()
+    assert result["selection"] in ("margin", "runner_up")
+    assert f"selection {result['selection']} (auto)" in md
     assert "| flat_al |" in md and "| red |" in md and "![tiny" in md and "(b.png)" in md
     assert (tmp_path / "b.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
@@ -293,7 +295,9 @@ def test_a_failed_start_does_not_block_the_folder(problem, capsys):
 
 def test_more_bad_values_are_one_line_errors(problem, capsys, tmp_path):
     for over, needle in [({"--budget": "nan"}, "budget"), ({"--budget": "inf"}, "budget"),
-                         ({"--embedder": "hashing:0"}, "hashing"), ({"--noise-factor": "nan"}, "noise_factor")]:
+                         ({"--embedder": "hashing:0"}, "hashing"), ({"--noise-factor": "nan"}, "noise_factor"),
+                         ({"--subset-size": "big"}, "subset-size"), ({"--subset-size": "-2"}, "subset-size"),
+                         ({"--uncertainty": "luck"}, "uncertainty")]:
         out = tmp_path / f"o{len(needle)}{over.get('--budget', '')}"
         code, _, err = run_cli(base_args(problem, out, **over), capsys)
         assert code == 2 and needle in err and "internal error" not in err, (over, err)

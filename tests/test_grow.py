@@ -194,3 +194,20 @@ def test_cli_grow_bad_input_is_one_line_exit_2_and_no_output(grown_dirs, capsys,
     assert code == 2
     assert err.count("\n") == 1 and err.startswith("error: ")
     assert not (d / "out").exists()
+
+
+def test_a_flat_model_grows_flat(tmp_path):
+    seed_old, seed_new = _split(make_texts(5, seed=1))
+    pool_old, pool_new = _split(make_texts(25, seed=2))
+    ask, _ = _gold_expert(pool_old)
+    base = RED(embedder="hashing", budget=30, progress=False, n_jobs=1)  # subset_size="auto": flat at 10 labels
+    base.fit([t for t, _ in seed_old], [lab for _, lab in seed_old], pool=[t for t, _ in pool_old], expert=ask)
+    assert base.subset_size_ is None and len(base.subsets_) == 1
+    base.save(tmp_path / "flat")
+    loaded = RED.load(tmp_path / "flat")
+    ask_new, _ = _gold_expert(pool_new)
+    grown = RED(embedder="hashing", budget=10, progress=False, n_jobs=1).fit(
+        [t for t, _ in seed_new], [lab for _, lab in seed_new], pool=[t for t, _ in pool_new], expert=ask_new,
+        base=loaded)
+    assert len(grown.subsets_) == 1 and sorted(grown.subsets_[0]) == list(range(len(grown.classes_)))
+    assert set(NEW) <= set(grown.classes_)

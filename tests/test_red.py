@@ -134,7 +134,7 @@ def test_verdicts_are_persisted_and_replayed(problem, tmp_path):
     assert again.pool_labels_ == first.pool_labels_
 
 
-@pytest.mark.parametrize("bad", [dict(subset_size=0), dict(noise_factor=-1), dict(max_candidates=0),
+@pytest.mark.parametrize("bad", [dict(subset_size=0), dict(subset_size="big"), dict(subset_size=True), dict(noise_factor=-1), dict(max_candidates=0),
                                  dict(budget=-3), dict(budget="lots"), dict(refit="all"),
                                  dict(expert_accuracy=0.3), dict(expert_accuracy=1.5)])
 def test_bad_parameters_raise_input_error(problem, bad):
@@ -195,3 +195,19 @@ def test_auto_selection_is_resolved_once_from_the_first_predictions(problem):
     # an explicit choice is kept as is
     fixed, _, _ = _fit(problem, uncertainty="entropy", C=1e-4)
     assert fixed.selection_ == "entropy"
+
+
+def test_subset_size_auto_is_flat_for_small_label_spaces_and_subsets_for_large():
+    from redtext.red import AUTO_FLAT_MAX_LABELS, resolve_subset_size
+
+    assert resolve_subset_size("auto", 12) is None
+    assert resolve_subset_size("auto", AUTO_FLAT_MAX_LABELS) is None
+    assert resolve_subset_size("auto", AUTO_FLAT_MAX_LABELS + 1) == 8
+    assert resolve_subset_size(4, 12) == 4 and resolve_subset_size(None, 5000) is None
+
+
+def test_default_red_is_one_flat_classifier_below_the_auto_threshold(problem):
+    model, _, _ = _fit(problem, subset_size="auto")
+    assert model.subset_size_ is None and len(model.subsets_) == 1
+    partitioned, _, _ = _fit(problem, subset_size=4)
+    assert partitioned.subset_size_ == 4 and len(partitioned.subsets_) == 3

@@ -178,6 +178,7 @@ def run_benchmark(dataset: str, *, k: int = 30, budget: float = 0.25, seed: int 
             "expert_calls": int(model.expert_calls_),
             "rounds": int(sum(1 for r in model.history_ if r["round_calls"] > 0)),
             "stop_reason": model.stop_reason_,
+            "selection": model.selection_,
             "wall_s": round(time.perf_counter() - t, 2),
         }
         log(f"  {name}: pool {results[name]['pool_accuracy']:.4f} test {results[name]['test_accuracy']:.4f} "
@@ -218,7 +219,7 @@ def run_benchmark(dataset: str, *, k: int = 30, budget: float = 0.25, seed: int 
         "dataset": folder.name, "classes": len(split.classes), "k": k, "pool_size": len(pool_texts),
         "expert_calls": main["expert_calls"], "pool_accuracy": main["pool_accuracy"],
         "test_accuracy": main["test_accuracy"], "test_macro_f1": main["test_macro_f1"],
-        "rounds": main["rounds"], "stop_reason": main["stop_reason"],
+        "rounds": main["rounds"], "stop_reason": main["stop_reason"], "selection": main.get("selection"),
         "wall_s": round(results["red"]["wall_s"] if "red" in results else time.perf_counter() - t_start, 2),
         "peak_rss_mb": _peak_rss_mb(),
         "baselines": {name: {key: r[key] for key in ("pool_accuracy", "test_accuracy", "expert_calls")}
@@ -259,7 +260,8 @@ def render_markdown(result: dict, *, plot: str | None = None) -> str:
     lines = [f"### {result['dataset']} — {result['classes']} classes, k={result['k']}, pool {result['pool_size']}",
              "",
              f"Budget {st.get('budget')} of the pool, simulated oracle {st.get('oracle_accuracy')} accurate, seed "
-             f"{st.get('seed')}, embedder {st.get('embedder')}. Whole command: {result['_total_s']} s, peak RSS "
+             f"{st.get('seed')}, embedder {st.get('embedder')}, selection {result.get('selection') or '-'}"
+             f"{' (auto)' if (st.get('red_params') or {}).get('uncertainty', 'auto') == 'auto' else ''}. Whole command: {result['_total_s']} s, peak RSS "
              f"{result['peak_rss_mb']} MB.",
              "",
              "| method | pool acc % | test acc % | test macro-F1 % | expert calls | calls / pool text | rounds | stop | wall s |",

@@ -492,7 +492,8 @@ def run_size(cfg: dict) -> dict:
         def on_round(metrics, model, pred, validated):
             expert.round = metrics["round"]
 
-        red = RED(embedder=cfg["embedder"], budget=2 * per_round, rounds_hint=2, max_rounds=2, min_gain=0.0,
+        red = RED(subset_size=8, embedder=cfg["embedder"], budget=2 * per_round, rounds_hint=2, max_rounds=2,
+                  min_gain=0.0,
                   random_state=cfg["seed"], progress=False, backend=cfg["backend"], address=cfg["address"])
         t = time.perf_counter()
         red.fit(meta["seed_texts"], seed_labels, pool=pool_texts, pool_ids=pool_ids, expert=expert, store=store,

@@ -24,6 +24,20 @@ def _log(msg: str) -> None:
     print(msg, file=sys.stderr, flush=True)
 
 
+def _subset_size(value: str):
+    """``--subset-size``: auto, 0 (flat) or a positive count."""
+    if value.strip().lower() == "auto":
+        return "auto"
+    try:
+        n = int(value)
+    except ValueError:
+        n = -1
+    if n < 0:
+        raise typer.BadParameter(f"{value!r}: give auto, 0 (one flat classifier) or a positive count of labels",
+                                 param_hint="--subset-size")
+    return n or None
+
+
 @app.command()
 def run(
     seed: Path = typer.Option(..., help="Labelled seed examples (JSONL, CSV, Parquet, JSON)."),
@@ -34,7 +48,8 @@ def run(
     descriptions: Optional[Path] = typer.Option(None, help="Label descriptions: rows of label,description."),
     gold: Optional[Path] = typer.Option(None, help="Hidden gold labels for --expert oracle."),
     budget: str = typer.Option("0.25", help="Expert calls: a count (500), a fraction of the pool (0.25) or 25%."),
-    subset_size: int = typer.Option(8, help="Labels per subset classifier; 0 = one flat classifier."),
+    subset_size: str = typer.Option("auto", help="Labels per subset classifier; 0 = one flat classifier; auto = "
+                                                 "flat up to 1000 labels, subsets of 8 above (see BENCHMARKS.md)."),
     noise_factor: float = typer.Option(2.0, help="NOISE rows per subset, as a multiple of its mean class size."),
     max_candidates: int = typer.Option(3, help="Candidates asked about per text and round (correction depth)."),
     max_rounds: int = typer.Option(20, help="Round cap."),
@@ -71,11 +86,10 @@ def run(
     The API key of an openai: expert comes from REDTEXT_API_KEY or OPENAI_API_KEY, never from a flag."""
     from .runner import start
 
-    if subset_size < 0:
-        raise typer.BadParameter("must be ≥ 0", param_hint="--subset-size")
+    size = _subset_size(subset_size)
     if reduce not in ("none", "umap"):
         raise typer.BadParameter("use none or umap", param_hint="--reduce")
-    params = {"subset_size": subset_size or None, "noise_factor": noise_factor, "max_candidates": max_candidates,
+    params = {"subset_size": size, "noise_factor": noise_factor, "max_candidates": max_candidates,
               "max_rounds": max_rounds, "embedder": embedder, "random_state": random_state,
               "noise_clusters": noise_clusters, "uncertainty": uncertainty, "min_gain": min_gain,
               "reduce": None if reduce == "none" else reduce, "backend": backend, "address": address}
@@ -234,7 +248,8 @@ def bench(
     budget: float = typer.Option(0.25, help="Expert calls as a fraction of the pool (≤ 1) or a count (> 1)."),
     seed: int = typer.Option(0, help="Random seed for the split, the oracle and the loop."),
     json_out: Optional[Path] = typer.Option(None, "--json", help="Write the result fields to this JSON file."),
-    subset_size: int = typer.Option(8, help="Labels per subset for R.E.D."),
+    subset_size: int = typer.Option(8, help="Labels per subset for the red row (the partitioned loop; flat_al is "
+                                            "the same loop with one flat classifier)."),
     noise_factor: float = typer.Option(2.0, help="NOISE multiple for R.E.D."),
     uncertainty: str = typer.Option("auto", help="Selection score for R.E.D. and flat_al: auto, margin, "
                                                  "runner_up, gain, reach or entropy."),

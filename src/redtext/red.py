@@ -33,6 +33,22 @@ def label_text(label: str, description: str | None = None) -> str:
     return f"{name}: {description}" if description else name
 
 
+#: ``subset_size="auto"``: one flat classifier up to this many labels, subsets above (see resolve_subset_size)
+AUTO_FLAT_MAX_LABELS = 1000
+AUTO_SUBSET_SIZE = 8
+
+
+def resolve_subset_size(subset_size, n_labels: int) -> int | None:
+    """The subset size ``"auto"`` stands for with ``n_labels`` labels: None (one flat classifier)
+    up to :data:`AUTO_FLAT_MAX_LABELS` labels — on every dataset measured (77, 150 and 870 labels)
+    the flat loop labelled the pool as well as the partitioned one and gave the better final
+    model, and trained faster — and subsets of :data:`AUTO_SUBSET_SIZE` above, where one
+    multinomial model gets slow to retrain every round (BENCHMARKS.md). Other values pass through."""
+    if isinstance(subset_size, str) and subset_size == "auto":
+        return None if n_labels <= AUTO_FLAT_MAX_LABELS else AUTO_SUBSET_SIZE
+    return subset_size
+
+
 class RED:
     """Recursive Expert Delegation, scikit-learn style.
 
@@ -41,16 +57,18 @@ class RED:
     classifiers. Fitted state lives in trailing-underscore attributes: ``classes_``,
     ``subsets_``, ``pool_labels_``, ``pool_confidence_``, ``pool_source_``,
     ``pool_candidates_``, ``history_``, ``stop_reason_``, ``expert_calls_``.
-    ``subset_size=None`` trains one flat classifier instead of subsets.
+    ``subset_size=None`` trains one flat classifier instead of subsets; ``"auto"`` (the default)
+    is flat up to 1000 labels and subsets of 8 above (:func:`resolve_subset_size`); the size used
+    is ``subset_size_``.
 
     Defaults and why (measured with ``redtext bench``, see BENCHMARKS.md): NOISE is split into
     ``noise_clusters=32`` k-means sub-classes (one linear NOISE class cannot carve out
-    "everything else"); texts are selected by ``margin`` (entropy over hundreds of labels
-    ranks texts poorly); ``reduce=None`` (UMAP before partitioning changed nothing measurable
+    "everything else"); texts are selected by ``auto``: margin, or runner-up when the probability
+    is spread thin over many labels (entropy over hundreds of labels ranks texts poorly); ``reduce=None`` (UMAP before partitioning changed nothing measurable
     and costs ~12 s of JIT compilation per process; pass ``reduce="umap"`` to use it).
     """
 
-    def __init__(self, subset_size: int | None = 8, noise_factor: float = 2.0, budget=0.25, *,
+    def __init__(self, subset_size: int | str | None = "auto", noise_factor: float = 2.0, budget=0.25, *,
                  embedder="minilm", C: float = 10.0, reduce: str | None = None,
                  description_weight: float = 0.0, noise_clusters: int = 32, label_text_weight: float = 0.0,
                  self_training: float = 0.0, exclude_rejected: bool = False, expert_accuracy: float | None = None,
@@ -106,8 +124,11 @@ class RED:
         return self
 
     def _validate_params(self):
-        if self.subset_size is not None and (not isinstance(self.subset_size, (int, np.integer)) or self.subset_size < 1):
-            raise InputError(f"subset_size {self.subset_size!r} must be a positive integer (or None for one flat classifier)")
+        if self.subset_size is not None and self.subset_size != "auto" and (
+                not isinstance(self.subset_size, (int, np.integer)) or isinstance(self.subset_size, bool)
+                or self.subset_size < 1):
+            raise InputError(f"subset_size {self.subset_size!r} must be a positive integer, None (one flat "
+                             "classifier) or 'auto'")
         if self.noise_factor < 0:
             raise InputError(f"noise_factor {self.noise_factor} must be ≥ 0")
         if self.max_candidates < 1:
@@ -254,7 +275,11 @@ class RED:
             from .grow import place_labels, subsets_holding
 
             new_labels = list(range(len(base.classes_), len(self.classes_)))
-            self.subsets_, changed = place_labels(self.label_vectors_, base.subsets_, new_labels, self.subset_size)
+            # a grown model keeps its structure: a flat one stays flat
+            size = None if len(base.subsets_) == 1 else (resolve_subset_size(self.subset_size, len(self.classes_))
+                                                         or AUTO_SUBSET_SIZE)
+            self.subset_size_ = size
+            self.subsets_, changed = place_labels(self.label_vectors_, base.subsets_, new_labels, size)
             unknown = sorted(set(retrain_labels or ()) - set(self.classes_))
             if unknown:
                 raise InputError(f"--classes names labels the model does not have: {', '.join(unknown[:5])}; "
@@ -269,7 +294,8 @@ class RED:
             ask_labels = np.zeros(len(self.classes_), dtype=bool)
             ask_labels[ask] = True
         else:
-            self.subsets_ = partition_labels(self.label_vectors_, self.subset_size, reduce=self.reduce,
+            self.subset_size_ = resolve_subset_size(self.subset_size, len(self.classes_))
+            self.subsets_ = partition_labels(self.label_vectors_, self.subset_size_, reduce=self.reduce,
                                              random_state=self.random_state)
         label_group = np.empty(len(self.classes_), dtype=np.int64)
         for g, members in enumerate(self.subsets_):
