@@ -66,7 +66,7 @@ def main() -> None:
         return SimulatedOracle({}, gold_by_id=gold, accuracy=0.95, seed=args.seed)
 
     def fit(rows, budget, base=None):
-        model = RED(budget=budget, embedder=emb, progress=False)
+        model = RED(subset_size=8, budget=budget, embedder=emb, progress=False)  # growth is per subset
         t = time.perf_counter()
         model.fit([split.train_texts[i] for i in rows], list(tr_lab[rows]), pool=pool_texts, pool_ids=pool_ids,
                   expert=oracle() if budget else None, embeddings=(X_train[rows], X_train[pool_idx]), base=base)
