@@ -171,6 +171,9 @@ def test_page_numbers_match_the_store(run_copy, capsys):
     assert yes and no, "the fixture run should have accepted and rejected answers"
 
     # summary
+    summary = dict(page.tables["summary-table"])
+    assert summary["classifier"] == "subsets of 4 labels"   # the run asked for --subset-size 4
+    assert summary["selection"] == rounds[0]["selection"] and rounds[0]["selection"] in ("margin", "runner_up")
     for section in SECTIONS:
         assert section in page.attrs, f"section {section} missing"
     assert int(page.text["total-questions"]) == len(verdicts) == report["expert_calls"]

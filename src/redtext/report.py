@@ -368,6 +368,7 @@ def summarize(data: RunData) -> dict:
         round_calls = int(r.get("round_calls", 0))
         round_rows.append({
             "round": rnd, "uncertain": r.get("uncertain"), "all_noise": r.get("all_noise"),
+            "selection": r.get("selection"),
             "texts_asked": int(r.get("texts_asked", 0)), "accepted": int(r.get("accepted", 0)),
             "rejected": int(r.get("rejected", 0)), "abstained": int(r.get("abstained", 0)),
             "round_calls": round_calls, "calls_total": calls_before + round_calls,
@@ -579,6 +580,15 @@ img{max-width:100%;height:auto;border:1px solid #eee}.note{color:#555;font-size:
 """
 
 
+def _classifier_summary(subset_size, n_labels: int) -> str:
+    """"flat" or "subsets of N", with "(auto)" when the run left the choice to ``subset_size="auto"``."""
+    from .red import resolve_subset_size
+
+    size = resolve_subset_size(subset_size, n_labels)
+    text = "one flat classifier" if size is None else f"subsets of {size} labels"
+    return text + (" (auto)" if subset_size == "auto" else "")
+
+
 def _e(value: object) -> str:
     return html.escape("" if value is None else str(value), quote=True)
 
@@ -640,7 +650,10 @@ def render_html(data: RunData, summary: dict, plots: list) -> str:
             ("pool texts", s["pool_size"]), ("seed examples", s["seed_size"]), ("labels", len(s["classes"])),
             ("rounds stored", len(s["rounds"])),
             ("budget (expert calls)", "—" if s["budget_calls"] is None else s["budget_calls"]),
-            ("subset size", params.get("subset_size") or "flat"), ("embedder", params.get("embedder", "?"))]
+            ("classifier", _classifier_summary(params.get("subset_size", 8), len(s["classes"]))),
+            ("selection", next((r.get("selection") for r in s["rounds"] if r.get("selection")),
+                               params.get("uncertainty", "margin"))),
+            ("embedder", params.get("embedder", "?"))]
     parts.append('<section id="summary"><h2>Summary</h2>')
     parts.append('<table id="summary-table"><tbody>')
     parts += [f"<tr><th>{_e(k)}</th><td>{_e(v)}</td></tr>" for k, v in rows]
