@@ -33,19 +33,20 @@ def label_text(label: str, description: str | None = None) -> str:
     return f"{name}: {description}" if description else name
 
 
-#: ``subset_size="auto"``: one flat classifier up to this many labels, subsets above (see resolve_subset_size)
-AUTO_FLAT_MAX_LABELS = 1000
+#: ``subset_size="auto"``: one flat classifier below this many labels, subsets from it on (resolve_subset_size)
+AUTO_SUBSETS_FROM_LABELS = 1000
 AUTO_SUBSET_SIZE = 8
 
 
 def resolve_subset_size(subset_size, n_labels: int) -> int | None:
     """The subset size ``"auto"`` stands for with ``n_labels`` labels: None (one flat classifier)
-    up to :data:`AUTO_FLAT_MAX_LABELS` labels — on every dataset measured (77, 150 and 870 labels)
-    the flat loop labelled the pool as well as the partitioned one and gave the better final
-    model, and trained faster — and subsets of :data:`AUTO_SUBSET_SIZE` above, where one
-    multinomial model gets slow to retrain every round (BENCHMARKS.md). Other values pass through."""
+    below :data:`AUTO_SUBSETS_FROM_LABELS` labels — on every dataset measured (77, 150 and 870
+    labels) the flat loop labelled the pool as well as the partitioned one or better, gave the
+    better final model, and trained faster — and subsets of :data:`AUTO_SUBSET_SIZE` from there
+    on, where one multinomial model gets slow to retrain every round and where the scale benchmark
+    (1000 labels) measured the partitioned round (BENCHMARKS.md). Other values pass through."""
     if isinstance(subset_size, str) and subset_size == "auto":
-        return None if n_labels <= AUTO_FLAT_MAX_LABELS else AUTO_SUBSET_SIZE
+        return None if n_labels < AUTO_SUBSETS_FROM_LABELS else AUTO_SUBSET_SIZE
     return subset_size
 
 
@@ -58,7 +59,7 @@ class RED:
     ``subsets_``, ``pool_labels_``, ``pool_confidence_``, ``pool_source_``,
     ``pool_candidates_``, ``history_``, ``stop_reason_``, ``expert_calls_``.
     ``subset_size=None`` trains one flat classifier instead of subsets; ``"auto"`` (the default)
-    is flat up to 1000 labels and subsets of 8 above (:func:`resolve_subset_size`); the size used
+    is flat below 1000 labels and subsets of 8 from 1000 on (:func:`resolve_subset_size`); the size used
     is ``subset_size_``.
 
     Defaults and why (measured with ``redtext bench``, see BENCHMARKS.md): NOISE is split into
