@@ -205,8 +205,8 @@ def write_benchmarks_md() -> None:
     if (RESULTS / "selection.md").exists():
         parts.append("## Selection score on every dataset\n\nThe R.E.D. loop with each selection score, all else at "
                      "the defaults (same splits, oracle and budgets as the tables above). `auto` is the default: margin "
-                     "when the median pool text's two best candidates hold at least half of its probability, runner-up "
-                     "otherwise.\n\n" + (RESULTS / "selection.md").read_text())
+                     "when a leave-one-out check on the seed finds the label among its 3 nearest label centroids for "
+                     "at least 75 % of seed texts, runner-up otherwise.\n\n" + (RESULTS / "selection.md").read_text())
     if (RESULTS / "seeds.md").exists():
         parts.append("## R.E.D. against the flat loop over seeds\n\nOther splits and oracle seeds, defaults otherwise, "
                      "both loops in the same run.\n\n" + (RESULTS / "seeds.md").read_text())

@@ -183,17 +183,23 @@ def test_soft_rejections_only_move_rejected_texts(problem):
     assert moved_soft <= moved_hard  # a soft "no" never moves a label a hard one would keep
 
 
-def test_auto_selection_is_resolved_once_from_the_first_predictions(problem):
-    # a weakly regularised classifier is sure of its two best candidates (median top-two mass ~0.84)
-    sharp, _, _ = _fit(problem, uncertainty="auto", C=1000.0)
-    assert sharp.selection_ == "margin"
+def test_auto_selection_is_resolved_once_from_the_seed(problem):
+    sharp, _, _ = _fit(problem, uncertainty="auto")
+    assert sharp.selection_ == "margin"   # the topics are easy: labels sit among their 3 nearest centroids
     assert {r["selection"] for r in sharp.history_} == {"margin"}
-    # a nearly flat classifier spreads its probability thin over the labels (~0.17): runner-up selection
-    blunt, _, _ = _fit(problem, uncertainty="auto", C=1e-4)
+    # seed labels that have nothing to do with the texts: the right label is rarely among the
+    # candidates, so runner-up selection
+    rows = problem["seed_rows"]
+    shuffled = [lab for _, lab in rows]
+    np.random.default_rng(0).shuffle(shuffled)
+    pool_t = [t for t, _ in problem["pool_rows"]]
+    gold = {t: lab for t, lab in problem["pool_rows"]}
+    blunt = RED(embedder="hashing", subset_size=4, budget=0.3, progress=False).fit(
+        [t for t, _ in rows], shuffled, pool=pool_t, expert=SimulatedOracle(gold, accuracy=1.0))
     assert blunt.selection_ == "runner_up"
     assert {r["selection"] for r in blunt.history_} == {"runner_up"}
     # an explicit choice is kept as is
-    fixed, _, _ = _fit(problem, uncertainty="entropy", C=1e-4)
+    fixed, _, _ = _fit(problem, uncertainty="entropy")
     assert fixed.selection_ == "entropy"
 
 

@@ -222,12 +222,35 @@ def test_every_uncertainty_is_registered_and_finite(name):
     assert u.shape == (9,) and np.all(np.isfinite(u))
 
 
-def test_auto_picks_margin_when_the_top_two_hold_most_of_the_mass_else_runner_up():
-    from redtext.select import resolve_auto
+def _clusters(n_labels, per_label, spread, seed=0):
+    rng = np.random.default_rng(seed)
+    centres = rng.normal(size=(n_labels, 16))
+    X = np.repeat(centres, per_label, axis=0) + spread * rng.normal(size=(n_labels * per_label, 16))
+    return X / np.linalg.norm(X, axis=1, keepdims=True), np.repeat(np.arange(n_labels), per_label)
 
-    peaked = np.array([[0.7, 0.2, 0.05], [0.5, 0.4, 0.05], [0.9, 0.05, 0.01]])   # top two hold > half
-    spread = np.array([[0.06, 0.05, 0.04], [0.2, 0.1, 0.1], [0.3, 0.25, 0.1]])   # median top-two mass 0.3
-    assert resolve_auto(peaked) == "margin"
-    assert resolve_auto(spread) == "runner_up"
-    assert resolve_auto(np.zeros((0, 3))) == "margin"
-    assert resolve_auto(np.array([[1.0]])) == "margin"  # one label: nothing to compare
+
+def test_top3_recall_is_a_leave_one_out_estimate():
+    from redtext.select import top3_recall
+
+    X, y = _clusters(20, 5, 0.05)
+    assert top3_recall(X, y, 20) == 1.0          # tight clusters: always among the 3 nearest centroids
+    X, y = _clusters(20, 5, 0.05)
+    shuffled = np.random.default_rng(1).permutation(y)
+    assert top3_recall(X, shuffled, 20) < 0.4    # labels unrelated to the vectors: about 3 in 20
+    # a label with a single example cannot be left out of its own centroid: skipped, not counted
+    assert top3_recall(X[:6], np.array([0, 0, 1, 1, 2, 3]), 4) == 1.0
+    assert top3_recall(X[:2], np.array([0, 1]), 2) is None
+    # the estimate does not depend on the block size
+    X, y = _clusters(30, 4, 0.8)
+    assert top3_recall(X, y, 30, block=7) == top3_recall(X, y, 30)
+
+
+def test_auto_picks_margin_when_candidates_usually_hold_the_label_else_runner_up():
+    from redtext.select import AUTO_MIN_TOP3_RECALL, resolve_auto
+
+    X, y = _clusters(20, 5, 0.05)
+    name, recall = resolve_auto(X, y, 20)
+    assert name == "margin" and recall == 1.0
+    name, recall = resolve_auto(X, np.random.default_rng(1).permutation(y), 20)
+    assert name == "runner_up" and recall < AUTO_MIN_TOP3_RECALL
+    assert resolve_auto(X[:2], np.array([0, 1]), 2) == ("margin", None)  # nothing to judge by

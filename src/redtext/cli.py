@@ -55,8 +55,8 @@ def run(
     max_rounds: int = typer.Option(20, help="Round cap."),
     min_gain: float = typer.Option(0.05, help="Stop when the share of asked texts the expert accepts falls under this."),
     noise_clusters: int = typer.Option(32, help="NOISE sub-classes per subset classifier (1 = a single NOISE class)."),
-    uncertainty: str = typer.Option("auto", help="How texts are picked for the expert: auto (margin when the top two "
-                                                 "candidates carry most of the probability, else runner_up), margin, "
+    uncertainty: str = typer.Option("auto", help="How texts are picked for the expert: auto (margin when the right label "
+                                                 "is usually among the top candidates, else runner_up), margin, "
                                                  "runner_up, gain, reach or entropy; see BENCHMARKS.md."),
     reduce: str = typer.Option("none", help="Label-vector reduction before partitioning: none or umap."),
     embedder: str = typer.Option("minilm", help=EMBEDDER_HELP),

@@ -49,7 +49,7 @@ class LoopConfig:
     rounds_hint: int = 8             # the budget is spread over about this many rounds
     max_candidates: int = 3          # questions per text per round (correction depth)
     n_candidates: int = 5            # ranked candidates kept per text
-    uncertainty: str = "auto"          # a name in select.UNCERTAINTY, or "auto" (resolved at round 0)
+    uncertainty: str = "auto"          # a name in select.UNCERTAINTY, or "auto" (resolved from the seed)
     uncertain_below: float = 0.5     # a text is "uncertain" when its confidence is under this
     min_gain: float = 0.05           # stop when accepted / texts asked in a round falls under this
     min_drop: float = 0.0            # ... or the uncertain count falls by no more than this share
@@ -239,6 +239,10 @@ class Delegation:
         self._known = {lab: [] for lab in range(len(p.classes))}
         for x, lab, t in zip(p.X_seed, p.y_seed, p.seed_texts):
             self._known[int(lab)].append((x, t))
+        if self.selection is None:  # "auto": decided once, from the seed (deterministic, so a resume agrees)
+            self.selection, recall = resolve_auto(p.X_seed, p.y_seed, len(p.classes))
+            self.log(f"selection: {self.selection} (auto; label among the 3 nearest centroids for "
+                     f"{'?' if recall is None else f'{100 * recall:.0f} %'} of seed texts)")
         with progress_bar("expert questions", total=cfg.budget, enabled=self.progress and cfg.budget > 0) as adv:
             self._advance = adv
             round_no = 0
@@ -263,15 +267,7 @@ class Delegation:
                 t_train = time.perf_counter() - t0
                 t1 = time.perf_counter()
                 # block by block: the (pool, labels) score matrix never exists at once
-                if self.selection is None:  # "auto": decided once, from the first predictions
-                    pred = predict_compact(model, p.X_pool, n_candidates=cfg.n_candidates, uncertainty="margin")
-                    self.selection = resolve_auto(pred.candidate_scores)
-                    self.log(f"selection: {self.selection} (auto)")
-                    if self.selection != "margin":
-                        pred = predict_compact(model, p.X_pool, n_candidates=cfg.n_candidates,
-                                               uncertainty=self.selection)
-                else:
-                    pred = predict_compact(model, p.X_pool, n_candidates=cfg.n_candidates, uncertainty=self.selection)
+                pred = predict_compact(model, p.X_pool, n_candidates=cfg.n_candidates, uncertainty=self.selection)
                 t_predict = time.perf_counter() - t1
                 resolved = (validated >= 0) | (p.fixed >= 0)
                 unresolved_rep = ~resolved & is_rep

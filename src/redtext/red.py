@@ -64,8 +64,8 @@ class RED:
 
     Defaults and why (measured with ``redtext bench``, see BENCHMARKS.md): NOISE is split into
     ``noise_clusters=32`` k-means sub-classes (one linear NOISE class cannot carve out
-    "everything else"); texts are selected by ``auto``: margin, or runner-up when the probability
-    is spread thin over many labels (entropy over hundreds of labels ranks texts poorly); ``reduce=None`` (UMAP before partitioning changed nothing measurable
+    "everything else"); texts are selected by ``auto``: margin, or runner-up when the right label
+    is often outside the top candidates (:func:`redtext.select.resolve_auto`) (entropy over hundreds of labels ranks texts poorly); ``reduce=None`` (UMAP before partitioning changed nothing measurable
     and costs ~12 s of JIT compilation per process; pass ``reduce="umap"`` to use it).
     """
 
