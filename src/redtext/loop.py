@@ -367,11 +367,10 @@ class Delegation:
             rows = np.unique(np.concatenate([np.atleast_1d(members.get(i, i)) for i in neg_rows]))
             position = {int(r): j for j, r in enumerate(rows)}
             scores, all_noise = model.predict_proba(p.X_pool[rows], return_noise=True)
-            before = combine(scores, all_noise, n_candidates=cfg.n_candidates,
-                             uncertainty=self.selection or "margin").proba
+            before = combine(scores, all_noise, n_candidates=cfg.n_candidates, uncertainty=self.selection).proba
             for i, lab in zip(neg_rows, neg_labels):
                 scores[[position[int(r)] for r in np.atleast_1d(members.get(i, i))], lab] *= factor
-            after = combine(scores, all_noise, n_candidates=cfg.n_candidates, uncertainty=self.selection or "margin")
+            after = combine(scores, all_noise, n_candidates=cfg.n_candidates, uncertainty=self.selection)
             pred.candidates[rows] = after.candidates
             pred.label = pred.candidates[:, 0]
             pred.uncertainty[rows] = after.uncertainty
