@@ -57,30 +57,6 @@ def bench(name: str, k: int, budget: float) -> dict:
     return json.loads((out / "result.json").read_text())
 
 
-def ablations(dataset: str, k: int, budget: float) -> list[tuple[str, dict]]:
-    sys.path.insert(0, str(ROOT / "src"))
-    os.environ.setdefault("REDTEXT_PROGRESS", "0")
-    from redtext.bench import run_benchmark
-
-    rows = []
-    for label, params in ABLATIONS:
-        params = dict(params)
-        size = params.pop("subset_size", 8)
-        t = time.perf_counter()
-        r = run_benchmark(dataset, k=k, budget=budget, methods=("red",), subset_size=size, progress=False,
-                          log=lambda m: None, red_params=params)
-        m = r["_methods"]["red"]
-        rows.append((label, {**m, "wall_s": round(time.perf_counter() - t, 1)}))
-        print(f"  {label}: pool {m['pool_accuracy']:.4f} test {m['test_accuracy']:.4f}", flush=True)
-    return rows
-
-
-# the selection scores on every dataset (the defaults row of each is the main table's red row)
-SELECTION = [("margin", {"uncertainty": "margin"}), ("runner_up", {"uncertainty": "runner_up"}),
-             ("gain", {"uncertainty": "gain"})]
-SEEDS = (1, 2)  # extra splits/oracle seeds for the red-vs-flat_al comparison (seed 0 is the main table)
-
-
 def _red(dataset, k, budget, params, methods=("red",), seed=0, accuracy=0.95):
     sys.path.insert(0, str(ROOT / "src"))
     os.environ.setdefault("REDTEXT_PROGRESS", "0")
@@ -90,6 +66,22 @@ def _red(dataset, k, budget, params, methods=("red",), seed=0, accuracy=0.95):
     size = params.pop("subset_size", 8)
     return run_benchmark(dataset, k=k, budget=budget, methods=methods, subset_size=size, progress=False,
                          log=lambda m: None, red_params=params or None, seed=seed, accuracy=accuracy)
+
+
+def ablations(dataset: str, k: int, budget: float) -> list[tuple[str, dict]]:
+    rows = []
+    for label, params in ABLATIONS:
+        t = time.perf_counter()
+        m = _red(dataset, k, budget, params)["_methods"]["red"]
+        rows.append((label, {**m, "wall_s": round(time.perf_counter() - t, 1)}))
+        print(f"  {label}: pool {m['pool_accuracy']:.4f} test {m['test_accuracy']:.4f}", flush=True)
+    return rows
+
+
+# the selection scores on every dataset (the defaults row of each is the main table's red row)
+SELECTION = [("margin", {"uncertainty": "margin"}), ("runner_up", {"uncertainty": "runner_up"}),
+             ("gain", {"uncertainty": "gain"})]
+SEEDS = (1, 2)  # extra splits/oracle seeds for the red-vs-flat_al comparison (seed 0 is the main table)
 
 
 def selection_table() -> str:
