@@ -33,9 +33,9 @@ demo: install
 test: install browser
 	$(BIN)/python -m pytest
 
-# Unit tests only, for quick iterations.
+# Unit tests only, for quick iterations (no real model, no servers, no Ray).
 test-fast: install
-	$(BIN)/python -m pytest -m "not slow and not integration"
+	$(BIN)/python -m pytest -n auto -m "not slow and not integration and not ray"
 
 # Regenerate BENCHMARKS.md (all three datasets + ablations, ~15 minutes).
 benchmarks: install

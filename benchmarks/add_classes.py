@@ -2,11 +2,11 @@
 
     .venv/bin/python benchmarks/add_classes.py [--dataset clinc150] [--new 10] [--k 30]
 
-Protocol (the split of DESIGN.md; 95 % simulated oracle; embeddings from the shared cache):
+Protocol (the split of `redtext bench`; 95 % simulated oracle; embeddings from the shared cache):
 1. **base** — R.E.D. on the seed of the old intents, the whole pool (texts of the new intents
    are in it, unlabelled, as they would be), budget 25 % of the pool.
 2. **add-classes** — the base model grown with the seed of the new intents
-   (``RED.fit(..., base=base)``, what ``redtext add-classes`` runs), with a further 5 % of the
+   (``RED.grow(...)``, what ``redtext add-classes`` runs), with a further 5 % of the
    pool in expert calls, asked only about labels of the retrained subsets; and the same without
    any expert call (placement and retraining only).
 3. **full retrain** — R.E.D. from scratch on the seed of all intents with the calls of base and
@@ -31,10 +31,13 @@ os.environ.setdefault("REDTEXT_PROGRESS", "0")
 
 
 def main() -> None:
-    from redtext.bench import default_cache_path, make_split, resolve_dataset
-    from redtext.embed import CachedEmbedder, EmbeddingCache, get_embedder
+    import copy
+
+    from redtext import RED
+    from redtext.bench.protocol import default_cache_path, make_split, resolve_dataset
+    from redtext.embed import CachedEmbedder, get_embedder
     from redtext.experts import SimulatedOracle
-    from redtext.red import RED
+    from redtext.io.embed_cache import EmbeddingCache
 
     ap = argparse.ArgumentParser()
     ap.add_argument("--dataset", default="clinc150")
@@ -66,10 +69,14 @@ def main() -> None:
         return SimulatedOracle({}, gold_by_id=gold, accuracy=0.95, seed=args.seed)
 
     def fit(rows, budget, base=None):
-        model = RED(subset_size=8, budget=budget, embedder=emb, progress=False)  # growth is per subset
         t = time.perf_counter()
-        model.fit([split.train_texts[i] for i in rows], list(tr_lab[rows]), pool=pool_texts, pool_ids=pool_ids,
-                  expert=oracle() if budget else None, embeddings=(X_train[rows], X_train[pool_idx]), base=base)
+        args = ([split.train_texts[i] for i in rows], list(tr_lab[rows]))
+        kw = dict(pool=pool_texts, pool_ids=pool_ids, expert=oracle() if budget else None,
+                  embeddings=(X_train[rows], X_train[pool_idx]))
+        if base is None:
+            model = RED(subset_size=8, budget=budget, embedder=emb, verbose=False).fit(*args, **kw)  # growth: per subset
+        else:
+            model = copy.copy(base).set_params(budget=budget).grow(*args, **kw)  # base stays as it is
         return model, time.perf_counter() - t
 
     def score(model):

@@ -1,4 +1,4 @@
-"""Regenerate BENCHMARKS.md: the protocol of DESIGN.md on the three datasets, plus ablations.
+"""Regenerate BENCHMARKS.md: the benchmark protocol on the three datasets, plus ablations.
 
     .venv/bin/python benchmarks/run_all.py            # everything (~15 min on 2 cores)
     .venv/bin/python benchmarks/run_all.py --quick    # tables only, no ablations, no add-classes
@@ -38,11 +38,6 @@ ABLATIONS = [
     ("noise_factor=4", {"noise_factor": 4}),
     ("noise_clusters=16", {"noise_clusters": 16}),
     ("max_candidates=1", {"max_candidates": 1}),
-    ("label names as examples", {"label_text_weight": 1.0}),
-    ("self-training on confident texts (>= 0.9)", {"self_training": 0.9}),
-    ("deliver the best label the expert did not reject", {"exclude_rejected": True}),
-    ("rejections as evidence for a 95 % expert (soft)", {"expert_accuracy": 0.95}),
-    ("final model refit on the whole delivered pool", {"refit": "confidence"}),
     ("flat classifier (= flat_al)", {"subset_size": None}),
 ]
 
@@ -91,8 +86,8 @@ def selection_table() -> str:
         main = json.loads((RESULTS / name / "result.json").read_text())
         cells = []
         for label, params in SELECTION:
-            if label == main.get("selection"):  # the main table's red row already is this run
-                m = main
+            if label == main["methods"]["red"].get("selection", main.get("selection")):
+                m = main["methods"]["red"]  # the main table's red row already is this run
             else:
                 m = _red(name, k, budget, params)["_methods"]["red"]
             cells.append(f"{100 * m['pool_accuracy']:.2f} / {100 * m['test_accuracy']:.2f}")
@@ -132,7 +127,7 @@ def limits_table() -> str:
              "|---|---:|---:|---:|---:|---:|---:|---:|"]
     for name, k, budget in DATASETS:
         main = json.loads((RESULTS / name / "result.json").read_text())
-        flat = main["baselines"]["flat_al"]
+        flat, red = main["methods"]["flat_al"], main["methods"]["red"]
         m = _red(name, k, budget, {}, methods=("flat_al", "red"), accuracy=1.0)["_methods"]
         print(f"  perfect expert {name}: flat_al pool {m['flat_al']['pool_accuracy']:.4f} "
               f"red pool {m['red']['pool_accuracy']:.4f}", flush=True)
@@ -141,11 +136,11 @@ def limits_table() -> str:
         def pair(a, b):
             return f"{100 * a:.2f} / {100 * b:.2f}"
         lines.append(f"| {name} (budget {budget}) | {pool_t or '-'} | "
-                     f"{pair(flat['pool_accuracy'], main['pool_accuracy'])} | "
+                     f"{pair(flat['pool_accuracy'], red['pool_accuracy'])} | "
                      f"{pair(m['flat_al']['pool_accuracy'], m['red']['pool_accuracy'])} | {test_t or '-'} | "
-                     f"{pair(flat['test_accuracy'], main['test_accuracy'])} | "
+                     f"{pair(flat['test_accuracy'], red['test_accuracy'])} | "
                      f"{pair(m['flat_al']['test_accuracy'], m['red']['test_accuracy'])} | "
-                     f"{100 * main['baselines']['gold_upper']['test_accuracy']:.2f} |")
+                     f"{100 * main['methods']['gold_upper']['test_accuracy']:.2f} |")
     return "\n".join(lines) + "\n"
 
 
@@ -193,7 +188,8 @@ def write_benchmarks_md() -> None:
                      "(subsets of 8, the `red` row of the tables above); every row is the R.E.D. loop with the "
                      "simulated oracle (the last row is the flat loop, the default below 1000 labels, for "
                      "reference).\n\n"
-                     + (RESULTS / "ablations.md").read_text())
+                     + (RESULTS / "ablations.md").read_text()
+                     + "\n" + (ROOT / "benchmarks" / "REMOVED.md").read_text())
     if (RESULTS / "selection.md").exists():
         parts.append("## Selection score on every dataset\n\nThe R.E.D. loop with each selection score, all else at "
                      "the defaults (same splits, oracle and budgets as the tables above). `auto` is the default: margin "

@@ -7,13 +7,13 @@ import math
 import numpy as np
 import pytest
 
-from redtext.bench_scale import FIELDS, make_pool, parse_sizes, relabel
+from redtext.bench.scale.workload import FIELDS, make_pool, parse_sizes, relabel
 from redtext.cli import main
 from redtext.errors import InputError
 
 
 def _data_available() -> bool:
-    from redtext.bench import resolve_dataset
+    from redtext.bench.protocol import resolve_dataset
 
     try:
         resolve_dataset("onet_titles")
@@ -27,6 +27,7 @@ needs_data = pytest.mark.skipif(not _data_available(), reason="needs ../shared/d
 
 
 @needs_data
+@pytest.mark.slow  # a process per pool size
 def test_tiny_run_writes_every_field_with_sane_values(tmp_path, capsys):
     out = tmp_path / "out" / "scale.json"
     md = tmp_path / "out" / "table.md"

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import write_jsonl
+from redtext.testing import write_jsonl
 from redtext.cli import main
 
 TESTS = Path(__file__).parent
@@ -154,7 +154,7 @@ def test_documented_handling_of_odd_but_valid_input(problem, capsys):
 
 
 def test_bench_runs_every_method_and_writes_the_json_fields(tmp_path, capsys):
-    from conftest import make_texts
+    from redtext.testing import topic_texts as make_texts
 
     data = tmp_path / "tiny"
     data.mkdir()
@@ -170,17 +170,23 @@ def test_bench_runs_every_method_and_writes_the_json_fields(tmp_path, capsys):
                                  "--plot", tmp_path / "b.png"], capsys)
     assert code == 0, err
     result = json.loads(out.read_text())
-    expected = {"dataset", "classes", "k", "pool_size", "expert_calls", "pool_accuracy", "test_accuracy",
-                "test_macro_f1", "rounds", "stop_reason", "wall_s", "peak_rss_mb", "baselines", "selection"}
+    expected = {"dataset", "classes", "k", "pool_size", "default_method", "expert_calls", "pool_accuracy",
+                "test_accuracy", "test_macro_f1", "rounds", "stop_reason", "wall_s", "peak_rss_mb", "methods",
+                "selection"}
     assert set(result) == expected
-    assert set(result["baselines"]) == {"flat_seed", "flat_al", "knn", "gold_upper"}
-    for b in result["baselines"].values():
-        assert set(b) == {"pool_accuracy", "test_accuracy", "expert_calls"}
+    methods = result["methods"]
+    assert set(methods) == {"red", "flat_seed", "flat_al", "knn", "gold_upper"}
+    for b in methods.values():
+        assert {"pool_accuracy", "test_accuracy", "expert_calls"} <= set(b)
+    # the headline is what `redtext run` does by default: one flat classifier at 12 labels
+    assert result["default_method"] == "flat_al"
+    for key in ("pool_accuracy", "test_accuracy", "expert_calls", "stop_reason"):
+        assert result[key] == methods["flat_al"][key]
     assert result["classes"] == 12 and result["k"] == 5
     assert result["pool_size"] == len(rows) - 11 * 5 - 3
     assert result["expert_calls"] <= int(0.2 * result["pool_size"])
-    assert result["baselines"]["flat_al"]["expert_calls"] <= int(0.2 * result["pool_size"])
-    assert result["baselines"]["gold_upper"]["test_accuracy"] >= result["baselines"]["flat_seed"]["test_accuracy"] - 0.05
+    assert methods["red"]["expert_calls"] <= int(0.2 * result["pool_size"])
+    assert methods["gold_upper"]["test_accuracy"] >= methods["flat_seed"]["test_accuracy"] - 0.05
     assert "flat_al" in stdout and "gold_upper" in stdout
     md = (tmp_path / "b.md").read_text()
     assert result["selection"] in ("margin", "runner_up")
@@ -209,6 +215,7 @@ def _cli(*args):
     return [sys.executable, "-c", "from redtext.cli import entry; entry()", *map(str, args)]
 
 
+@pytest.mark.slow  # a real process, killed or fed at its prompt
 def test_sigkill_mid_round_then_resume_never_reasks_a_stored_question(problem):
     out = problem["dir"] / "killed"
     log = problem["dir"] / "asked.log"
@@ -283,7 +290,7 @@ def test_a_second_process_on_the_same_run_folder_is_refused(problem, capsys):
 def test_a_failed_start_does_not_block_the_folder(problem, capsys):
     out = problem["dir"] / "again"
     out.mkdir()
-    from redtext.store import Store
+    from redtext.io.store import Store
 
     s = Store(out / "run.db")
     s.set_status(s.create_run({}), "failed")  # what a start that crashed before any question leaves

@@ -1,4 +1,4 @@
-"""Tests for redtext.data: reading and validating seed, pool, gold and description files."""
+"""Tests for redtext.io.records: reading and validating seed, pool, gold and description files."""
 
 from __future__ import annotations
 
@@ -9,14 +9,14 @@ from pathlib import Path
 
 import pytest
 
-from redtext.data import (
+from redtext.io.atomic import write_jsonl_atomic
+from redtext.io.records import (
     Records,
     load_descriptions,
     load_gold,
     load_pool,
     load_seed,
     read_rows,
-    write_jsonl_atomic,
 )
 from redtext.errors import InputError, RedtextError
 

@@ -15,7 +15,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from redtext.embed import CachedEmbedder, EmbeddingCache, HashingEmbedder, get_embedder
+from redtext.embed import CachedEmbedder, HashingEmbedder, get_embedder
+from redtext.io.embed_cache import EmbeddingCache
 from redtext.errors import InputError
 
 # --------------------------------------------------------------------------- helpers
@@ -600,7 +601,7 @@ def real_models(model_cache, monkeypatch):
 
 
 def _clinc(n_labels: int = 20, per_label: int = 15) -> tuple[list[str], list[str]]:
-    from redtext.bench import resolve_dataset
+    from redtext.bench.protocol import resolve_dataset
 
     try:
         folder = resolve_dataset("clinc150")

@@ -10,7 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from conftest import make_texts, write_jsonl
+import redtext
+
+from redtext.testing import topic_texts as make_texts, write_jsonl
 from redtext.cli import main
 
 # texts a CSV writer gets wrong if it can: commas, quotes, newlines (\n and \r\n), unicode
@@ -190,7 +192,7 @@ def test_label_studio_tasks_and_config_match(run_copy, capsys):
 
 
 def test_label_studio_config_escapes_labels():
-    from redtext.export import label_studio_config
+    from redtext.app.export import label_studio_config
 
     labels = ['q&a', 'say "hi"', "<tag>", "l'été"]
     root = ET.fromstring(label_studio_config(labels))
@@ -198,7 +200,7 @@ def test_label_studio_config_escapes_labels():
 
 
 def test_argilla_records_follow_the_records_log_layout(run_copy, capsys):
-    from redtext.export import ARGILLA_MAPPING
+    from redtext.app.export import ARGILLA_MAPPING
 
     code, _, err = cli(capsys, "export", run_copy, "--format", "argilla")
     assert code == 0, err
@@ -216,7 +218,7 @@ def test_argilla_records_follow_the_records_log_layout(run_copy, capsys):
                                                                         p["confidence"])
         assert rec["label"] in labels
         assert rec["agent"] == {"expert": "expert:oracle(accuracy=0.95,seed=0)", "seed": "seed"}.get(
-            p["source"], "redtext-0.1.0")
+            p["source"], f"redtext-{redtext.__version__}")
         assert rec["candidates"] == [c["label"] for c in p["candidates"]]
         for key in ("accepted", "rejected"):  # Argilla skips None; an empty terms list is not sent
             assert rec[key] is None or (isinstance(rec[key], list) and rec[key])
@@ -226,7 +228,7 @@ def test_argilla_records_follow_the_records_log_layout(run_copy, capsys):
 
 @pytest.mark.parametrize("fmt", ["jsonl", "csv", "parquet", "label-studio", "argilla"])
 def test_unfinished_run_with_no_predictions_is_refused_and_writes_nothing(tmp_path, capsys, fmt):
-    from redtext.store import Store
+    from redtext.io.store import Store
 
     run_dir = tmp_path / "half"
     run_dir.mkdir()
@@ -289,7 +291,7 @@ def test_failed_run_with_earlier_predictions_exports_with_a_warning(run_copy, ca
 
 
 def test_a_failed_write_leaves_the_old_file_and_no_temporary(tmp_path):
-    from redtext.export import _atomic
+    from redtext.app.export import _atomic
 
     target = tmp_path / "export.csv"
     target.write_text("old\n")

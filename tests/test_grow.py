@@ -5,9 +5,9 @@ import numpy as np
 import pytest
 
 from redtext import RED
-from redtext.grow import place_labels, subsets_holding
+from redtext.core.grow import place_labels, subsets_holding
 
-from conftest import TOPICS, make_texts
+from redtext.testing import TOPICS, topic_texts as make_texts
 
 NEW = ["pets", "movies"]
 
@@ -32,7 +32,7 @@ def _base(tmp_path):
     seed_old, _ = _split(make_texts(5, seed=1))
     pool_old, _ = _split(make_texts(25, seed=2))
     ask, _ = _gold_expert(pool_old)
-    model = RED(subset_size=4, embedder="hashing", budget=60, progress=False, n_jobs=1)
+    model = RED(subset_size=4, embedder="hashing", budget=60, verbose=False, n_jobs=1)
     model.fit([t for t, _ in seed_old], [lab for _, lab in seed_old], pool=[t for t, _ in pool_old], expert=ask)
     model.save(tmp_path / "base")
     return RED.load(tmp_path / "base")
@@ -59,10 +59,8 @@ def test_add_classes_retrains_only_changed_subsets_and_learns_the_new_labels(tmp
     pool_all = make_texts(25, seed=2)
     _, seed_new = _split(seed_all)
     ask, asked = _gold_expert(pool_all)
-    grown = RED(**{k: v for k, v in base.get_params().items()})
-    grown.set_params(embedder="hashing", budget=40, progress=False)
-    grown.fit([t for t, _ in seed_new], [lab for _, lab in seed_new], pool=[t for t, _ in pool_all],
-              expert=ask, base=base)
+    grown = RED.load(tmp_path / "base").set_params(budget=40, verbose=False)
+    grown.grow([t for t, _ in seed_new], [lab for _, lab in seed_new], pool=[t for t, _ in pool_all], expert=ask)
     assert grown.classes_[:len(base.classes_)] == base.classes_ and set(grown.classes_[-2:]) == set(NEW)
     changed = set(grown.changed_subsets_)
     assert changed and len(changed) < len(grown.subsets_)
@@ -85,9 +83,8 @@ def test_retrain_named_classes_asks_only_about_them(tmp_path):
     base = _base(tmp_path)
     pool = make_texts(25, seed=7)
     ask, asked = _gold_expert(pool)
-    again = RED(**base.get_params())
-    again.set_params(embedder="hashing", budget=30, progress=False)
-    again.fit([], [], pool=[t for t, _ in pool], expert=ask, base=base, retrain_labels=["weather", "cars"])
+    again = RED.load(tmp_path / "base").set_params(budget=30, verbose=False)
+    again.grow([], [], pool=[t for t, _ in pool], expert=ask, retrain=["weather", "cars"])
     assert asked and set(asked) <= {"weather", "cars"}
     assert again.classes_ == base.classes_
     held = subsets_holding(again.subsets_, [again.classes_.index("weather"), again.classes_.index("cars")])
@@ -99,8 +96,7 @@ def test_retrain_unknown_class_is_a_clear_error(tmp_path):
 
     base = _base(tmp_path)
     with pytest.raises(InputError, match="does not have"):
-        RED(**base.get_params()).set_params(embedder="hashing", progress=False).fit(
-            [], [], pool=["x"], expert=lambda *a: True, base=base, retrain_labels=["no-such-label"])
+        base.set_params(verbose=False).grow([], [], pool=["x"], expert=lambda *a: True, retrain=["no-such-label"])
 
 
 # -- the CLI ------------------------------------------------------------------------------
@@ -116,7 +112,7 @@ def _cli(args, capsys):
 
 @pytest.fixture
 def grown_dirs(tmp_path, capsys):
-    from conftest import write_jsonl
+    from redtext.testing import write_jsonl
 
     seed, pool = make_texts(5, seed=1), make_texts(25, seed=2)
     write_jsonl(tmp_path / "seed_old.jsonl", [{"text": t, "label": lab} for t, lab in seed if lab not in NEW])
@@ -200,14 +196,27 @@ def test_a_flat_model_grows_flat(tmp_path):
     seed_old, seed_new = _split(make_texts(5, seed=1))
     pool_old, pool_new = _split(make_texts(25, seed=2))
     ask, _ = _gold_expert(pool_old)
-    base = RED(embedder="hashing", budget=30, progress=False, n_jobs=1)  # subset_size="auto": flat at 10 labels
+    base = RED(embedder="hashing", budget=30, verbose=False, n_jobs=1)  # subset_size="auto": flat at 10 labels
     base.fit([t for t, _ in seed_old], [lab for _, lab in seed_old], pool=[t for t, _ in pool_old], expert=ask)
     assert base.subset_size_ is None and len(base.subsets_) == 1
     base.save(tmp_path / "flat")
     loaded = RED.load(tmp_path / "flat")
     ask_new, _ = _gold_expert(pool_new)
-    grown = RED(embedder="hashing", budget=10, progress=False, n_jobs=1).fit(
-        [t for t, _ in seed_new], [lab for _, lab in seed_new], pool=[t for t, _ in pool_new], expert=ask_new,
-        base=loaded)
+    grown = loaded.set_params(budget=10, verbose=False, n_jobs=1).grow(
+        [t for t, _ in seed_new], [lab for _, lab in seed_new], pool=[t for t, _ in pool_new], expert=ask_new)
     assert len(grown.subsets_) == 1 and sorted(grown.subsets_[0]) == list(range(len(grown.classes_)))
     assert set(NEW) <= set(grown.classes_)
+
+
+def test_grow_replaces_fitted_attributes_so_a_shallow_copy_leaves_the_model_alone(tmp_path):
+    import copy
+
+    base = _base(tmp_path)
+    classes, subsets, models = list(base.classes_), [list(s) for s in base.subsets_], list(base.ensemble_.models_)
+    seed_new = _split(make_texts(5, seed=1))[1]
+    ask, _ = _gold_expert(make_texts(25, seed=2))
+    grown = copy.copy(base).set_params(budget=10).grow([t for t, _ in seed_new], [lab for _, lab in seed_new],
+                                                       pool=[t for t, _ in make_texts(25, seed=2)], expert=ask)
+    assert set(NEW) <= set(grown.classes_) and len(grown.classes_) == len(classes) + 2
+    assert base.classes_ == classes and base.subsets_ == subsets and base.ensemble_.models_ == models
+    assert base.budget == 60

@@ -10,6 +10,8 @@ import subprocess
 import sys
 import time
 
+import pytest
+
 from fake_llm import FakeLLM
 from redtext.cli import main
 from redtext.experts.base import NOT_ASKED, Context, Question
@@ -99,6 +101,7 @@ def _answered(cache_db):
     return {FakeLLM.question(json.loads(r[0])) for r in rows}
 
 
+@pytest.mark.slow  # a real process, killed or fed at its prompt
 def test_killed_mid_flight_resume_reasks_only_unanswered(problem):
     d = problem["dir"]
     with FakeLLM(gold_of(problem), delay=0.05) as server:
@@ -137,6 +140,7 @@ def test_terminal_human_expert_answers_undo_skip_quit(tmp_path):
     assert again.ask(qs) == [True, True, None, False, True]
 
 
+@pytest.mark.slow  # a real process, killed or fed at its prompt
 def test_cli_human_expert_quits_on_end_of_input_and_resumes(problem):
     d = problem["dir"]
     args = base_args(problem, d / "h", **{"--expert": "human", "--gold": None, "--budget": "12"})
@@ -156,7 +160,7 @@ def test_cli_human_expert_quits_on_end_of_input_and_resumes(problem):
 
 
 def test_describe_writes_editable_descriptions_and_keeps_the_users(problem, capsys):
-    from conftest import write_jsonl
+    from redtext.testing import write_jsonl
 
     d = problem["dir"]
     mine = write_jsonl(d / "mine.jsonl", [{"label": "weather", "description": "my own words"}])

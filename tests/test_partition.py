@@ -7,7 +7,8 @@ import math
 import numpy as np
 import pytest
 
-from redtext.partition import label_vectors, partition_labels
+from redtext.core.partition import partition_labels
+from redtext.core.vectors import label_vectors
 
 # --------------------------------------------------------------------------- helpers
 
@@ -71,47 +72,6 @@ def test_label_vectors_order_of_examples_does_not_matter():
     y = rng.integers(0, 5, size=40)
     perm = rng.permutation(40)
     np.testing.assert_allclose(label_vectors(X, y, 5), label_vectors(X[perm], y[perm], 5), atol=1e-6)
-
-
-def test_description_blending_moves_only_labels_with_a_description():
-    rng = np.random.default_rng(2)
-    X = rng.normal(size=(30, 6)).astype(np.float32)
-    y = np.repeat(np.arange(3), 10)
-    plain = label_vectors(X, y, 3)
-    desc = np.zeros((3, 6), dtype=np.float32)
-    desc[1] = rng.normal(size=6) * 5.0          # only label 1 has a description (unnormalised)
-    w = 0.4
-    blended = label_vectors(X, y, 3, description_vectors=desc, description_weight=w)
-
-    # labels without a description keep their plain mean
-    np.testing.assert_allclose(blended[0], plain[0], atol=1e-6)
-    np.testing.assert_allclose(blended[2], plain[2], atol=1e-6)
-    # the described label moves to the normalised blend, towards its description
-    expected = unit((1 - w) * plain[1] + w * unit(desc[1]))
-    np.testing.assert_allclose(blended[1], expected, atol=1e-5)
-    assert not np.allclose(blended[1], plain[1], atol=1e-3)
-    d1 = unit(desc[1])
-    assert blended[1] @ d1 > plain[1] @ d1
-    np.testing.assert_allclose(np.linalg.norm(blended, axis=1), 1.0, atol=1e-6)
-
-
-def test_description_weight_zero_ignores_descriptions():
-    rng = np.random.default_rng(3)
-    X = rng.normal(size=(20, 4)).astype(np.float32)
-    y = np.repeat(np.arange(4), 5)
-    desc = rng.normal(size=(4, 4)).astype(np.float32)
-    np.testing.assert_allclose(
-        label_vectors(X, y, 4, description_vectors=desc, description_weight=0.0),
-        label_vectors(X, y, 4), atol=1e-7)
-
-
-def test_description_weight_one_gives_the_description_direction():
-    rng = np.random.default_rng(4)
-    X = rng.normal(size=(20, 4)).astype(np.float32)
-    y = np.repeat(np.arange(4), 5)
-    desc = rng.normal(size=(4, 4)).astype(np.float32)
-    np.testing.assert_allclose(
-        label_vectors(X, y, 4, description_vectors=desc, description_weight=1.0), unit(desc), atol=1e-5)
 
 
 # --------------------------------------------------------------------------- partition_labels

@@ -1,12 +1,12 @@
-"""Tests for redtext.predict.combine: ranked candidates from side-by-side subset scores."""
+"""Tests for redtext.core.predict.combine: ranked candidates from side-by-side subset scores."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from redtext.predict import Predictions, combine
-from redtext.select import entropy, margin
+from redtext.core.predict import Predictions, combine
+from redtext.core.select import entropy, margin
 
 
 def random_scores(n=50, n_labels=12, seed=0):
@@ -112,8 +112,8 @@ def test_zero_row_does_not_produce_nan():
 
 @pytest.mark.parametrize("name", ["gain", "reach"])
 def test_top3_uncertainties_match_the_dense_score_in_both_paths(name):
-    from redtext.predict import predict_compact
-    from redtext.select import UNCERTAINTY
+    from redtext.core.predict import predict_compact
+    from redtext.core.select import UNCERTAINTY
 
     rng = np.random.default_rng(3)
     scores = rng.dirichlet(np.ones(12) * 0.3, size=40).astype(np.float32)

@@ -17,15 +17,16 @@ import pytest
 ray = pytest.importorskip("ray")
 pytest.importorskip("ray.data")
 
-from redtext import RED  # noqa: E402
+from redtext import RED, RoundOptions  # noqa: E402
 from redtext.backends import LocalBackend, get_backend  # noqa: E402
 from redtext.backends.ray import RayBackend, RayEmbedder, _spec_of, check_address  # noqa: E402
 from redtext.cli import main  # noqa: E402
-from redtext.embed import CachedEmbedder, EmbeddingCache, HashingEmbedder  # noqa: E402
+from redtext.embed import CachedEmbedder, HashingEmbedder  # noqa: E402
+from redtext.io.embed_cache import EmbeddingCache  # noqa: E402
 from redtext.errors import InputError  # noqa: E402
 from redtext.experts import SimulatedOracle  # noqa: E402
 
-pytestmark = pytest.mark.timeout(300)
+pytestmark = [pytest.mark.timeout(300), pytest.mark.ray]
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -151,7 +152,7 @@ def _fit(problem, backend):
     seed_l = [lab for _, lab in problem["seed_rows"]]
     pool_t = [t for t, _ in problem["pool_rows"]]
     gold = {t: lab for t, lab in problem["pool_rows"]}
-    model = RED(embedder="hashing", subset_size=4, budget=0.2, progress=False, reduce=None, max_rounds=1,
+    model = RED(embedder="hashing", subset_size=4, budget=0.2, verbose=False, rounds=RoundOptions(max_rounds=1),
                 backend=backend)
     return model.fit(seed_t, seed_l, pool=pool_t, expert=SimulatedOracle(gold, accuracy=0.9, seed=3))
 
@@ -159,7 +160,7 @@ def _fit(problem, backend):
 def test_red_on_ray_gives_the_same_labels_as_local(problem):
     local = _fit(problem, "local")
     distributed = _fit(problem, "ray")  # embedding, every round's training and pool prediction on Ray
-    assert isinstance(distributed._backend(), RayBackend)
+    assert isinstance(distributed.backend_, RayBackend)
     assert distributed.expert_calls_ == local.expert_calls_ > 0
     assert len(distributed.history_) == len(local.history_) >= 2
     assert distributed.pool_labels_ == local.pool_labels_
@@ -174,7 +175,7 @@ def test_red_on_ray_gives_the_same_labels_as_local(problem):
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
     """A model trained by `redtext run` (local backend), and texts to classify with it."""
-    from conftest import make_texts, write_jsonl
+    from redtext.testing import topic_texts as make_texts, write_jsonl
 
     folder = tmp_path_factory.mktemp("trained")
     seed_rows, pool_rows, new_rows = make_texts(5, seed=1), make_texts(25, seed=2), make_texts(15, seed=3)
@@ -244,3 +245,9 @@ def test_an_unreachable_cluster_is_one_line_and_exit_2(trained, tmp_path):
     assert len(lines) == 1 and lines[0].startswith("error: cannot reach a Ray cluster at 127.0.0.1:1"), proc.stderr
     assert "ray start --head" in lines[0]
     assert not (tmp_path / "x.jsonl").exists()
+
+
+def test_the_ray_backend_passes_the_backend_contract():
+    from redtext.testing import check_backend
+
+    check_backend(RayBackend(local_rows=0, block_rows=4))

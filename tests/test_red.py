@@ -4,10 +4,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from redtext import RED
+from redtext import RED, ClassifierOptions, RoundOptions
+from redtext.app.journal import StoreJournal
 from redtext.errors import InputError
 from redtext.experts import Context, SimulatedOracle
-from redtext.store import Store
+from redtext.io.store import Store
 
 
 def _fit(problem, **kw):
@@ -16,7 +17,9 @@ def _fit(problem, **kw):
     pool_t = [t for t, _ in problem["pool_rows"]]
     gold = {t: lab for t, lab in problem["pool_rows"]}
     expert = kw.pop("expert", None) or SimulatedOracle(gold, accuracy=1.0)
-    params = dict(embedder="hashing", subset_size=4, budget=0.3, progress=False, reduce=None)
+    params = dict(embedder="hashing", subset_size=4, budget=0.3, verbose=False)
+    if "max_rounds" in kw:
+        kw["rounds"] = RoundOptions(max_rounds=kw.pop("max_rounds"))
     params.update(kw)
     model = RED(**params).fit(seed_t, seed_l, pool=pool_t, expert=expert)
     return model, gold, pool_t
@@ -56,7 +59,7 @@ def test_plain_callable_expert_gets_context_and_no_question_twice(problem):
 
     seed_t = [t for t, _ in problem["seed_rows"]]
     seed_l = [lab for _, lab in problem["seed_rows"]]
-    model = RED(embedder="hashing", subset_size=4, budget=60, progress=False, reduce=None).fit(
+    model = RED(embedder="hashing", subset_size=4, budget=60, verbose=False).fit(
         seed_t, seed_l, pool=list(gold), expert=expert, descriptions=descriptions)
     assert len(seen) == model.expert_calls_ <= 60
     assert len(set(seen)) == len(seen)
@@ -105,7 +108,7 @@ def test_pool_text_equal_to_a_seed_text_takes_the_seed_label(problem):
     seed_l = [lab for _, lab in problem["seed_rows"]]
     asked = []
     pool = [seed_t[0], "guitar concert tonight"]
-    model = RED(embedder="hashing", subset_size=4, budget=5, progress=False, reduce=None).fit(
+    model = RED(embedder="hashing", subset_size=4, budget=5, verbose=False).fit(
         seed_t, seed_l, pool=pool, expert=lambda t, lab, c: asked.append(t) or True)
     assert model.pool_labels_[0] == seed_l[0] and model.pool_source_[0] == "seed"
     assert seed_t[0] not in asked
@@ -123,23 +126,49 @@ def test_verdicts_are_persisted_and_replayed(problem, tmp_path):
 
     seed_t = [t for t, _ in problem["seed_rows"]]
     seed_l = [lab for _, lab in problem["seed_rows"]]
-    kw = dict(embedder="hashing", subset_size=4, budget=50, progress=False, reduce=None)
-    first = RED(**kw).fit(seed_t, seed_l, pool=list(gold), expert=expert, store=store, run_id=run_id)
+    kw = dict(embedder="hashing", subset_size=4, budget=50, verbose=False)
+    first = RED(**kw).fit(seed_t, seed_l, pool=list(gold), expert=expert, journal=StoreJournal(store, run_id))
     assert store.count_verdicts(run_id) == len(asked) == first.expert_calls_
     n_first = len(asked)
     # replaying the same run asks nothing new and gives the same labels
-    again = RED(**kw).fit(seed_t, seed_l, pool=list(gold), expert=expert, store=store, run_id=run_id)
+    again = RED(**kw).fit(seed_t, seed_l, pool=list(gold), expert=expert, journal=StoreJournal(store, run_id))
     assert len(asked) == n_first
     assert again.new_expert_calls_ == 0
     assert again.pool_labels_ == first.pool_labels_
 
 
-@pytest.mark.parametrize("bad", [dict(subset_size=0), dict(subset_size="big"), dict(subset_size=True), dict(noise_factor=-1), dict(max_candidates=0),
-                                 dict(budget=-3), dict(budget="lots"), dict(refit="all"),
-                                 dict(expert_accuracy=0.3), dict(expert_accuracy=1.5)])
+@pytest.mark.parametrize("bad", [dict(subset_size=0), dict(subset_size="big"), dict(subset_size=True),
+                                 dict(max_candidates=0), dict(budget=-3), dict(budget="lots"), dict(budget=1.5),
+                                 dict(uncertainty="loud"), dict(n_jobs=0), dict(classifier={"C": 1}),
+                                 dict(embedder=42), dict(backend="cloud"), dict(verbose="yes")])
 def test_bad_parameters_raise_input_error(problem, bad):
     with pytest.raises(InputError):
         _fit(problem, **bad)
+
+
+@pytest.mark.parametrize("make", [lambda: ClassifierOptions(C=0), lambda: ClassifierOptions(noise_factor=-1),
+                                  lambda: ClassifierOptions(noise_clusters=0), lambda: ClassifierOptions(reduce="pca"),
+                                  lambda: RoundOptions(max_rounds=-3), lambda: RoundOptions(min_gain=2),
+                                  lambda: RoundOptions(n_candidates=0), lambda: RoundOptions(rounds_hint=1.5)])
+def test_bad_option_objects_raise_input_error(make):
+    with pytest.raises(InputError):
+        make()
+
+
+def test_parameters_follow_scikit_learn_conventions(problem):
+    from sklearn.base import clone
+
+    model = RED(budget=10, classifier=ClassifierOptions(C=3.0), rounds=RoundOptions(max_rounds=2))
+    params = model.get_params()
+    assert params["budget"] == 10 and params["classifier"].C == 3.0 and params["rounds"].max_rounds == 2
+    assert len(params) <= 14
+    # set_params only stores: nothing is built or connected before fit
+    model.set_params(embedder="hashing", backend="ray", verbose=False)
+    assert not [k for k in vars(model) if k.endswith("_")]
+    twin = clone(model)
+    assert twin.get_params() == model.get_params() and twin is not model
+    fitted, _, _ = _fit(problem, budget=5)
+    assert fitted.embedder_.name.startswith("hashing") and hasattr(fitted, "ensemble_")
 
 
 def test_expert_failure_is_reported_and_keeps_answers(problem, tmp_path):
@@ -158,29 +187,10 @@ def test_expert_failure_is_reported_and_keeps_answers(problem, tmp_path):
     seed_t = [t for t, _ in problem["seed_rows"]]
     seed_l = [lab for _, lab in problem["seed_rows"]]
     with pytest.raises(ExpertError, match="down"):
-        RED(embedder="hashing", subset_size=4, budget=30, progress=False, reduce=None).fit(
-            seed_t, seed_l, pool=[t for t, _ in problem["pool_rows"]], expert=flaky, store=store, run_id=run_id)
+        RED(embedder="hashing", subset_size=4, budget=30, verbose=False).fit(
+            seed_t, seed_l, pool=[t for t, _ in problem["pool_rows"]], expert=flaky,
+            journal=StoreJournal(store, run_id))
     assert store.count_verdicts(run_id) == 5
-
-
-def test_refit_trains_the_final_model_on_the_delivered_pool(problem):
-    plain, _, _ = _fit(problem)
-    refit, _, _ = _fit(problem, refit="confidence")
-    assert refit.pool_labels_ == plain.pool_labels_  # the delivered pool is the same
-    # the final classifiers differ: they saw the whole pool, not only seed + validated texts
-    assert any(not np.allclose(a.coef, b.coef) for a, b in zip(refit.ensemble_.models_, plain.ensemble_.models_))
-    test_t = [t for t, _ in problem["test_rows"]]
-    gold = np.array([lab for _, lab in problem["test_rows"]], dtype=object)
-    assert (refit.predict(test_t) == gold).mean() >= (plain.predict(test_t) == gold).mean() - 0.05
-
-
-def test_soft_rejections_only_move_rejected_texts(problem):
-    plain, _, _ = _fit(problem)
-    soft, _, _ = _fit(problem, expert_accuracy=0.95)
-    hard, _, _ = _fit(problem, exclude_rejected=True)
-    moved_soft = {i for i, (a, b) in enumerate(zip(plain.pool_labels_, soft.pool_labels_)) if a != b}
-    moved_hard = {i for i, (a, b) in enumerate(zip(plain.pool_labels_, hard.pool_labels_)) if a != b}
-    assert moved_soft <= moved_hard  # a soft "no" never moves a label a hard one would keep
 
 
 def test_auto_selection_is_resolved_once_from_the_seed(problem):
@@ -194,7 +204,7 @@ def test_auto_selection_is_resolved_once_from_the_seed(problem):
     np.random.default_rng(0).shuffle(shuffled)
     pool_t = [t for t, _ in problem["pool_rows"]]
     gold = {t: lab for t, lab in problem["pool_rows"]}
-    blunt = RED(embedder="hashing", subset_size=4, budget=0.3, progress=False).fit(
+    blunt = RED(embedder="hashing", subset_size=4, budget=0.3, verbose=False).fit(
         [t for t, _ in rows], shuffled, pool=pool_t, expert=SimulatedOracle(gold, accuracy=1.0))
     assert blunt.selection_ == "runner_up"
     assert {r["selection"] for r in blunt.history_} == {"runner_up"}
@@ -204,7 +214,7 @@ def test_auto_selection_is_resolved_once_from_the_seed(problem):
 
 
 def test_subset_size_auto_is_flat_for_small_label_spaces_and_subsets_for_large():
-    from redtext.red import AUTO_SUBSETS_FROM_LABELS, resolve_subset_size
+    from redtext.estimator import AUTO_SUBSETS_FROM_LABELS, resolve_subset_size
 
     assert AUTO_SUBSETS_FROM_LABELS == 1000  # the scale benchmark's label count runs partitioned
     assert resolve_subset_size("auto", 12) is None

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import TOPICS, make_texts, write_jsonl
+from redtext.testing import TOPICS, topic_texts as make_texts, write_jsonl
 from redtext.cli import main
 
 TESTS = Path(__file__).parent
@@ -185,7 +185,7 @@ def test_page_numbers_match_the_store(run_copy, capsys):
             sum(p["source"] == source for p in preds)
 
     # why it stopped
-    from redtext.loop import STOP_REASONS
+    from redtext.core.stop import STOP_REASONS
 
     assert status == "done" and stop_reason == report["stop_reason"]
     stop = page.attrs["stop-reason"]
@@ -326,7 +326,7 @@ def test_cost_comes_from_prices_or_the_measured_total(run_copy, capsys):
         cfg["llm"]["price_prompt"], cfg["llm"]["price_completion"] = 1000.0, 2000.0
         conn.execute("UPDATE runs SET config=?", (json.dumps(cfg),))
         by_round = dict(conn.execute("SELECT round, COUNT(*) FROM verdicts GROUP BY round"))
-    from redtext.report import load_run, summarize
+    from redtext.app.report import load_run, summarize
 
     priced = summarize(load_run(run_copy))
     assert priced["cost"]["unit"] == "money" and priced["cost"]["kind"] == "estimated"
@@ -382,6 +382,7 @@ def _cli_cmd(*args):
     return [sys.executable, "-c", "from redtext.cli import entry; entry()", *map(str, args)]
 
 
+@pytest.mark.slow  # a real process, killed or fed at its prompt
 def test_a_run_in_progress_is_reported_then_shown_interrupted_after_a_kill(tmp_path, capsys):
     seed_rows, pool_rows = make_texts(5, seed=1), make_texts(25, seed=2)
     seed = write_jsonl(tmp_path / "seed.jsonl", [{"text": t, "label": lab} for t, lab in seed_rows])
@@ -431,7 +432,7 @@ def test_a_run_in_progress_is_reported_then_shown_interrupted_after_a_kill(tmp_p
 
 # -- bad input: one line, exit 2, nothing written -------------------------------------------------
 def _store_without_rounds(path: Path) -> None:
-    from redtext.store import Store
+    from redtext.io.store import Store
 
     path.mkdir()
     store = Store(path / "run.db")

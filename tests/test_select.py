@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from redtext.select import UNCERTAINTY, entropy, margin, select
+from redtext.core.select import UNCERTAINTY, entropy, margin, select
 
 # --------------------------------------------------------------------------- entropy
 
@@ -173,7 +173,7 @@ def test_select_with_groups_fuzz_no_duplicates_never_more_than_k():
 
 
 def test_gain_is_expected_corrections_per_call():
-    from redtext.select import gain
+    from redtext.core.select import gain
 
     # ask the best candidate, then the 2nd on a "no", then the 3rd: a correction happens when the
     # 2nd or 3rd is right; calls expected = 1 + P(1st wrong) + P(1st and 2nd wrong)
@@ -183,14 +183,14 @@ def test_gain_is_expected_corrections_per_call():
 
 
 def test_gain_with_two_labels_and_unnormalised_rows():
-    from redtext.select import gain
+    from redtext.core.select import gain
 
     np.testing.assert_allclose(gain(np.array([[6.0, 4.0]])), [0.4 / 1.4], rtol=1e-9)
     assert gain(np.array([[1.0]]))[0] == 0.0
 
 
 def test_gain_prefers_a_likely_runner_up_over_a_hopeless_spread():
-    from redtext.select import gain
+    from redtext.core.select import gain
 
     flat = np.full((1, 100), 0.01)          # 870-label style: nobody likely, questions mostly "no"
     close = np.array([[0.5, 0.45, 0.05] + [0.0] * 97])
@@ -200,7 +200,7 @@ def test_gain_prefers_a_likely_runner_up_over_a_hopeless_spread():
 
 
 def test_reach_is_margin_times_the_mass_of_the_asked_candidates():
-    from redtext.select import reach
+    from redtext.core.select import reach
 
     scores = np.array([[0.5, 0.5, 0.0, 0.0], [0.9, 0.1, 0.0, 0.0], [0.4, 0.3, 0.2, 0.1]])
     np.testing.assert_allclose(reach(scores), [1.0, 0.2, 0.9 * 0.9], rtol=1e-9)
@@ -230,7 +230,7 @@ def _clusters(n_labels, per_label, spread, seed=0):
 
 
 def test_top3_recall_is_a_leave_one_out_estimate():
-    from redtext.select import top3_recall
+    from redtext.core.select import top3_recall
 
     X, y = _clusters(20, 5, 0.05)
     assert top3_recall(X, y, 20) == 1.0          # tight clusters: always among the 3 nearest centroids
@@ -246,7 +246,7 @@ def test_top3_recall_is_a_leave_one_out_estimate():
 
 
 def test_auto_picks_margin_when_candidates_usually_hold_the_label_else_runner_up():
-    from redtext.select import AUTO_MIN_TOP3_RECALL, resolve_auto
+    from redtext.core.select import AUTO_MIN_TOP3_RECALL, resolve_auto
 
     X, y = _clusters(20, 5, 0.05)
     name, recall = resolve_auto(X, y, 20)

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import make_texts, write_jsonl
+from redtext.testing import topic_texts as make_texts, write_jsonl
 from test_export import TRICKY, build_run
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(300)]

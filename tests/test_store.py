@@ -7,7 +7,7 @@ import sqlite3
 import pytest
 
 from redtext.errors import InputError, RedtextError
-from redtext.store import SCHEMA_VERSION, Store
+from redtext.io.store import SCHEMA_VERSION, Store
 
 
 def user_version(path) -> int:

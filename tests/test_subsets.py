@@ -1,4 +1,4 @@
-"""Tests for redtext.subsets: per-subset training sets, subset classifiers and the ensemble."""
+"""Tests for redtext.core.subsets: per-subset training sets, subset classifiers and the ensemble."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from sklearn.linear_model import LogisticRegression
 
-from redtext.embed.base import normalize_rows
-from redtext.subsets import SubsetEnsemble, SubsetModel, _fit_one, assemble_training_set
+from redtext.core.vectors import normalize_rows
+from redtext.core.subsets import SubsetEnsemble, SubsetModel, assemble_training_set, fit_one as _fit_one
 
 # --------------------------------------------------------------------------- helpers
 
@@ -355,7 +355,7 @@ def test_sklearn_style_single_row_binary_model_is_a_sigmoid():
 
 
 def test_noise_groups_cluster_only_out_of_subset_labels():
-    from redtext.subsets import noise_groups_for
+    from redtext.core.subsets import noise_groups_for
 
     X, y = clusters(n_labels=6, per_label=5)
     lv = normalize_rows(np.stack([X[y == c].mean(axis=0) for c in range(6)]))

@@ -22,3 +22,15 @@ class ExpertError(RedtextError):
     """The expert failed (raised, or answered malformed batches); the run can be resumed."""
 
     exit_code = 1
+
+
+def one_line(text: object) -> str:
+    """``text`` on one line: every run of whitespace, line breaks included, as one space."""
+    return " ".join(str(text).split())
+
+
+def error_text(exc: BaseException, limit: int = 300) -> str:
+    """``"TypeName: message"`` of an exception on one line, at most ``limit`` characters."""
+    text = one_line(exc) or type(exc).__name__
+    text = text if text.startswith(type(exc).__name__) else f"{type(exc).__name__}: {text}"
+    return text if len(text) <= limit else text[:limit - 1] + "…"

@@ -35,7 +35,7 @@ import numpy as np
 
 import ray  # an ImportError here is turned into "install redtext[ray]" by get_backend
 
-from ..errors import InputError, RedtextError
+from ..errors import InputError, RedtextError, error_text
 
 _FIX = ("start a cluster with `ray start --head` and pass --address auto on its head node, or the "
         "head node's HOST:PORT (port 6379 unless you chose another); omit --address for a Ray on this machine")
@@ -91,7 +91,7 @@ def _probe(address: str, timeout: float = 5.0) -> None:
             if address == "auto":
                 target = None
             else:
-                raise InputError(f"cannot use Ray address {address!r} ({_one_line(exc)}); {_FIX}") from None
+                raise InputError(f"cannot use Ray address {address!r} ({error_text(exc, 200)}); {_FIX}") from None
         if target is None:
             if address == "auto":
                 raise InputError(f"--address auto: no Ray cluster is running on this machine; {_FIX}")
@@ -108,11 +108,6 @@ def _probe(address: str, timeout: float = 5.0) -> None:
     except OSError as exc:
         reason = exc.strerror or type(exc).__name__
         raise InputError(f"cannot reach a Ray cluster at {address} ({host}:{port}: {reason}); {_FIX}") from None
-
-
-def _one_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return text[0] if text else type(exc).__name__
 
 
 def _unwrap(exc: BaseException) -> BaseException | None:
@@ -326,12 +321,12 @@ class RayBackend:
             try:
                 ray.init(address=address, **common)
             except Exception as exc:
-                raise InputError(f"cannot connect to the Ray cluster at {address} ({_one_line(exc)}); {_FIX}") from None
+                raise InputError(f"cannot connect to the Ray cluster at {address} ({error_text(exc, 200)}); {_FIX}") from None
         else:
             try:
                 ray.init(address="local", num_cpus=os.cpu_count() or 1, include_dashboard=False, **common)
             except Exception as exc:
-                raise InputError(f"cannot start Ray on this machine ({_one_line(exc)}); free some memory or "
+                raise InputError(f"cannot start Ray on this machine ({error_text(exc, 200)}); free some memory or "
                                  "disk under /tmp, or start one yourself with `ray start --head` and pass "
                                  "--address auto") from None
             self._started = True
@@ -348,7 +343,7 @@ class RayBackend:
 
     # -- the three protocol methods ------------------------------------------------------------
     def wrap_embedder(self, embedder):
-        from ..embed.cache import CachedEmbedder
+        from ..embed.cached import CachedEmbedder
 
         if isinstance(embedder, RayEmbedder):
             return embedder

@@ -12,23 +12,25 @@ One small protocol (:class:`Embedder`) and a few implementations:
 Nothing is ever downloaded: built artefacts live under ``$REDTEXT_CACHE/models``
 (default ``~/.cache/redtext/models``), written atomically under a lock (:mod:`.artifacts`).
 
-:func:`get_embedder` builds one from a spec string; :class:`CachedEmbedder` wraps any
-embedder with a content-hash cache so each text is embedded once per model.
+:func:`get_embedder` builds one from a spec string (the :data:`EMBEDDERS` registry);
+:class:`CachedEmbedder` wraps any embedder with a content-hash cache
+(:class:`redtext.io.embed_cache.EmbeddingCache`) so each text is embedded once per model.
 """
 from __future__ import annotations
 
 from .base import Embedder, embed_with_progress
-from .cache import CachedEmbedder, EmbeddingCache
+from .cached import CachedEmbedder
 from .hashing import HashingEmbedder
-from .registry import SPECS, embedder_for_saved, get_embedder
+from .registry import EMBEDDERS, SPECS, embedder_for_saved, get_embedder, spec_for_saved
 
 __all__ = [
+    "EMBEDDERS",
     "Embedder",
     "CachedEmbedder",
-    "EmbeddingCache",
     "HashingEmbedder",
     "SPECS",
     "embed_with_progress",
     "embedder_for_saved",
     "get_embedder",
+    "spec_for_saved",
 ]

@@ -26,7 +26,7 @@ import time
 from pathlib import Path
 from typing import Callable, Iterator
 
-from ..errors import InputError
+from ..errors import InputError, error_text as one_line  # noqa: F401  (embedders use it)
 
 COMPLETE = "COMPLETE"
 
@@ -118,12 +118,6 @@ def _fsync_tree(folder: Path) -> None:
             os.fsync(fd)
         finally:
             os.close(fd)
-
-
-def one_line(exc: BaseException, limit: int = 300) -> str:
-    text = " ".join(str(exc).split()) or type(exc).__name__
-    text = f"{type(exc).__name__}: {text}" if not text.startswith(type(exc).__name__) else text
-    return text if len(text) <= limit else text[:limit - 1] + "…"
 
 
 def build_once(target: Path, build: Callable[[Path], None], *, what: str, duration: str = "",

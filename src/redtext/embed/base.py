@@ -5,6 +5,8 @@ from typing import Protocol, Sequence, runtime_checkable
 
 import numpy as np
 
+from ..core.vectors import normalize_rows  # noqa: F401  (embedders normalise with it)
+
 
 @runtime_checkable
 class Embedder(Protocol):
@@ -19,13 +21,6 @@ class Embedder(Protocol):
     dim: int
 
     def encode(self, texts: Sequence[str]) -> np.ndarray: ...
-
-
-def normalize_rows(x: np.ndarray) -> np.ndarray:
-    x = np.asarray(x, dtype=np.float32)
-    norms = np.linalg.norm(x, axis=1, keepdims=True)
-    norms[norms == 0] = 1.0
-    return x / norms
 
 
 def embed_with_progress(embedder: Embedder, texts: Sequence[str], *, batch_size: int = 512,

@@ -1,68 +1,96 @@
-"""Build an embedder from a spec string (what ``--embedder`` takes)."""
+"""Build an embedder from a spec string (what ``--embedder`` takes): the :data:`EMBEDDERS` registry.
+
+A plain dict from name to builder; the built-ins use it like any addition would:
+``EMBEDDERS["mine"] = lambda arg: MyEmbedder(arg)`` makes ``--embedder mine[:ARG]`` work.
+Aliases map other spellings to a name. A spec that names no entry but an existing folder is
+a local sentence-transformers model.
+"""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Callable
 
 from ..errors import InputError
 
-SPECS = ("minilm (default: all-MiniLM-L6-v2 as int8 ONNX, built locally once; alias onnx), "
+SPECS = ("minilm (default: all-MiniLM-L6-v2 as ONNX, built locally once; alias onnx), "
          "minilm-torch (the same model in torch, ~3x slower), "
          "fast (a static model distilled locally from it once: ~50x the texts/s, ~3 points less accurate; "
          "pip install 'redtext[fast]'), hashing[:DIM] (tests and quick trials), "
          "or a local sentence-transformers model folder")
 
-DEFAULT_ALIASES = ("minilm", "default", "onnx", "minilm-onnx", "all-MiniLM-L6-v2-onnx")
-TORCH_ALIASES = ("minilm-torch", "torch", "all-MiniLM-L6-v2")
-FAST_ALIASES = ("fast", "static", "minilm-static")
+
+def _onnx(arg: str | None):
+    from .onnx import OnnxEmbedder
+
+    return OnnxEmbedder()
+
+
+def _torch(arg: str | None):
+    from .sentence import SentenceTransformerEmbedder
+
+    return SentenceTransformerEmbedder()
+
+
+def _fast(arg: str | None):
+    from .static import StaticEmbedder
+
+    return StaticEmbedder()
+
+
+def _hashing(arg: str | None):
+    from .hashing import HashingEmbedder
+
+    dim = 256
+    if arg is not None:
+        try:
+            dim = int(arg)
+        except ValueError:
+            dim = 0
+        if not 1 <= dim <= 1_000_000:
+            raise InputError(f"--embedder hashing:{arg}: expected hashing:DIM with DIM a whole number from 1 to 1000000")
+    return HashingEmbedder(dim=dim)
+
+
+#: name -> builder(argument after ":" or None)
+EMBEDDERS: dict[str, Callable[[str | None], object]] = {
+    "minilm": _onnx,
+    "minilm-torch": _torch,
+    "fast": _fast,
+    "hashing": _hashing,
+}
+ALIASES = {"default": "minilm", "onnx": "minilm", "minilm-onnx": "minilm", "all-minilm-l6-v2-onnx": "minilm",
+           "torch": "minilm-torch", "all-minilm-l6-v2": "minilm-torch", "static": "fast", "minilm-static": "fast"}
 
 
 def get_embedder(spec: str | None = "minilm"):
-    """``minilm``/``onnx``/None (default), ``minilm-torch``, ``fast``, ``hashing[:DIM]`` or a model folder."""
+    """The embedder ``spec`` names: a registry entry (``NAME`` or ``NAME:ARG``), or a model folder."""
     spec = (spec or "minilm").strip()
-    key = spec.lower()
-    if key in DEFAULT_ALIASES:
-        from .onnx import OnnxEmbedder
-
-        return OnnxEmbedder()
-    if key in TORCH_ALIASES:
-        from .sentence import SentenceTransformerEmbedder
-
-        return SentenceTransformerEmbedder()
-    if key in FAST_ALIASES:
-        from .static import StaticEmbedder
-
-        return StaticEmbedder()
-    if key == "hashing" or key.startswith("hashing:"):
-        from .hashing import HashingEmbedder
-
-        dim = 256
-        if ":" in spec:
-            try:
-                dim = int(spec.split(":", 1)[1])
-            except ValueError:
-                dim = 0
-            if not 1 <= dim <= 1_000_000:
-                raise InputError(f"--embedder {spec}: expected hashing:DIM with DIM a whole number from 1 to 1000000")
-        return HashingEmbedder(dim=dim)
+    name, _, arg = spec.partition(":")
+    key = ALIASES.get(name.lower(), name.lower())
+    if key in EMBEDDERS and (arg or ":" not in spec):
+        return EMBEDDERS[key](arg or None)
     if Path(spec).expanduser().is_dir():
         from .sentence import SentenceTransformerEmbedder
 
         return SentenceTransformerEmbedder(Path(spec).expanduser())
+    if key in EMBEDDERS:  # "NAME:" with an empty argument
+        return EMBEDDERS[key]("")
     raise InputError(f"unknown embedder {spec!r}; use {SPECS}")
 
 
-# names of vectors made before `minilm` meant the ONNX export, mapped to the spec that makes them again
+# names of vectors made by earlier defaults, mapped to the spec that makes them again
 _SPEC_FOR_NAME = {"all-MiniLM-L6-v2": "minilm-torch", "all-MiniLM-L6-v2-onnx-int8": "minilm"}
 
 
-def embedder_for_saved(spec: str | None, name: str | None):
-    """The embedder that remakes vectors saved as ``name`` with ``spec`` (a model bundle's manifest).
+def spec_for_saved(spec: str | None, name: str | None) -> str | None:
+    """The spec that remakes vectors saved as ``name`` with ``spec`` (a model bundle's manifest):
+    a bundle saved with spec ``minilm`` when that meant the torch model (name ``all-MiniLM-L6-v2``)
+    needs ``minilm-torch``, not today's default. Otherwise ``spec`` itself."""
+    if spec and name and name in _SPEC_FOR_NAME and get_embedder(spec).name != name:
+        return _SPEC_FOR_NAME[name]
+    return spec
 
-    A bundle saved with spec ``minilm`` when that meant the torch model (name ``all-MiniLM-L6-v2``)
-    gets the torch embedder, not today's ONNX default. Otherwise ``get_embedder(spec)``; the
-    caller still compares names.
-    """
-    emb = get_embedder(spec)
-    if name and emb.name != name and name in _SPEC_FOR_NAME:
-        return get_embedder(_SPEC_FOR_NAME[name])
-    return emb
+
+def embedder_for_saved(spec: str | None, name: str | None):
+    """The embedder :func:`spec_for_saved` names; the caller still compares names."""
+    return get_embedder(spec_for_saved(spec, name))

@@ -1,79 +1,80 @@
-"""The expert protocol and the adapter for plain callables."""
+"""The expert protocol, its defaults, and the adapter for plain callables.
+
+An expert answers batches of binary questions (:class:`~redtext.core.questions.Question`:
+does this text belong to this label?). The protocol, all of which the loop relies on:
+
+``name: str``
+    identifies the expert and any setting that changes its answers (stored with every answer);
+``ask(questions) -> list``
+    one verdict per question, in order: ``True``, ``False``, ``None`` (abstain — stored like
+    any answer) or ``NOT_ASKED`` (could not answer: a hard limit, a failed call — never stored,
+    asked again by a resumed run);
+``batch_size: int``
+    questions per ``ask`` call (each batch is recorded before the next is sent);
+``exhausted: bool``
+    true once the expert's own hard limits are reached (or a person quit): the loop stops;
+``usage``
+    ``None``, or an object with ``http_calls``, ``cost`` and ``as_dict()`` (what it spent in this
+    process; the run keeps the totals so that hard limits carry over to a resume);
+``prepare(labels, label_vectors)``
+    called once with the label space before the first question;
+``preload(http_calls, cost)``
+    called once with what earlier processes of the same run spent.
+
+Subclass :class:`BaseExpert` to get the defaults, or pass anything with ``ask`` (or a plain
+function ``(text, label, context) -> bool``) to :func:`as_expert`, which supplies what is
+missing. :func:`redtext.testing.check_expert` checks an expert against the protocol.
+"""
 from __future__ import annotations
 
 import importlib
 import inspect
-from dataclasses import dataclass, field
-from typing import Callable, Optional, Protocol, Sequence, runtime_checkable
+from typing import Callable, Protocol, Sequence, runtime_checkable
 
+from ..core.questions import NOT_ASKED, Context, Question, Verdict, to_verdict
 from ..errors import InputError
 
-Verdict = Optional[bool]  # True = yes, False = no, None = abstained
-
-
-class _NotAsked:
-    """A question the expert did not answer (a hard limit was reached, or the call failed).
-
-    Unlike ``None`` (an abstention, stored like any verdict) it is never stored, so a
-    resumed run asks it again."""
-
-    _instance = None
-
-    def __new__(cls):
-        if cls._instance is None:
-            cls._instance = super().__new__(cls)
-        return cls._instance
-
-    def __repr__(self) -> str:
-        return "NOT_ASKED"
-
-    def __bool__(self) -> bool:
-        return False
-
-
-NOT_ASKED = _NotAsked()
-
-
-@dataclass(frozen=True)
-class Context:
-    """What the expert knows about the label it is asked about."""
-
-    label: str
-    description: str | None = None
-    examples: tuple[str, ...] = field(default_factory=tuple)  # nearest known examples of the label
-
-
-@dataclass(frozen=True)
-class Question:
-    text_id: str
-    text: str
-    label: str
-    context: Context
+__all__ = ["NOT_ASKED", "BaseExpert", "CallableExpert", "Context", "Expert", "Question", "Verdict", "as_expert",
+           "load_python_expert", "to_verdict"]
 
 
 @runtime_checkable
 class Expert(Protocol):
-    """Answers batches of binary questions.
-
-    ``name`` identifies the expert (and any setting that changes its answers) in the store.
-    ``ask`` returns one verdict per question, in order: ``True``, ``False``, ``None`` to
-    abstain, or ``NOT_ASKED`` for a question it could not answer (never stored). An expert
-    may also define ``prepare(labels, label_vectors)``, called once with the label space
-    before the first question, ``batch_size`` (questions per ``ask``), and ``exhausted``
-    (true once its own hard limits are reached: the loop then stops).
-    """
-
     name: str
+    batch_size: int
+    exhausted: bool
+    usage: object
 
     def ask(self, questions: Sequence[Question]) -> list[Verdict]: ...
 
+    def prepare(self, labels: Sequence[str], label_vectors) -> None: ...
 
-class CallableExpert:
-    """Adapts ``fn(text, label, context) -> bool`` to the batch protocol.
+    def preload(self, http_calls: int, cost: float) -> None: ...
 
-    ``batch_size = 1``: the loop hands it one question at a time and stores each answer
-    before asking the next, so a failure or a kill loses at most the question in flight.
-    """
+
+class BaseExpert:
+    """Defaults for every optional part of the protocol; subclasses define ``name`` and ``ask``."""
+
+    name = "expert"
+    batch_size = 16
+    exhausted = False
+    usage = None
+
+    def ask(self, questions: Sequence[Question]) -> list[Verdict]:  # pragma: no cover - interface
+        raise NotImplementedError
+
+    def prepare(self, labels: Sequence[str], label_vectors) -> None:
+        pass
+
+    def preload(self, http_calls: int, cost: float) -> None:
+        pass
+
+
+class CallableExpert(BaseExpert):
+    """Adapts ``fn(text, label, context) -> bool`` to the protocol.
+
+    ``batch_size = 1``: the loop hands it one question at a time and records each answer
+    before asking the next, so a failure or a kill loses at most the question in flight."""
 
     batch_size = 1
 
@@ -82,40 +83,53 @@ class CallableExpert:
         self.name = name or f"python:{getattr(fn, '__module__', '?')}:{getattr(fn, '__qualname__', repr(fn))}"
 
     def ask(self, questions: Sequence[Question]) -> list[Verdict]:
-        out: list[Verdict] = []
-        for q in questions:
-            out.append(to_verdict(self.fn(q.text, q.label, q.context), self.name))
-        return out
+        return [to_verdict(self.fn(q.text, q.label, q.context), self.name) for q in questions]
 
 
-def to_verdict(answer, source: str = "expert") -> Verdict:
-    """``True``/``False``/``None``; the strings yes/no are read as such; anything else is an
-    error (``bool("no")`` would be a silent "yes")."""
-    import numpy as np
+class _Adapted(BaseExpert):
+    """An object with ``ask`` (and maybe some hooks): the hooks it lacks take the defaults."""
 
-    if answer is None or isinstance(answer, (bool, np.bool_)):
-        return None if answer is None else bool(answer)
-    if isinstance(answer, str) and answer.strip().lower() in ("yes", "no", "true", "false"):
-        return answer.strip().lower() in ("yes", "true")
-    from ..errors import ExpertError
+    def __init__(self, inner):
+        self.inner = inner
+        self.name = str(getattr(inner, "name", None) or type(inner).__name__)
+        self.batch_size = int(getattr(inner, "batch_size", BaseExpert.batch_size))
 
-    raise ExpertError(f"{source} answered {answer!r}; an expert must answer True, False or None (abstain)")
+    @property
+    def exhausted(self) -> bool:
+        return bool(getattr(self.inner, "exhausted", False))
+
+    @property
+    def usage(self):
+        usage = getattr(self.inner, "usage", None)
+        return usage if hasattr(usage, "http_calls") and hasattr(usage, "cost") else None
+
+    def ask(self, questions):
+        return self.inner.ask(questions)
+
+    def prepare(self, labels, label_vectors):
+        if callable(getattr(self.inner, "prepare", None)):
+            self.inner.prepare(labels, label_vectors)
+
+    def preload(self, http_calls, cost):
+        if callable(getattr(self.inner, "preload", None)):
+            self.inner.preload(http_calls, cost)
 
 
-def as_expert(obj) -> Expert:
-    """Accept an Expert object or any plain callable ``(text, label, context) -> bool``."""
+def as_expert(obj) -> BaseExpert:
+    """Any expert as one that follows the whole protocol: a :class:`BaseExpert` as it is, an
+    object with ``ask`` with the missing hooks defaulted, a callable through :class:`CallableExpert`."""
     if obj is None:
         raise InputError("no expert given; pass a callable (text, label, context) -> bool or an Expert")
-    if hasattr(obj, "ask") and callable(obj.ask):
-        if not hasattr(obj, "name"):
-            obj.name = type(obj).__name__
+    if isinstance(obj, BaseExpert):
         return obj
+    if callable(getattr(obj, "ask", None)):
+        return _Adapted(obj)
     if callable(obj):
         return CallableExpert(obj)
     raise InputError(f"expert {obj!r} is neither callable nor has an ask() method")
 
 
-def load_python_expert(spec: str) -> Expert:
+def load_python_expert(spec: str) -> BaseExpert:
     """``python:MODULE:FUNCTION`` -> the importable callable (or Expert object) it names."""
     parts = spec.split(":")
     if len(parts) != 3 or parts[0] != "python" or not parts[1] or not parts[2]:

@@ -5,6 +5,10 @@ never Python's ``hash()``. Only real answers are cached (yes, no, or an abstenti
 malformed reply); transport errors never are. Every request and reply is logged (without
 any API key) with its token usage, cost and latency. Shared across runs and processes: WAL
 mode, short transactions.
+
+This module is the only owner of that file: its tables are created and migrated here
+(:data:`MIGRATIONS`, ``PRAGMA user_version`` records how far; files written before versions
+were recorded hold the tables of version 1).
 """
 from __future__ import annotations
 
@@ -14,7 +18,7 @@ import sqlite3
 import time
 from pathlib import Path
 
-_STATEMENTS = [
+_V1 = [
     """CREATE TABLE IF NOT EXISTS verdict_cache (
         key TEXT PRIMARY KEY,
         verdict INTEGER,              -- 1 yes, 0 no, NULL abstained
@@ -50,6 +54,28 @@ def cache_key(*, model: str, params: dict, prompt_version: str, label: str, text
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()
 
 
+MIGRATIONS = [_V1]
+
+
+def _migrate(conn: sqlite3.Connection, path) -> None:
+    version = conn.execute("PRAGMA user_version").fetchone()[0]
+    if version > len(MIGRATIONS):
+        from ..errors import InputError
+
+        raise InputError(f"{path} was written by a newer redtext (verdict cache version {version}); upgrade "
+                         "redtext, or point --cache at another file")
+    for number in range(version, len(MIGRATIONS)):
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            for statement in MIGRATIONS[number]:
+                conn.execute(statement)
+            conn.execute(f"PRAGMA user_version = {number + 1}")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+
+
 class VerdictCache:
     def __init__(self, path: str | Path):
         self.path = Path(path)
@@ -58,8 +84,7 @@ class VerdictCache:
         self.conn = sqlite3.connect(str(self.path), timeout=60, isolation_level=None, check_same_thread=False)
         self.conn.execute("PRAGMA journal_mode=WAL")
         self.conn.execute("PRAGMA synchronous=NORMAL")
-        for statement in _STATEMENTS:
-            self.conn.execute(statement)
+        _migrate(self.conn, self.path)
 
     def get(self, key: str):
         """``(found, verdict, confidence)``."""

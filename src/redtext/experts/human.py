@@ -1,9 +1,9 @@
 """A person as the expert, in the terminal: y / n / s(kip) / u(ndo) / q(uit).
 
-Every answer is written to a small SQLite file the moment it is given (so nothing is lost if
-the process dies), undo rewrites the previous answer of the current batch, and quitting
-stops the run cleanly — ``redtext resume`` continues where the person left off, without
-asking again what was answered.
+Every answer is written to the run's ``run.db`` (its answer log, :mod:`redtext.io.store`) the
+moment it is given, so nothing is lost if the process dies; undo rewrites the previous answer
+of the current batch, and quitting stops the run cleanly — ``redtext resume`` continues where
+the person left off, without asking again what was answered.
 """
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ import sys
 from pathlib import Path
 from typing import Callable, Sequence
 
-from .base import NOT_ASKED, Question
-from .cache import VerdictCache, cache_key
+from .base import NOT_ASKED, BaseExpert, Question
+from .cache import cache_key
 
 HUMAN_VERSION = "human-v1"
 HELP = "y = yes, n = no, s = skip (don't know), u = undo the previous answer, q = quit (resume later)"
@@ -22,24 +22,26 @@ def _key(q: Question) -> str:
     return cache_key(model="human", params={}, prompt_version=HUMAN_VERSION, label=q.label, text=q.text, context={})
 
 
-class TerminalExpert:
+class TerminalExpert(BaseExpert):
     batch_size = 10
     name = "human"
 
     def __init__(self, state_path: str | Path | None = None, *, input_fn: Callable[[str], str] | None = None,
                  output=None):
         self.state_path = state_path
-        self._cache = None
+        self._store = None
         self.input_fn = input_fn or input
         self.out = output or sys.stderr
         self.exhausted = False
         self.answered = 0
 
     @property
-    def cache(self) -> VerdictCache:
-        if self._cache is None:  # opened on first use: the run folder exists by then
-            self._cache = VerdictCache(self.state_path or ":memory:")
-        return self._cache
+    def store(self):
+        if self._store is None:  # opened on first use: the run folder exists by then
+            from ..io.store import Store
+
+            self._store = Store(self.state_path or ":memory:")
+        return self._store
 
     def _show(self, q: Question, n: int, total: int) -> None:
         w = self.out.write
@@ -56,7 +58,7 @@ class TerminalExpert:
         answers: list = [NOT_ASKED] * len(questions)
         todo = []
         for j, q in enumerate(questions):
-            found, verdict, _ = self.cache.get(_key(q))
+            found, verdict = self.store.logged_answer(_key(q))
             if found:
                 answers[j] = verdict
             else:
@@ -72,7 +74,7 @@ class TerminalExpert:
                 raw = "q"
             if raw in ("y", "yes", "n", "no", "s", "skip"):
                 verdict = True if raw[0] == "y" else False if raw[0] == "n" else None
-                self.cache.put(_key(q), verdict, None)
+                self.store.log_answer(_key(q), verdict)
                 answers[j] = verdict
                 self.answered += 1
                 pos += 1
@@ -82,7 +84,7 @@ class TerminalExpert:
                     continue
                 pos -= 1
                 prev = todo[pos]
-                self.cache.conn.execute("DELETE FROM verdict_cache WHERE key=?", (_key(questions[prev]),))
+                self.store.unlog_answer(_key(questions[prev]))
                 answers[prev] = NOT_ASKED
                 self.answered -= 1
             elif raw in ("q", "quit"):

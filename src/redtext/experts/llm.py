@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Sequence
 
 from ..errors import ExpertError, InputError
-from .base import NOT_ASKED, Question
+from .base import NOT_ASKED, BaseExpert, Question
 from .cache import VerdictCache, cache_key
 from .prompts import DESCRIBE_VERSION, JUDGE_VERSION, describe_messages, judge_messages, parse_yes_no
 
@@ -79,13 +79,14 @@ class _Rejected(Exception):
     """The server refused this one request (400/413/422: e.g. the text is too long)."""
 
 
-class OpenAICompatibleExpert:
+class OpenAICompatibleExpert(BaseExpert):
     """``ask(questions)`` -> verdicts, one chat completion per question (cache permitting)."""
 
     batch_size = 64
+    BACKOFF = 0.5  # seconds before the first retry; doubled for each next one (with jitter)
 
     def __init__(self, model: str, *, base_url: str | None = None, api_key: str | None = None,
-                 concurrency: int = 8, timeout: float = 60.0, max_retries: int = 5, backoff: float = 0.5,
+                 concurrency: int = 8, timeout: float = 60.0, max_retries: int = 5, backoff: float | None = None,
                  max_backoff: float = 30.0, temperature: float = 0.0, max_tokens: int = 3, logprobs: bool = False,
                  price_prompt: float = 0.0, price_completion: float = 0.0, max_calls: int | None = None,
                  max_cost: float | None = None, cache_path: str | Path | None = None, transport=None,
@@ -102,7 +103,7 @@ class OpenAICompatibleExpert:
         self.concurrency = concurrency
         self.timeout = timeout
         self.max_retries = max_retries
-        self.backoff = backoff
+        self.backoff = self.BACKOFF if backoff is None else backoff
         self.max_backoff = max_backoff
         self.temperature = temperature
         self.max_tokens = max_tokens

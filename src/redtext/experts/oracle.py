@@ -18,7 +18,7 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
-from .base import Question, Verdict
+from .base import BaseExpert, Question, Verdict
 
 
 def _uniform(*parts) -> float:
@@ -26,7 +26,7 @@ def _uniform(*parts) -> float:
     return int.from_bytes(digest[:8], "big") / 2.0 ** 64
 
 
-class SimulatedOracle:
+class SimulatedOracle(BaseExpert):
     batch_size = 1024
 
     def __init__(self, gold_by_text: Mapping[str, str], *, gold_by_id: Mapping[str, str] | None = None,

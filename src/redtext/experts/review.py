@@ -1,51 +1,29 @@
 """A person as the expert, through a small web page: ``redtext review DIR``.
 
-The run (``--expert review``) puts its questions into a queue table in ``DIR/run.db`` and
-waits; ``redtext review DIR`` serves the queue on 127.0.0.1 — the label, its understanding,
-the nearest known examples and the text, with keyboard shortcuts (y / n / s) and progress.
-Each answer is committed to the queue the moment it is given, so nothing is lost, and a
-resumed run takes answered questions from the queue without asking again.
+The run (``--expert review``) puts its questions into the review queue of ``DIR/run.db``
+(:mod:`redtext.io.store`) and waits; ``redtext review DIR`` serves the queue on 127.0.0.1 — the
+label, its understanding, the nearest known examples and the text, with keyboard shortcuts
+(y / n / s) and progress. Each answer is committed to the queue the moment it is given, so
+nothing is lost, and a resumed run takes answered questions from the queue without asking again.
 """
 from __future__ import annotations
 
 import json
-import sqlite3
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Sequence
 
-from .base import NOT_ASKED, Question
+from .base import NOT_ASKED, BaseExpert, Question
 from .cache import cache_key
-
-_SCHEMA = """CREATE TABLE IF NOT EXISTS review_queue (
-    key TEXT PRIMARY KEY,
-    seq INTEGER NOT NULL,
-    text_id TEXT NOT NULL,
-    text TEXT NOT NULL,
-    label TEXT NOT NULL,
-    description TEXT,
-    examples TEXT NOT NULL,
-    status TEXT NOT NULL,          -- pending | answered
-    verdict INTEGER,               -- 1 yes, 0 no, NULL skipped
-    queued REAL NOT NULL,
-    answered REAL
-)"""
 
 
 def _key(q: Question) -> str:
     return cache_key(model="review", params={}, prompt_version="review-v1", label=q.label, text=q.text, context={})
 
 
-def _connect(path) -> sqlite3.Connection:
-    conn = sqlite3.connect(str(path), timeout=60, isolation_level=None, check_same_thread=False)
-    conn.execute("PRAGMA journal_mode=WAL")
-    conn.execute(_SCHEMA)
-    return conn
-
-
-class QueueExpert:
+class QueueExpert(BaseExpert):
     """Queues questions for ``redtext review`` and waits for the answers."""
 
     batch_size = 20
@@ -53,7 +31,7 @@ class QueueExpert:
 
     def __init__(self, db_path: str | Path, *, poll: float = 0.3, wait: float | None = None, log=None):
         self.db_path = Path(db_path)
-        self._conn = None
+        self._store = None
         self.poll = poll
         self.wait = wait          # give up waiting after this many seconds (None: wait forever)
         self.exhausted = False
@@ -61,36 +39,28 @@ class QueueExpert:
         self._told = False
 
     @property
-    def conn(self) -> sqlite3.Connection:
-        if self._conn is None:  # opened on first use: the run folder exists by then
-            self._conn = _connect(self.db_path)
-        return self._conn
+    def store(self):
+        if self._store is None:  # opened on first use: the run folder exists by then
+            from ..io.store import Store
+
+            self._store = Store(self.db_path)
+        return self._store
 
     def ask(self, questions: Sequence[Question]) -> list:
         keys = [_key(q) for q in questions]
-        seq = self.conn.execute("SELECT COALESCE(MAX(seq), 0) FROM review_queue").fetchone()[0]
-        self.conn.execute("BEGIN IMMEDIATE")
-        for n, (k, q) in enumerate(zip(keys, questions)):
-            self.conn.execute(
-                "INSERT OR IGNORE INTO review_queue(key, seq, text_id, text, label, description, examples, status, "
-                "queued) VALUES (?,?,?,?,?,?,?,?,?)",
-                (k, seq + n + 1, q.text_id, q.text, q.label, q.context.description, json.dumps(list(q.context.examples)),
-                 "pending", time.time()))
-        self.conn.execute("COMMIT")
+        self.store.queue_questions([(k, q.text_id, q.text, q.label, q.context.description, list(q.context.examples))
+                                    for k, q in zip(keys, questions)])
         if not self._told:
             self.log(f"questions are waiting: answer them with `redtext review {self.db_path.parent}`")
             self._told = True
         start = time.time()
         while True:
-            marks = ",".join("?" * len(keys))
-            rows = dict((k, (s, v)) for k, s, v in self.conn.execute(
-                f"SELECT key, status, verdict FROM review_queue WHERE key IN ({marks})", keys))
+            rows = self.store.queued_answers(keys)
             if all(rows[k][0] == "answered" for k in keys):
-                return [None if rows[k][1] is None else bool(rows[k][1]) for k in keys]
+                return [rows[k][1] for k in keys]
             if self.wait is not None and time.time() - start > self.wait:
                 self.exhausted = True
-                return [(None if rows[k][1] is None else bool(rows[k][1])) if rows[k][0] == "answered" else NOT_ASKED
-                        for k in keys]
+                return [rows[k][1] if rows[k][0] == "answered" else NOT_ASKED for k in keys]
             time.sleep(self.poll)
 
 
@@ -147,7 +117,9 @@ MAX_BODY = 64 * 1024
 
 
 def make_server(db_path: str | Path, host: str = "127.0.0.1", port: int = 8765) -> ThreadingHTTPServer:
-    conn = _connect(db_path)
+    from ..io.store import Store
+
+    store = Store(db_path, threads=True)
     lock = threading.Lock()
 
     class Handler(BaseHTTPRequestHandler):
@@ -172,12 +144,7 @@ def make_server(db_path: str | Path, host: str = "127.0.0.1", port: int = 8765) 
                 self.wfile.write(body)
             elif self.path == "/api/next":
                 with lock:
-                    row = conn.execute("SELECT key, text, label, description, examples FROM review_queue "
-                                       "WHERE status='pending' ORDER BY seq LIMIT 1").fetchone()
-                    pending = conn.execute("SELECT COUNT(*) FROM review_queue WHERE status='pending'").fetchone()[0]
-                    answered = conn.execute("SELECT COUNT(*) FROM review_queue WHERE status='answered'").fetchone()[0]
-                question = None if row is None else {"key": row[0], "text": row[1], "label": row[2],
-                                                     "description": row[3], "examples": json.loads(row[4])}
+                    question, pending, answered = store.next_queued()
                 self._json(200, {"question": question, "pending": pending, "answered": answered})
             elif self.path == "/health":
                 self._json(200, {"ok": True})
@@ -192,12 +159,11 @@ def make_server(db_path: str | Path, host: str = "127.0.0.1", port: int = 8765) 
                 return self._json(413 if length > MAX_BODY else 400, {"error": "bad body size"})
             try:
                 data = json.loads(self.rfile.read(length))
-                key, verdict = str(data["key"]), {"yes": 1, "no": 0, "skip": None}[data["verdict"]]
+                key, verdict = str(data["key"]), {"yes": True, "no": False, "skip": None}[data["verdict"]]
             except (ValueError, KeyError, TypeError):
                 return self._json(400, {"error": "expected {key, verdict: yes|no|skip}"})
             with lock:
-                cur = conn.execute("UPDATE review_queue SET status='answered', verdict=?, answered=? "
-                                   "WHERE key=? AND status='pending'", (verdict, time.time(), key))
-            self._json(200 if cur.rowcount else 409, {"ok": bool(cur.rowcount)})
+                done = store.answer_queued(key, verdict)
+            self._json(200 if done else 409, {"ok": done})
 
     return ThreadingHTTPServer((host, port), Handler)

@@ -1,0 +1,2 @@
+"""The version of redtext (one place: pyproject.toml reads it too)."""
+__version__ = "0.2.0"

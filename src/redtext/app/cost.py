@@ -1,0 +1,44 @@
+"""Token and call estimates: what a run will cost, and what asking an LLM about every text would."""
+from __future__ import annotations
+
+import random
+from typing import Sequence
+
+from ..core.questions import Context, Question
+from ..experts.llm import estimate_tokens, messages_tokens
+from ..experts.prompts import judge_messages
+
+COMPLETION_TOKENS_PER_QUESTION = 3     # "yes" / "no" plus end of turn
+COMPLETION_TOKENS_LLM_ONLY = 12        # a label name
+
+
+def estimate(*, seed_texts: Sequence[str], seed_labels: Sequence[str], pool_texts: Sequence[str], calls: int,
+             descriptions: dict[str, str] | None = None, n_examples: int = 6, price_prompt: float = 0.0,
+             price_completion: float = 0.0, sample: int = 200, random_state: int = 0) -> dict:
+    """Rough token counts (≈ 4 characters a token) for ``calls`` binary questions about this
+    pool, and for the LLM-only alternative: one prompt per pool text listing every label."""
+    descriptions = descriptions or {}
+    rng = random.Random(random_state)
+    by_label: dict[str, list[str]] = {}
+    for t, lab in zip(seed_texts, seed_labels):
+        by_label.setdefault(lab, []).append(t)
+    labels = sorted(by_label)
+    per_question = []
+    for _ in range(min(sample, max(1, len(pool_texts)))):
+        text = pool_texts[rng.randrange(len(pool_texts))] if pool_texts else ""
+        label = labels[rng.randrange(len(labels))]
+        ctx = Context(label=label, description=descriptions.get(label), examples=tuple(by_label[label][:n_examples]))
+        per_question.append(messages_tokens(judge_messages(Question("x", text, label, ctx))))
+    avg_q = sum(per_question) / len(per_question)
+    listing = "\n".join(f"- {lab}" + (f": {descriptions[lab]}" if lab in descriptions else "") for lab in labels)
+    listing_tokens = estimate_tokens(listing) + 60
+    pool_tokens = sum(estimate_tokens(t) for t in pool_texts)
+    run = {"calls": int(calls), "prompt_tokens": int(round(avg_q * calls)),
+           "completion_tokens": int(calls * COMPLETION_TOKENS_PER_QUESTION)}
+    llm_only = {"calls": len(pool_texts), "prompt_tokens": int(listing_tokens * len(pool_texts) + pool_tokens),
+                "completion_tokens": int(len(pool_texts) * COMPLETION_TOKENS_LLM_ONLY)}
+    for d in (run, llm_only):
+        d["cost"] = round((d["prompt_tokens"] * price_prompt + d["completion_tokens"] * price_completion) / 1e6, 4)
+    ratio = (run["prompt_tokens"] + run["completion_tokens"]) / max(1, llm_only["prompt_tokens"] + llm_only["completion_tokens"])
+    return {"run": run, "llm_only": llm_only, "token_ratio": round(ratio, 4),
+            "avg_prompt_tokens_per_question": round(avg_q, 1)}

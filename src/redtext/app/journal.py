@@ -1,0 +1,27 @@
+"""A run's journal in its ``run.db``: every answer, round and spending total, through the store."""
+from __future__ import annotations
+
+from ..io.store import Store
+
+
+class StoreJournal:
+    """:class:`redtext.core.journal.Journal` on run ``run_id`` of ``store``."""
+
+    def __init__(self, store: Store, run_id: int):
+        self.store = store
+        self.run_id = run_id
+
+    def answers(self):
+        return self.store.verdicts(self.run_id)
+
+    def record(self, items, *, expert: str, round_no: int) -> None:
+        self.store.record_verdicts(self.run_id, items, expert=expert, round_no=round_no)
+
+    def spent(self) -> tuple[int, float]:
+        return self.store.usage(self.run_id)
+
+    def record_spent(self, http_calls: int, cost: float) -> None:
+        self.store.save_usage(self.run_id, http_calls, cost)
+
+    def record_round(self, round_no: int, metrics: dict) -> None:
+        self.store.record_round(self.run_id, round_no, metrics)

@@ -1,0 +1,223 @@
+"""The report page itself: HTML with embedded plots, no scripts, nothing fetched from elsewhere."""
+from __future__ import annotations
+
+import html
+import time
+from typing import Optional
+
+from .data import MAX_PAIRS_SHOWN, MAX_PLOT_LABELS, MAX_REJECTED_SHOWN, RUNNER_UP_MARGIN, RunData
+
+CSS = """
+body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2em auto;max-width:1100px;
+ padding:0 1em;color:#222;line-height:1.4}
+h1{font-size:1.5em}h2{border-bottom:1px solid #ccc;padding-bottom:.2em;margin-top:2em}
+table{border-collapse:collapse;margin:.5em 0;font-size:.9em}
+th,td{border:1px solid #ddd;padding:.25em .5em;text-align:left;vertical-align:top}
+td.n{text-align:right;font-variant-numeric:tabular-nums}th{background:#f3f3f3}
+figure{display:inline-block;margin:.5em 1em .5em 0}figcaption{font-size:.85em;color:#555}
+img{max-width:100%;height:auto;border:1px solid #eee}.note{color:#555;font-size:.9em}
+.stop{padding:.6em 1em;background:#fff8e1;border-left:4px solid #ffb300}
+.wrap{max-width:40em;word-wrap:break-word}.scroll{overflow-x:auto;max-width:100%}
+"""
+
+
+def _classifier_summary(subset_size, n_labels: int) -> str:
+    """"flat" or "subsets of N", with "(auto)" when the run left the choice to ``subset_size="auto"``."""
+    from ...estimator import resolve_subset_size
+
+    size = resolve_subset_size(subset_size, n_labels)
+    text = "one flat classifier" if size is None else f"subsets of {size} labels"
+    return text + (" (auto)" if subset_size == "auto" else "")
+
+
+def _e(value: object) -> str:
+    return html.escape("" if value is None else str(value), quote=True)
+
+
+def _pct(value: Optional[float]) -> str:
+    return "—" if value is None else f"{value:.1%}"
+
+
+def _num(value: object, digits: int = 3) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, float):
+        return f"{value:.{digits}f}"
+    return str(value)
+
+
+def _more(total: int, what: str) -> str:
+    if total <= MAX_PAIRS_SHOWN:
+        return ""
+    return f'<p class="note">The {MAX_PAIRS_SHOWN} most frequent of {total} {_e(what)} are shown.</p>'
+
+
+def _table(table_id: str, headers: list, rows: list, numeric: set, row_attrs=None) -> str:
+    out = [f'<div class="scroll"><table id="{_e(table_id)}"><thead><tr>']
+    out += [f"<th>{_e(h)}</th>" for h in headers]
+    out.append("</tr></thead><tbody>")
+    for k, row in enumerate(rows):
+        attrs = row_attrs(k) if row_attrs else ""
+        out.append(f"<tr{attrs}>")
+        for j, cell in enumerate(row):
+            cls = ' class="n"' if j in numeric else (' class="wrap"' if isinstance(cell, str) and len(cell) > 60
+                                                      else "")
+            out.append(f"<td{cls}>{_e(cell)}</td>")
+        out.append("</tr>")
+    out.append("</tbody></table></div>")
+    return "".join(out)
+
+
+def render_html(data: RunData, summary: dict, plots: list) -> str:
+    s = summary
+    cfg = data.config
+    params = cfg.get("params") or {}
+    stop = s["stop"]
+    title = f"redtext report — {data.run_dir.resolve().name}"
+    generated = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime())
+    parts = [f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>{_e(title)}</title>'
+             f'<meta name="viewport" content="width=device-width, initial-scale=1"><style>{CSS}</style>'
+             "</head><body>",
+             f"<h1>{_e(title)}</h1>",
+             f"<p class=\"note\">Run folder <code>{_e(data.run_dir.resolve())}</code>, run {data.run_id}"
+             + (f" (the latest of {data.runs_in_store} in run.db)" if data.runs_in_store > 1 else "")
+             + f"; generated {_e(generated)}; last stored change "
+             f"{_e(time.strftime('%Y-%m-%d %H:%M:%S', time.localtime(data.updated)))}.</p>"]
+
+    # summary
+    rows = [("status", s["status"] + (" (in progress)" if s["in_progress"] else "")),
+            ("stop reason", s["stop_reason"] or "—"),
+            ("expert", cfg.get("expert", "?")),
+            ("pool texts", s["pool_size"]), ("seed examples", s["seed_size"]), ("labels", len(s["classes"])),
+            ("rounds stored", len(s["rounds"])),
+            ("budget (expert calls)", "—" if s["budget_calls"] is None else s["budget_calls"]),
+            ("classifier", _classifier_summary(params.get("subset_size", 8), len(s["classes"]))),
+            ("selection", next((r.get("selection") for r in s["rounds"] if r.get("selection")),
+                               params.get("uncertainty", "margin"))),
+            ("embedder", params.get("embedder", "?"))]
+    parts.append('<section id="summary"><h2>Summary</h2>')
+    parts.append('<table id="summary-table"><tbody>')
+    parts += [f"<tr><th>{_e(k)}</th><td>{_e(v)}</td></tr>" for k, v in rows]
+    parts.append(
+        f'<tr><th>expert questions stored</th><td><span id="total-questions">{s["questions"]}</span>: '
+        f'<span id="total-accepted">{s["accepted"]}</span> accepted, '
+        f'<span id="total-rejected">{s["rejected"]}</span> rejected, '
+        f'<span id="total-abstained">{s["abstained"]}</span> abstained</td></tr>')
+    if s["has_predictions"]:
+        src = s["sources"]
+        parts.append(f'<tr><th>labels delivered</th><td><span id="delivered-expert">{src["expert"]}</span> by the '
+                     f'expert, <span id="delivered-classifier">{src["classifier"]}</span> by the classifier '
+                     f'(mean confidence {_num(s["mean_confidence_classifier"])}), '
+                     f'<span id="delivered-seed">{src["seed"]}</span> from the seed</td></tr>')
+    else:
+        parts.append("<tr><th>labels delivered</th><td>none stored yet: predictions are written when the run "
+                     "finishes</td></tr>")
+    if data.report_json and data.report_json.get("wall_s") is not None:
+        parts.append(f"<tr><th>wall time (last process)</th><td>{_e(data.report_json['wall_s'])} s</td></tr>")
+    parts.append("</tbody></table></section>")
+
+    # stop
+    parts.append(f'<section id="stop"><h2>Why the loop stopped</h2><p class="stop" id="stop-reason" '
+                 f'data-state="{_e(stop["state"])}" data-reason="{_e(stop["reason"] or "")}">'
+                 f'{_e(stop["headline"])}</p>')
+    parts.append(_table("stop-evidence", ["figure", "value"], stop["evidence"], set()))
+    parts.append("</section>")
+
+    # rounds
+    by_id = {p[0]: p for p in plots}
+
+    def fig(pid):
+        if pid not in by_id:
+            return ""
+        _, caption, png = by_id[pid]
+        return (f'<figure><img id="{_e(pid)}" alt="{_e(caption)}" src="data:image/png;base64,{png}">'
+                f"<figcaption>{_e(caption)}</figcaption></figure>")
+
+    cost = s["cost"]
+    parts.append('<section id="rounds"><h2>Per round</h2>')
+    parts += [fig(p) for p in ("plot-uncertain", "plot-answers", "plot-calls", "plot-cost", "plot-confidence")]
+    unit = cost["unit"]
+    parts.append(_table(
+        "rounds-table",
+        ["round", "uncertain", "all NOISE", "texts asked", "accepted", "rejected", "abstained", "calls",
+         "calls so far", "questions stored", "validated", "train size", "mean confidence",
+         f"{cost['kind']} {unit}"],
+        [[r["round"], r["uncertain"], r["all_noise"], r["texts_asked"], r["accepted"], r["rejected"],
+          r["abstained"], r["round_calls"], r["calls_total"], r["stored_questions"], r["validated"], r["train_size"],
+          _num(r["mean_confidence"]), f"{r['cost']:.6g}" if unit == "money" else f"{r['cost']:.0f}"]
+         for r in s["rounds"]], set(range(14))))
+    parts.append(f'<p class="note" id="cost-note">Cost per round is not stored by redtext. {_e(cost["how"])} '
+                 f'Total: <span id="cost-total">{_e(format(cost["total"], ".6g"))}</span> {_e(unit)}.</p>')
+    parts.append('<p class="note">“calls” and “accepted/rejected” are what the loop counted in each round '
+                 '(a resumed run replays stored answers into the round that asks them); “questions stored” counts '
+                 'the verdicts table by the round each answer was first given.</p></section>')
+
+    # labels
+    parts.append('<section id="labels"><h2>Per label</h2>')
+    parts += [fig(p) for p in ("plot-acceptance", "plot-delivered")]
+    parts.append('<p class="note">Estimates, not measured accuracy: “acceptance” is the share of the expert’s '
+                 'yes/no answers about the label that were yes; “top proposal accepted” counts only questions where '
+                 'the label was the classifier’s best remaining candidate for that text in that round — the '
+                 'classifier’s precision on the uncertain texts it was asked about, which understates its '
+                 'precision on the confident rest. “mean confidence” is the classifier’s own score over the texts '
+                 'it labelled. '
+                 f'Charts show at most {MAX_PLOT_LABELS} labels; the table lists all.</p>')
+    label_rows = s["labels"]
+    parts.append(_table(
+        "labels-table",
+        ["label", "seed examples", "questions", "accepted", "rejected", "abstained", "acceptance",
+         "top proposals asked", "top proposal accepted", "delivered", "by expert", "by classifier", "from seed",
+         "mean confidence (classifier)"],
+        [[r["label"], r["seed"], r["questions"], r["accepted"], r["rejected"], r["abstained"], _pct(r["acceptance"]),
+          r["top_asked"], _pct(r["top_acceptance"]), r["delivered"], r["expert"], r["classifier"], r["from_seed"],
+          _num(r["mean_confidence"])] for r in label_rows],
+        set(range(1, 14)), row_attrs=lambda k: f' data-label="{_e(label_rows[k]["label"])}"'))
+    if not s["has_predictions"]:
+        parts.append('<p class="note">No labels delivered yet: predictions are stored when the run finishes.</p>')
+    parts.append("</section>")
+
+    # confusions
+    parts.append('<section id="confusions"><h2>Most confused labels</h2>'
+                 '<h3>Corrections by the expert</h3><p class="note">The expert rejected the first label, then '
+                 'accepted the second, for the same text.</p>')
+    if s["corrections"]:
+        parts.append(_table("corrections-table", ["rejected", "accepted instead", "texts", "example"],
+                            [[c["rejected"], c["accepted"], c["count"], c["example"]]
+                             for c in s["corrections"][:MAX_PAIRS_SHOWN]], {2}))
+        parts.append(_more(len(s["corrections"]), "pairs"))
+    else:
+        parts.append('<p id="corrections-none">No text had a label rejected and another accepted.</p>')
+    parts.append(f'<h3>Close runner-ups</h3><p class="note">Classifier-delivered labels whose second candidate '
+                 f'scored within {RUNNER_UP_MARGIN:g} of the first.</p>')
+    if s["runner_ups"]:
+        parts.append(_table("runner-ups-table", ["label", "label", "texts", "example"],
+                            [[c["a"], c["b"], c["count"], c["example"]] for c in s["runner_ups"][:MAX_PAIRS_SHOWN]],
+                            {2}))
+        parts.append(_more(len(s["runner_ups"]), "pairs"))
+    elif s["has_predictions"]:
+        parts.append('<p id="runner-ups-none">No classifier label had a close runner-up.</p>')
+    else:
+        parts.append('<p id="runner-ups-none">No predictions stored yet.</p>')
+    parts.append("</section>")
+
+    # rejected
+    rej = s["rejected_examples"]
+    parts.append(f'<section id="rejected"><h2>Examples the expert rejected</h2><p class="note">'
+                 f'<span id="rejected-count">{len(rej)}</span> rejections'
+                 + (f"; the first {MAX_REJECTED_SHOWN} are shown" if len(rej) > MAX_REJECTED_SHOWN else "")
+                 + ", in the order they were answered.</p>")
+    if rej:
+        parts.append(_table("rejected-table", ["round", "id", "text", "rejected label", "accepted later",
+                                               "delivered label", "source"],
+                            [[r["round"], r["id"], r["text"], r["label"], r["accepted_later"] or "—",
+                              r["delivered"] or "—", r["source"] or "—"] for r in rej[:MAX_REJECTED_SHOWN]], {0}))
+    parts.append("</section>")
+
+    # notes
+    notes = list(data.notes)
+    notes.append("Cost per round is derived, not stored (see under Per round).")
+    if data.runs_in_store > 1:
+        notes.append(f"run.db holds {data.runs_in_store} runs; this page is about the latest, run {data.run_id}.")
+    parts.append('<section id="notes"><h2>Notes</h2><ul>' + "".join(f"<li>{_e(n)}</li>" for n in notes)
+                 + "</ul></section></body></html>\n")
+    return "".join(parts)

@@ -1,0 +1,241 @@
+"""The benchmark protocol (README, "Benchmark"), with its baselines in the same run.
+
+seed = ``k`` examples per class from train (all of a class's examples when it has ``k`` or
+fewer), drawn with a fixed seed; pool = the rest of train, its labels hidden from
+everything but the simulated oracle; test = the official test split, never seen by the
+loop. Methods, all on the same embeddings:
+
+- ``red``: the R.E.D. loop with label subsets and the simulated oracle;
+- ``flat_al``: the same loop, same expert and budget, one flat classifier (no subsets);
+
+(one of these two is what ``redtext run`` does by default — flat below 1000 labels — and its
+figures are the top-level fields of the result, ``default_method`` naming it;)
+- ``flat_seed``: one logistic regression on the seed, no expert;
+- ``knn``: k-nearest neighbours (cosine) on the seed, no expert;
+- ``gold_upper``: one logistic regression on seed + the whole pool with gold labels.
+"""
+from __future__ import annotations
+
+import os
+import resource
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import InputError
+
+
+def data_roots() -> list[Path]:
+    roots = []
+    if os.environ.get("REDTEXT_DATA"):
+        roots.append(Path(os.environ["REDTEXT_DATA"]))
+    roots += [Path.cwd() / ".." / "shared" / "data", Path(__file__).resolve().parents[3] / "shared" / "data"]
+    return roots
+
+
+def resolve_dataset(name: str) -> Path:
+    """A folder holding train.jsonl and test.jsonl: the name itself, or a name under ../shared/data."""
+    candidates = [Path(name)] + [root / name for root in data_roots()]
+    for c in candidates:
+        if (c / "train.jsonl").is_file() and (c / "test.jsonl").is_file():
+            return c.resolve()
+    known = sorted({p.name for root in data_roots() if root.is_dir() for p in root.iterdir()
+                    if (p / "train.jsonl").is_file()})
+    hint = f" (known: {', '.join(known)})" if known else ""
+    raise InputError(f"dataset {name!r} not found{hint}; give a name under ../shared/data or a folder "
+                     "holding train.jsonl and test.jsonl")
+
+
+def default_cache_path() -> Path:
+    base = os.environ.get("REDTEXT_CACHE") or os.path.join(os.path.expanduser("~"), ".cache", "redtext")
+    return Path(base) / "embeddings.db"
+
+
+def _read_split(path: Path) -> tuple[list[str], list[str]]:
+    from ..io.records import load_gold
+
+    rec = load_gold(path)
+    return rec.texts, rec.labels
+
+
+@dataclass
+class Split:
+    classes: list[str]
+    seed_idx: np.ndarray
+    pool_idx: np.ndarray
+    train_texts: list[str]
+    train_labels: list[str]
+    test_texts: list[str]
+    test_labels: list[str]
+
+
+def make_split(folder: Path, k: int, seed: int) -> Split:
+    if k < 1:
+        raise InputError(f"--k {k}: need at least 1 seed example per class")
+    train_texts, train_labels = _read_split(folder / "train.jsonl")
+    test_texts, test_labels = _read_split(folder / "test.jsonl")
+    classes = sorted(set(train_labels))
+    index = {c: i for i, c in enumerate(classes)}
+    y = np.array([index[lab] for lab in train_labels])
+    rng = np.random.default_rng(seed)
+    seed_idx = []
+    for c in range(len(classes)):
+        members = np.flatnonzero(y == c)
+        seed_idx.extend(rng.permutation(members)[:k].tolist())
+    seed_idx = np.sort(np.array(seed_idx, dtype=np.int64))
+    pool_mask = np.ones(len(train_texts), dtype=bool)
+    pool_mask[seed_idx] = False
+    return Split(classes, seed_idx, np.flatnonzero(pool_mask), train_texts, train_labels, test_texts, test_labels)
+
+
+def _peak_rss_mb() -> float:
+    self_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    child_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return round((self_kb + child_kb) / 1024.0, 1)
+
+
+def _macro_f1(y_true, y_pred) -> float:
+    from sklearn.metrics import f1_score
+
+    return float(f1_score(y_true, y_pred, average="macro", zero_division=0))
+
+
+def run_benchmark(dataset: str, *, k: int = 30, budget=0.25, seed: int = 0, embedder: str = "minilm",
+                  subset_size: int = 8, accuracy: float = 0.95,
+                  methods: tuple[str, ...] = ("red", "flat_al", "flat_seed", "knn", "gold_upper"),
+                  progress: bool = True, log=print, red_params: dict | None = None, backend="local") -> dict:
+    """Every method on one split of ``dataset``; the top-level figures are those of the
+    configuration ``redtext run`` uses by default (``default_method``). ``red_params`` are
+    extra :class:`~redtext.RED` parameters for both loops (``red`` uses ``subset_size``
+    labels per subset, ``flat_al`` one flat classifier)."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.neighbors import KNeighborsClassifier
+
+    from ..backends import get_backend
+    from ..core.budget import parse_budget, resolve_budget
+    from ..embed import CachedEmbedder, get_embedder
+    from ..estimator import RED, resolve_subset_size
+    from ..experts import SimulatedOracle
+    from ..io.embed_cache import EmbeddingCache
+    from ..options import ClassifierOptions
+
+    folder = resolve_dataset(dataset)
+    budget = parse_budget(budget)
+    t_start = time.perf_counter()
+    split = make_split(folder, k, seed)
+    runner = get_backend(backend)
+    emb = CachedEmbedder(runner.wrap_embedder(get_embedder(embedder)), EmbeddingCache(default_cache_path()),
+                         progress=progress)
+    t0 = time.perf_counter()
+    X_train = emb.encode(split.train_texts)
+    X_test = emb.encode(split.test_texts)
+    embed_s = time.perf_counter() - t0
+    seed_texts = [split.train_texts[i] for i in split.seed_idx]
+    seed_labels = [split.train_labels[i] for i in split.seed_idx]
+    pool_texts = [split.train_texts[i] for i in split.pool_idx]
+    pool_gold = np.array([split.train_labels[i] for i in split.pool_idx], dtype=object)
+    pool_ids = [f"train-{i}" for i in split.pool_idx]
+    X_seed, X_pool = X_train[split.seed_idx], X_train[split.pool_idx]
+    test_gold = np.array(split.test_labels, dtype=object)
+    n_calls = resolve_budget(budget, len(pool_texts))
+    descriptions: dict[str, str] = {}
+    if (folder / "labels.jsonl").is_file():
+        from ..io.records import load_descriptions
+
+        descriptions, _ = load_descriptions(folder / "labels.jsonl", known_labels=set(split.classes))
+    log(f"{folder.name}: {len(split.classes)} classes, seed {len(seed_texts)} (k={k}), pool {len(pool_texts)}, "
+        f"test {len(test_gold)}, budget {n_calls} calls; embeddings ready in {embed_s:.1f}s")
+    default_method = "flat_al" if resolve_subset_size("auto", len(split.classes)) is None else "red"
+
+    def oracle():
+        return SimulatedOracle({}, gold_by_id=dict(zip(pool_ids, pool_gold)), accuracy=accuracy, seed=seed)
+
+    results: dict[str, dict] = {}
+    curves: dict[str, list[dict]] = {}
+    extra = dict(red_params or {})
+    classifier = ClassifierOptions(**{key: extra.pop(key) for key in ("C", "noise_factor", "noise_clusters", "reduce")
+                                      if key in extra})
+
+    def loop_method(name, size):
+        t = time.perf_counter()
+        curve = curves.setdefault(name, [])
+        classes_arr = np.asarray(sorted(set(seed_labels)), dtype=object)
+        seed_map = {tx: lab for tx, lab in zip(seed_texts, seed_labels)}
+        fixed = np.array([seed_map.get(tx) for tx in pool_texts], dtype=object)
+        has_fixed = np.array([f is not None for f in fixed])
+
+        def monitor(metrics, model, pred, validated):
+            delivered = classes_arr[np.where(validated >= 0, validated, pred.label)]
+            delivered[has_fixed] = fixed[has_fixed]
+            test_scores = model.predict_proba(X_test)
+            curve.append({"calls": metrics["calls"], "pool_accuracy": float(np.mean(delivered == pool_gold)),
+                          "test_accuracy": float(np.mean(classes_arr[test_scores.argmax(axis=1)] == test_gold))})
+
+        params = dict(subset_size=size, budget=n_calls, random_state=seed, verbose=progress, embedder=emb,
+                      backend=runner, classifier=classifier, **extra)
+        model = RED(**params).fit(seed_texts, seed_labels, pool=pool_texts, pool_ids=pool_ids, expert=oracle(),
+                                  embeddings=(X_seed, X_pool), descriptions=descriptions, monitor=monitor)
+        test_pred = model.predict(None, embeddings=X_test)
+        results[name] = {
+            "pool_accuracy": float(np.mean(np.asarray(model.pool_labels_, dtype=object) == pool_gold)),
+            "test_accuracy": float(np.mean(test_pred == test_gold)),
+            "test_macro_f1": _macro_f1(test_gold, test_pred),
+            "expert_calls": int(model.expert_calls_),
+            "rounds": int(sum(1 for r in model.history_ if r["round_calls"] > 0)),
+            "stop_reason": model.stop_reason_,
+            "selection": model.selection_,
+            "wall_s": round(time.perf_counter() - t, 2),
+        }
+        log(f"  {name}: pool {results[name]['pool_accuracy']:.4f} test {results[name]['test_accuracy']:.4f} "
+            f"calls {results[name]['expert_calls']} ({results[name]['wall_s']}s, stop: {model.stop_reason_})")
+
+    def fitted_method(name, clf, X, y, calls):
+        t = time.perf_counter()
+        clf.fit(X, y)
+        test_pred = clf.predict(X_test)
+        results[name] = {
+            "pool_accuracy": float(np.mean(clf.predict(X_pool) == pool_gold)),
+            "test_accuracy": float(np.mean(test_pred == test_gold)),
+            "test_macro_f1": _macro_f1(test_gold, test_pred),
+            "expert_calls": int(calls), "rounds": 0, "stop_reason": None,
+            "wall_s": round(time.perf_counter() - t, 2),
+        }
+        log(f"  {name}: pool {results[name]['pool_accuracy']:.4f} test {results[name]['test_accuracy']:.4f}")
+
+    y_seed = np.array(seed_labels, dtype=object)
+    for name in methods:
+        if name == "red":
+            loop_method("red", subset_size)
+        elif name == "flat_al":
+            loop_method("flat_al", None)
+        elif name == "flat_seed":
+            fitted_method(name, LogisticRegression(C=classifier.C, max_iter=1000), X_seed, y_seed, 0)
+        elif name == "knn":
+            fitted_method(name, KNeighborsClassifier(n_neighbors=min(10, len(y_seed)), metric="cosine",
+                                                     weights="distance"), X_seed, y_seed, 0)
+        elif name == "gold_upper":
+            fitted_method(name, LogisticRegression(C=classifier.C, max_iter=1000), np.vstack([X_seed, X_pool]),
+                          np.concatenate([y_seed, pool_gold]), len(pool_texts))
+        else:
+            raise InputError(f"unknown method {name!r}")
+    headline = default_method if default_method in results else next(iter(results))
+    main = results[headline]
+    out = {
+        "dataset": folder.name, "classes": len(split.classes), "k": k, "pool_size": len(pool_texts),
+        "default_method": headline,
+        "expert_calls": main["expert_calls"], "pool_accuracy": main["pool_accuracy"],
+        "test_accuracy": main["test_accuracy"], "test_macro_f1": main["test_macro_f1"],
+        "rounds": main["rounds"], "stop_reason": main["stop_reason"], "selection": main.get("selection"),
+        "wall_s": main["wall_s"], "peak_rss_mb": _peak_rss_mb(),
+        "methods": {name: {key: r[key] for key in ("pool_accuracy", "test_accuracy", "test_macro_f1", "expert_calls",
+                                                   "rounds", "stop_reason", "selection", "wall_s") if key in r}
+                    for name, r in results.items()},
+    }
+    out["_methods"] = results  # full detail for the table; removed before writing JSON
+    out["_curves"] = curves
+    out["_settings"] = {"budget": budget, "seed": seed, "embedder": getattr(emb, "name", str(embedder)),
+                        "subset_size": subset_size, "oracle_accuracy": accuracy, "red_params": red_params or {}}
+    out["_total_s"] = round(time.perf_counter() - t_start, 1)
+    return out

@@ -1,0 +1,123 @@
+"""``redtext bench`` and ``bench-scale``: the benchmark protocol with its baselines, and the scale benchmark."""
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from . import app, log
+from .options import Address, Backend, Embedder
+
+
+def _write(path: Optional[Path], text: str) -> None:
+    from ..io.atomic import write_text_atomic
+
+    if path:
+        write_text_atomic(path, text)
+        log(f"wrote {path}")
+
+
+@app.command()
+def bench(
+    dataset: str = typer.Argument(..., help="A name under ../shared/data or a folder with train.jsonl and test.jsonl."),
+    k: int = typer.Option(30, help="Seed examples per class."),
+    budget: str = typer.Option("0.25", help="Expert calls: a fraction of the pool (0.25), a percentage (25%) or a "
+                                            "count (2000)."),
+    seed: int = typer.Option(0, help="Random seed for the split, the oracle and the loop."),
+    json_out: Optional[Path] = typer.Option(None, "--json", help="Write the result fields to this JSON file."),
+    subset_size: int = typer.Option(8, help="Labels per subset for the red row (the partitioned loop; flat_al is "
+                                            "the same loop with one flat classifier)."),
+    noise_factor: float = typer.Option(2.0, help="NOISE multiple for the partitioned loop."),
+    uncertainty: str = typer.Option("auto", help="Selection score for both loops: auto, margin, runner_up, gain, "
+                                                 "reach or entropy."),
+    embedder: Embedder = "minilm",
+    oracle_accuracy: float = typer.Option(0.95, help="Accuracy of the simulated oracle."),
+    markdown: Optional[Path] = typer.Option(None, help="Also write the table as Markdown to this file."),
+    plot: Optional[Path] = typer.Option(None, help="Also plot accuracy against expert calls to this PNG."),
+    backend: Backend = "local",
+    address: Address = None,
+):
+    """Run the benchmark protocol (the README's "Benchmark" section) with its baselines; print the table.
+
+    The top-level JSON fields are the configuration `redtext run` uses by default (default_method)."""
+    from rich.console import Console
+
+    from ..backends import get_backend
+    from ..bench.protocol import run_benchmark
+    from ..bench.render import plot_curves, render_markdown, render_table, to_json
+    from ..core.select import UNCERTAINTY
+    from ..errors import InputError
+
+    if subset_size < 1:
+        raise InputError(f"--subset-size {subset_size}: must be ≥ 1")
+    if uncertainty != "auto" and uncertainty not in UNCERTAINTY:
+        raise InputError(f"--uncertainty {uncertainty!r}: use auto or one of {', '.join(UNCERTAINTY)}")
+    params = {"noise_factor": noise_factor}
+    if uncertainty != "auto":
+        params["uncertainty"] = uncertainty
+    result = run_benchmark(dataset, k=k, budget=budget, seed=seed, embedder=embedder, subset_size=subset_size,
+                           accuracy=oracle_accuracy, log=log, backend=get_backend(backend, address), red_params=params)
+    Console(width=max(120, Console().width)).print(render_table(result))
+    _write(json_out, json.dumps(to_json(result), indent=2))
+    if plot:
+        plot.parent.mkdir(parents=True, exist_ok=True)
+        plot_curves(result, plot)
+        log(f"wrote {plot}")
+    if markdown:
+        rel = os.path.relpath(plot, markdown.parent) if plot else None
+        _write(markdown, render_markdown(result, plot=rel))
+
+
+@app.command("bench-scale")
+def bench_scale(
+    classes: int = typer.Option(1000, help="Labels in the synthetic label space (real classes merged or split)."),
+    pool: int = typer.Option(100_000, help="Pool rows at the largest size (e.g. 100000 or 1000000)."),
+    json_out: Optional[Path] = typer.Option(None, "--json", help="Write every figure to this JSON file."),
+    markdown: Optional[Path] = typer.Option(None, help="Write the tables as Markdown to this file."),
+    plot: Optional[Path] = typer.Option(None, help="Plot each stage's time and the peak memory against "
+                                                   "the pool size to this PNG."),
+    embedder: str = typer.Option("minilm", help="Embedder whose vectors the workload uses and whose "
+                                                "throughput is measured (the project default: minilm)."),
+    backend: Backend = "local",
+    address: Address = None,
+    sizes: Optional[str] = typer.Option(None, help="Pool sizes to measure, comma-separated (default: "
+                                                   "10k, 30k, 100k, 300k, 1M below --pool, and --pool)."),
+    k: int = typer.Option(10, help="Seed examples per label."),
+    round_calls: Optional[int] = typer.Option(None, help="Expert questions per round (default "
+                                                         "ceil(0.25 × pool / 8), the pace of the defaults)."),
+    embed_sample: int = typer.Option(4000, help="Real texts embedded to measure embedding and classify throughput."),
+    repeats: int = typer.Option(3, help="Throughput measurements (interleaved); the best of each is reported."),
+    texts: Optional[int] = typer.Option(None, help="Use a random N of the real texts (default: all, ~58k)."),
+    seed: int = typer.Option(0, help="Random seed of the workload."),
+    cache: Optional[Path] = typer.Option(None, help="Embedding cache for the real texts "
+                                                    "(default: the one `redtext bench` uses)."),
+    workdir: Optional[Path] = typer.Option(None, help="Folder for the memory-mapped pool, stores and model "
+                                                      "(default: a temporary folder, removed afterwards)."),
+):
+    """Measure each stage of a R.E.D. round at scale: embedding, partition, training, prediction,
+    selection, store writes and peak memory — and how they grow with the pool size."""
+    from rich.console import Console
+
+    from ..bench.scale import run, validate
+    from ..bench.scale.render import plot_growth, render_markdown, render_table
+    from ..errors import InputError
+
+    if repeats < 1:
+        raise InputError(f"--repeats {repeats}: need at least 1")
+    opts = validate(classes=classes, pool=pool, k=k, sizes=sizes, round_calls=round_calls, embed_sample=embed_sample,
+                    texts=texts, outputs={"--json": json_out, "--markdown": markdown, "--plot": plot},
+                    backend=backend, address=address, workdir=workdir)
+    result = run(classes=classes, pool=pool, embedder=embedder, backend=backend, address=address, sizes=opts["sizes"],
+                 k=k, round_calls=round_calls, embed_sample=embed_sample, texts=texts, seed=seed, cache=cache,
+                 workdir=workdir, repeats=repeats, log=log)
+    Console(width=max(120, Console().width)).print(render_table(result))
+    _write(json_out, json.dumps(result, indent=2))
+    if plot:
+        plot_growth(result, plot)
+        log(f"wrote {plot}")
+    if markdown:
+        rel = os.path.relpath(plot, markdown.parent) if plot else None
+        _write(markdown, render_markdown(result, plot=rel))

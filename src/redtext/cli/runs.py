@@ -1,0 +1,36 @@
+"""``redtext report`` and ``export``: what a run folder holds, for people and for other tools."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from . import app, log
+
+
+@app.command()
+def report(
+    run_dir: Path = typer.Argument(..., metavar="DIR", help="A run folder written by `redtext run` (holds run.db)."),
+    html_out: Optional[Path] = typer.Option(None, "--html", help="Where to write the page (default DIR/report.html)."),
+):
+    """Write a self-contained HTML report of a run: per-round curves, per-label figures, confusions,
+    rejected examples and why the loop stopped. Works on a run still in progress."""
+    from ..app.report import write_report
+
+    log(f"wrote {write_report(run_dir, html_out)}")
+
+
+@app.command()
+def export(
+    run_dir: Path = typer.Argument(..., metavar="DIR", help="The --out folder of a run made by `redtext run`."),
+    fmt: str = typer.Option("jsonl", "--format", "-f",
+                            help="jsonl, csv, parquet, label-studio (tasks JSON + labelling config XML) "
+                                 "or argilla (records JSONL + label list)."),
+    out: Optional[Path] = typer.Option(None, help="File to write (default: DIR/export.<ext>)."),
+):
+    """Export a run's labelled pool with confidence and provenance (expert verdicts, round, candidates)."""
+    from ..app.export import export as do_export
+
+    files = do_export(run_dir, fmt, out, log=log)
+    log(f"exported the pool of {run_dir} as {fmt.strip().lower()} -> {', '.join(map(str, files))}")

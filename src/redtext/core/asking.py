@@ -1,0 +1,110 @@
+"""Putting questions to the expert: what it is shown, and how answers come back.
+
+:class:`Examples` holds the known examples of every label (the seed, then each text the expert
+validates) and builds a question's :class:`~redtext.core.questions.Context` from the nearest
+ones. :class:`Asker` sends questions in the expert's batch size, takes answers already in the
+journal instead of asking again, and records every new answer in the journal *before* it is
+returned — so a killed run loses at most the batch in flight, and a resumed one replays its
+rounds without asking twice.
+"""
+from __future__ import annotations
+
+from typing import Callable, Sequence
+
+import numpy as np
+
+from ..errors import ExpertError
+from .journal import Journal
+from .questions import NOT_ASKED, Question, Verdict, to_verdict
+
+
+class Examples:
+    """Known examples per label: ``(vector, text)`` rows, seed first, validated texts after."""
+
+    def __init__(self, n_labels: int, X_seed: np.ndarray, y_seed: np.ndarray, seed_texts: Sequence[str]):
+        self.rows: list[list[tuple[np.ndarray, str]]] = [[] for _ in range(n_labels)]
+        for x, lab, t in zip(X_seed, y_seed, seed_texts):
+            self.rows[int(lab)].append((x, t))
+
+    def add(self, label: int, x: np.ndarray, text: str) -> None:
+        self.rows[label].append((x, text))
+
+    def nearest(self, label: int, x: np.ndarray, n: int) -> tuple[str, ...]:
+        rows = self.rows[label]
+        if not rows or n <= 0:
+            return ()
+        vecs = np.stack([v for v, _ in rows])
+        order = np.argsort(-(vecs @ x), kind="stable")[:n]
+        return tuple(rows[i][1] for i in order)
+
+
+class Asker:
+    """Sends questions to ``expert`` through ``journal`` (see the module doc).
+
+    ``expert`` follows the full expert protocol (:func:`redtext.experts.as_expert` gives any
+    expert its optional hooks): ``name``, ``batch_size``, ``exhausted``, ``usage`` and
+    ``ask``. ``on_answers(n)`` is told of every ``n`` answers the expert gave in this process."""
+
+    def __init__(self, expert, journal: Journal, *, on_answers: Callable[[int], None] | None = None):
+        self.expert = expert
+        self.journal = journal
+        self.stored = journal.answers()
+        self.spent_before = journal.spent()
+        expert.preload(*self.spent_before)
+        self.on_answers = on_answers or (lambda n: None)
+        self.new_answers = 0            # answers the expert gave in this process
+
+    @property
+    def exhausted(self) -> bool:
+        return bool(self.expert.exhausted)
+
+    def ask(self, questions: Sequence[Question], round_no: int) -> list[Verdict]:
+        """One answer per question, in order: stored ones replayed, the others asked and recorded;
+        ``NOT_ASKED`` for those the expert could not answer."""
+        answers: list = [None] * len(questions)
+        to_ask: list[int] = []
+        for j, q in enumerate(questions):
+            key = (q.text, q.label)
+            if key in self.stored:
+                answers[j] = self.stored[key]
+            else:
+                to_ask.append(j)
+        if self.exhausted:
+            for j in to_ask:
+                answers[j] = NOT_ASKED
+            return answers
+        batch = max(1, int(self.expert.batch_size))
+        for start in range(0, len(to_ask), batch):
+            chunk = to_ask[start:start + batch]
+            sent = [questions[j] for j in chunk]
+            try:
+                verdicts = list(self.expert.ask(sent))
+            except ExpertError:
+                raise
+            except Exception as exc:  # the expert's own failure: what was recorded stays, the run stops cleanly
+                raise ExpertError(f"the expert failed: {type(exc).__name__}: {exc}".replace("\n", " ")) from exc
+            if len(verdicts) != len(sent):
+                raise ExpertError(f"the expert returned {len(verdicts)} answers for {len(sent)} questions")
+            items, answered = [], []
+            for j, q, v in zip(chunk, sent, verdicts):
+                if v is NOT_ASKED:
+                    answers[j] = NOT_ASKED
+                    continue
+                items.append((q.text, q.label, to_verdict(v, self.expert.name)))
+                answered.append(j)
+            self.journal.record(items, expert=self.expert.name, round_no=round_no)
+            usage = self.expert.usage
+            if usage is not None:  # hard limits carry over to a resumed run
+                self.journal.record_spent(self.spent_before[0] + usage.http_calls,
+                                          self.spent_before[1] + usage.cost)
+            for j, (text, label, v) in zip(answered, items):
+                answers[j] = v
+                self.stored[(text, label)] = v
+            self.new_answers += len(items)
+            self.on_answers(len(items))
+            if self.exhausted:
+                for j in to_ask[start + batch:]:
+                    answers[j] = NOT_ASKED
+                break
+        return answers
+

@@ -1,0 +1,54 @@
+"""Where the loop keeps the expert's answers: every answer is recorded before it is used, and
+answers recorded by an earlier process of the same run are replayed instead of asked again.
+
+The loop talks to a :class:`Journal`; :class:`MemoryJournal` keeps answers for one fit (the
+Python API's default); :class:`redtext.app.journal.StoreJournal` keeps them in a run's
+``run.db`` (what ``redtext run`` and ``redtext resume`` use).
+"""
+from __future__ import annotations
+
+from typing import Iterable, Protocol
+
+from .questions import Verdict
+
+
+class Journal(Protocol):
+    def answers(self) -> dict[tuple[str, str], Verdict]:
+        """Every recorded answer of this run: ``(text, label) -> verdict``."""
+
+    def record(self, items: Iterable[tuple[str, str, Verdict]], *, expert: str, round_no: int) -> None:
+        """Persist ``(text, label, verdict)`` answers (all or none) — before the loop uses them."""
+
+    def spent(self) -> tuple[int, float]:
+        """HTTP calls and money the run's expert spent in earlier processes (hard limits carry over)."""
+
+    def record_spent(self, http_calls: int, cost: float) -> None:
+        """Persist the run's total spending so far."""
+
+    def record_round(self, round_no: int, metrics: dict) -> None:
+        """Persist one round's figures."""
+
+
+class MemoryJournal:
+    """Answers kept in memory for the length of one fit."""
+
+    def __init__(self):
+        self._answers: dict[tuple[str, str], Verdict] = {}
+        self._spent = (0, 0.0)
+        self.rounds: dict[int, dict] = {}
+
+    def answers(self) -> dict[tuple[str, str], Verdict]:
+        return dict(self._answers)
+
+    def record(self, items, *, expert: str, round_no: int) -> None:
+        for text, label, verdict in items:
+            self._answers[(text, label)] = verdict
+
+    def spent(self) -> tuple[int, float]:
+        return self._spent
+
+    def record_spent(self, http_calls: int, cost: float) -> None:
+        self._spent = (int(http_calls), float(cost))
+
+    def record_round(self, round_no: int, metrics: dict) -> None:
+        self.rounds[round_no] = dict(metrics)

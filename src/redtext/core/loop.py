@@ -1,0 +1,270 @@
+"""The recursive delegation loop: train, predict, select, ask, add, repeat — until a stopping
+rule fires (:mod:`.stop`).
+
+One round:
+
+1. train the classifiers on the seed plus every expert-validated pool text, with the expert's
+   rejections as hard negatives (:class:`~redtext.core.trainer.Trainer`);
+2. predict the whole pool: ranked candidates, label, confidence, uncertainty;
+3. record the round and check the stopping rules;
+4. select the most uncertain unresolved texts (spread across subsets) and ask the expert about
+   their candidates, best first; on a "no", ask about the next candidate, up to
+   ``max_candidates``. Answers go through an :class:`~redtext.core.asking.Asker`: recorded in
+   the journal before they are used, replayed from it on a resume — a resumed run replays the
+   same deterministic rounds, taking stored answers instead of asking.
+
+The loop owns the rounds and nothing else: what is delivered for each text is decided
+afterwards, by :mod:`.deliver`.
+"""
+from __future__ import annotations
+
+import logging
+import math
+import time
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+
+from .asking import Asker, Examples
+from .journal import Journal
+from .predict import Predictions, predict_compact
+from .questions import NOT_ASKED, Context, Question, Verdict
+from .select import resolve_auto, select
+from .stop import StopRules, stop_reason
+from .trainer import Negatives, Trainer
+
+log = logging.getLogger("redtext")
+
+
+@dataclass
+class LoopConfig:
+    budget: int                      # hard cap on expert calls (questions)
+    max_rounds: int = 20
+    rounds_hint: int = 8             # the budget is spread over about this many rounds
+    max_candidates: int = 3          # questions per text per round (correction depth)
+    n_candidates: int = 5            # ranked candidates kept per text
+    uncertainty: str = "auto"        # a name in select.UNCERTAINTY, or "auto" (resolved from the seed)
+    uncertain_below: float = 0.5     # a text is "uncertain" when its confidence is under this
+    min_gain: float = 0.05           # stop when accepted / texts asked in a round falls under this
+    min_drop: float = 0.0            # ... or the uncertain count falls by no more than this share
+    patience: int = 2                # ... for this many rounds in a row
+    n_examples: int = 6              # nearest known examples shown to the expert
+    spread: bool = True              # spread selections across subsets
+    ask_labels: np.ndarray | None = None  # bool per label: only these may be asked about (add-classes, retrain)
+
+    def stop_rules(self) -> StopRules:
+        return StopRules(budget=self.budget, max_rounds=self.max_rounds, min_gain=self.min_gain,
+                         min_drop=self.min_drop, patience=self.patience)
+
+
+@dataclass
+class Problem:
+    """Arrays the loop works on (label indices into ``classes``)."""
+
+    classes: list[str]
+    X_seed: np.ndarray
+    y_seed: np.ndarray
+    seed_texts: list[str]
+    X_pool: np.ndarray
+    pool_texts: list[str]
+    pool_ids: list[str]
+    fixed: np.ndarray                # pool idx -> seed label idx when the text is a seed text, else -1
+    descriptions: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class LoopResult:
+    model: object
+    predictions: Predictions         # of the last round's model, for every pool text
+    validated: np.ndarray            # pool idx -> label idx the expert accepted, else -1
+    answers: list[tuple[int, int, Verdict, int]]  # (pool idx, label idx, verdict, round), in order
+    rounds: list[dict]
+    stop_reason: str
+    calls: int
+    new_calls: int                   # answers the expert gave in this process (the rest were replayed)
+    selection: str                   # the selection score used ("auto" resolved)
+
+
+def duplicate_groups(texts: list[str]) -> tuple[np.ndarray, dict[int, np.ndarray]]:
+    """``rep[i]``: the first index holding text ``i``; and for each text that occurs more than
+    once, representative -> all its indices (ascending). One sort, not one scan per text."""
+    first: dict[str, int] = {}
+    rep = np.empty(len(texts), dtype=np.int64)
+    for i, t in enumerate(texts):
+        rep[i] = first.setdefault(t, i)
+    dup = np.flatnonzero(rep != np.arange(len(texts)))
+    if len(dup) == 0:
+        return rep, {}
+    idx = np.flatnonzero(np.isin(rep, np.unique(rep[dup])))
+    order = idx[np.argsort(rep[idx], kind="stable")]
+    keys = rep[order]
+    starts = np.r_[0, np.flatnonzero(np.diff(keys)) + 1]
+    return rep, {int(keys[a]): order[a:b] for a, b in zip(starts, np.r_[starts[1:], len(order)])}
+
+
+class Delegation:
+    """The loop over one problem. ``trainer.fit(X, y, negatives)`` trains a model each round;
+    ``expert`` follows the full expert protocol; ``journal`` keeps the answers; ``label_group``
+    maps each label to its subset (selection spreads across subsets); ``monitor(metrics, model,
+    predictions, validated)`` is called after each round's predictions; ``on_answers(n)`` after
+    each batch of new answers (a progress bar)."""
+
+    def __init__(self, problem: Problem, config: LoopConfig, trainer: Trainer, expert, *, journal: Journal,
+                 label_group: np.ndarray, monitor: Callable | None = None,
+                 on_answers: Callable[[int], None] | None = None):
+        self.p = problem
+        self.cfg = config
+        self.trainer = trainer
+        self.asker = Asker(expert, journal, on_answers=on_answers)
+        self.journal = journal
+        self.label_group = label_group
+        self.monitor = monitor
+        n_pool = len(problem.pool_texts)
+        self.rep, self.members = duplicate_groups(problem.pool_texts)
+        self.is_rep = self.rep == np.arange(n_pool)   # the first copy of each distinct text stands for all
+        self.validated = np.full(n_pool, -1, dtype=np.int64)
+        self.asked: dict[int, set[int]] = {}          # representative idx -> labels asked
+        self.neg_rows: list[int] = []
+        self.neg_labels: list[int] = []
+        self.answers: list[tuple[int, int, Verdict, int]] = []
+        self.examples = Examples(len(problem.classes), problem.X_seed, problem.y_seed, problem.seed_texts)
+        self.selection = config.uncertainty
+
+    def run(self) -> LoopResult:
+        cfg, p = self.cfg, self.p
+        if self.selection == "auto":  # decided once, from the seed (deterministic, so a resume agrees)
+            self.selection, recall = resolve_auto(p.X_seed, p.y_seed, len(p.classes))
+            log.info(f"selection: {self.selection} (auto; label among the 3 nearest centroids for "
+                     f"{'?' if recall is None else f'{100 * recall:.0f} %'} of seed texts)")
+        rounds: list[dict] = []
+        calls, calls_per_text, round_no = 0, 1.5, 0
+        exhausted = idle = False
+        while True:
+            model, pred, metrics = self._train_and_predict(round_no, calls)
+            eligible = self._eligible(pred)
+            rounds.append(metrics)
+            if self.monitor is not None:
+                self.monitor(metrics, model, pred, self.validated)
+            stop = stop_reason(cfg.stop_rules(), rounds, calls, can_ask=bool(eligible.any()),
+                               expert_exhausted=exhausted, last_round_idle=idle)
+            if stop is None:
+                round_calls = min(cfg.budget - calls, max(1, math.ceil(cfg.budget / max(1, cfg.rounds_hint))))
+                spent = self._ask_round(pred, eligible, round_calls, calls, calls_per_text, metrics)
+                calls += spent
+                if metrics["texts_asked"]:
+                    calls_per_text = max(1.0, spent / metrics["texts_asked"])
+                log.info(f"round {round_no}: asked {metrics['texts_asked']} texts ({spent} calls), "
+                         f"accepted {metrics['accepted']}, uncertain {metrics['uncertain']}")
+                # retrain on this round's answers first; then stop with the reason
+                exhausted, idle = self.asker.exhausted, spent == 0
+            self.journal.record_round(round_no, metrics)
+            if stop is not None:
+                return LoopResult(model=model, predictions=pred, validated=self.validated, answers=self.answers,
+                                  rounds=rounds, stop_reason=stop, calls=calls, new_calls=self.asker.new_answers,
+                                  selection=self.selection)
+            round_no += 1
+
+    # -- one round ------------------------------------------------------------------------------
+    def _train_and_predict(self, round_no: int, calls: int):
+        p, cfg = self.p, self.cfg
+        t0 = time.perf_counter()
+        val_idx = np.flatnonzero((self.validated >= 0) & self.is_rep)
+        X_train = np.vstack([p.X_seed, p.X_pool[val_idx]])
+        y_train = np.concatenate([p.y_seed, self.validated[val_idx]])
+        negatives = Negatives(p.X_pool[self.neg_rows], np.asarray(self.neg_labels, dtype=np.int64),
+                              self.validated[self.neg_rows]) if self.neg_rows else None
+        model = self.trainer.fit(X_train, y_train, negatives)
+        t_train = time.perf_counter() - t0
+        t1 = time.perf_counter()
+        # block by block: the (pool, labels) score matrix never exists at once
+        pred = predict_compact(model, p.X_pool, n_candidates=cfg.n_candidates, uncertainty=self.selection)
+        t_predict = time.perf_counter() - t1
+        resolved = (self.validated >= 0) | (p.fixed >= 0)
+        metrics = {
+            "round": round_no, "calls": calls, "train_size": int(len(y_train)),
+            "hard_negatives": len(self.neg_rows), "validated": int((self.validated >= 0).sum()),
+            "uncertain": int(((pred.confidence < cfg.uncertain_below) & ~resolved).sum()),
+            "all_noise": int((pred.all_noise & ~resolved).sum()),
+            "mean_confidence": float(pred.confidence[~resolved].mean()) if (~resolved).any() else 1.0,
+            "train_s": round(t_train, 4), "predict_s": round(t_predict, 4), "selection": self.selection,
+            "texts_asked": 0, "accepted": 0, "rejected": 0, "abstained": 0, "round_calls": 0,
+        }
+        return model, pred, metrics
+
+    def _askable(self, label: int) -> bool:
+        return self.cfg.ask_labels is None or bool(self.cfg.ask_labels[label])
+
+    def _eligible(self, pred: Predictions) -> np.ndarray:
+        """Unresolved distinct texts that still have a candidate worth asking about."""
+        cfg, p = self.cfg, self.p
+        resolved = (self.validated >= 0) | (p.fixed >= 0)
+        eligible = ~resolved & self.is_rep
+        for i, labs in self.asked.items():
+            cands = [c for c in pred.candidates[i].tolist() if self._askable(c)]
+            if len(labs) >= 2 * cfg.max_candidates or labs.issuperset(cands):
+                eligible[i] = False
+        if cfg.ask_labels is not None:  # only texts with an askable candidate
+            eligible &= cfg.ask_labels[pred.candidates[:, :cfg.max_candidates]].any(axis=1)
+        return eligible
+
+    def _question(self, i: int, label: int) -> Question:
+        p = self.p
+        name = p.classes[label]
+        examples = self.examples.nearest(label, p.X_pool[i], self.cfg.n_examples)
+        return Question(text_id=p.pool_ids[i], text=p.pool_texts[i], label=name,
+                        context=Context(label=name, description=p.descriptions.get(name), examples=examples))
+
+    def _ask_round(self, pred: Predictions, eligible: np.ndarray, round_calls: int, calls: int,
+                   calls_per_text: float, metrics: dict) -> int:
+        """Select texts and ask about their candidates, best first, in waves: on a "no" the next
+        candidate is asked in the next wave. Returns the answers spent; fills ``metrics``."""
+        cfg, p = self.cfg, self.p
+        t0 = time.perf_counter()
+        n_texts = max(1, int(math.ceil(round_calls / calls_per_text)))
+        groups = self.label_group[pred.label] if cfg.spread else None
+        picks = select(pred.uncertainty, n_texts, groups=groups, eligible=eligible)
+        t_select = time.perf_counter() - t0
+        tried = {int(i): 0 for i in picks}
+        open_picks = [int(i) for i in picks]
+        spent = accepted = rejected = abstained = 0
+        for _wave in range(cfg.max_candidates):
+            pending = []
+            for i in open_picks:
+                done = self.asked.setdefault(i, set())
+                nxt = next((int(c) for c in pred.candidates[i] if int(c) not in done and self._askable(int(c))), None)
+                if nxt is not None and tried[i] < cfg.max_candidates:
+                    pending.append((i, nxt))
+            pending = pending[:max(0, min(round_calls - spent, cfg.budget - calls - spent))]
+            if not pending:
+                break
+            answers = self.asker.ask([self._question(i, lab) for i, lab in pending], metrics["round"])
+            still_open = []
+            for (i, lab), verdict in zip(pending, answers):
+                if verdict is NOT_ASKED:
+                    continue  # not answered: may be asked again later
+                spent += 1
+                self.asked[i].add(lab)
+                tried[i] += 1
+                self.answers.append((i, lab, verdict, metrics["round"]))
+                if verdict is True:
+                    accepted += 1
+                    self.validated[self.members.get(i, i)] = lab
+                    self.examples.add(lab, p.X_pool[i], p.pool_texts[i])
+                else:
+                    if verdict is False:
+                        rejected += 1
+                        self.neg_rows.append(i)
+                        self.neg_labels.append(lab)
+                    else:
+                        abstained += 1
+                    still_open.append(i)
+            in_wave = {i for i, _ in pending}  # a text the expert could not answer waits for a later round
+            still_open += [i for i in open_picks if i not in in_wave and tried[i] < cfg.max_candidates]
+            open_picks = [i for i in still_open if tried[i] < cfg.max_candidates]
+            if self.asker.exhausted:
+                break  # the expert quit or hit its own limit: no more questions this round
+        metrics.update(texts_asked=sum(1 for v in tried.values() if v > 0), accepted=accepted, rejected=rejected,
+                       abstained=abstained, round_calls=spent, select_s=round(t_select, 4),
+                       ask_s=round(time.perf_counter() - t0 - t_select, 4))
+        return spent

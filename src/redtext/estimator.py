@@ -1,0 +1,447 @@
+"""The public estimator: ``RED(...).fit(seed_texts, seed_labels, pool=..., expert=...)``.
+
+scikit-learn conventions: the constructor only stores parameters (``get_params``/``set_params``
+by introspection, :class:`redtext.options.Params`; ``sklearn.base.clone`` works); parameters are checked
+declaratively when ``fit`` starts; fitted state lives in trailing-underscore attributes.
+``fit`` embeds the texts, partitions the labels, runs the delegation loop
+(:class:`redtext.core.loop.Delegation`) and keeps what :func:`redtext.core.deliver.deliver`
+delivers; ``grow`` continues a fitted (or loaded) model with new labels or for named labels.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable, Sequence
+
+import numpy as np
+
+from .core.budget import resolve_budget
+from .core.predict import Predictions, combine, predict_compact
+from .core.select import UNCERTAINTY
+from .errors import InputError
+from .options import (Check, ClassifierOptions, Either, Instance, Number, OneOf, Params, RoundOptions,
+                      check_params, options_from_json, options_to_json)
+
+#: ``subset_size="auto"``: one flat classifier below this many labels, subsets from it on
+AUTO_SUBSETS_FROM_LABELS = 1000
+AUTO_SUBSET_SIZE = 8
+
+
+def resolve_subset_size(subset_size, n_labels: int) -> int | None:
+    """The subset size ``"auto"`` stands for with ``n_labels`` labels: None (one flat classifier)
+    below :data:`AUTO_SUBSETS_FROM_LABELS` labels — on every dataset measured (77, 150 and 870
+    labels) the flat loop labelled the pool as well as the partitioned one or better, gave the
+    better final model, and trained faster — and subsets of :data:`AUTO_SUBSET_SIZE` from there
+    on, where one multinomial model gets slow to retrain every round (BENCHMARKS.md). Other
+    values pass through."""
+    if isinstance(subset_size, str) and subset_size == "auto":
+        return None if n_labels < AUTO_SUBSETS_FROM_LABELS else AUTO_SUBSET_SIZE
+    return subset_size
+
+
+def _check_budget(value) -> None:
+    from .core.budget import parse_budget
+
+    parse_budget(value, flag="RED budget")
+
+
+def _check_embedder(value) -> None:
+    if not isinstance(value, str) and not all(hasattr(value, a) for a in ("name", "dim", "encode")):
+        raise InputError(f"RED embedder={value!r}: give an embedder spec or an object with name, dim and encode(texts)")
+
+
+def _check_backend(value) -> None:
+    if not isinstance(value, str) and not all(callable(getattr(value, a, None))
+                                              for a in ("map", "predict", "wrap_embedder")):
+        raise InputError(f"RED backend={value!r}: use 'local', 'ray' or a backend object")
+
+
+class RED(Params):
+    """Recursive Expert Delegation, scikit-learn style.
+
+    Parameters
+    ----------
+    subset_size : "auto", None or int
+        Labels per subset classifier; None trains one flat classifier; ``"auto"`` is flat below
+        1000 labels and subsets of 8 from 1000 on (:func:`resolve_subset_size`).
+    budget : int, float or str
+        Expert calls: a count, a fraction of the pool or a percentage (a hard cap).
+    embedder : str or object
+        ``--embedder`` spec (``minilm``, ``minilm-torch``, ``fast``, ``hashing[:DIM]``, a model
+        folder) or any object with ``name``, ``dim`` and ``encode(texts)``.
+    uncertainty : str
+        How texts are picked for the expert: ``auto`` (margin, or runner-up when the right label
+        is often outside the top candidates; :func:`redtext.core.select.resolve_auto`), or one
+        of ``margin``, ``runner_up``, ``gain``, ``reach``, ``entropy``.
+    max_candidates : int
+        Candidates asked about per text and round (correction depth).
+    classifier : ClassifierOptions or None
+        C, NOISE shape and the optional UMAP reduction (:class:`redtext.options.ClassifierOptions`).
+    rounds : RoundOptions or None
+        Round cap, spread, stop threshold, candidates kept, examples shown
+        (:class:`redtext.options.RoundOptions`).
+    random_state : int
+        Seed for every random choice.
+    n_jobs : int or None
+        Worker processes for subset training (None: every core).
+    backend : str or object
+        ``local`` or ``ray`` (:mod:`redtext.backends`), or a backend object.
+    verbose : bool
+        Progress bars on a terminal.
+
+    Fitted attributes: ``classes_``, ``subsets_``, ``subset_size_``, ``label_vectors_``,
+    ``ensemble_``, ``embedder_``, ``selection_``, ``history_``, ``stop_reason_``,
+    ``expert_calls_``, ``new_expert_calls_``, ``budget_calls_``, ``pool_ids_``,
+    ``pool_labels_``, ``pool_label_index_``, ``pool_confidence_``, ``pool_source_``,
+    ``pool_all_noise_``, ``pool_candidates_``, ``answers_``, ``class_stats_`` and the training
+    rows ``train_texts_``, ``train_labels_``, ``train_X_``.
+    """
+
+    _rules = {
+        "subset_size": Either("auto", None, Number(1, integer=True), what="'auto', None or a positive whole number"),
+        "budget": Check(_check_budget),
+        "embedder": Check(_check_embedder),
+        "uncertainty": OneOf("auto", *UNCERTAINTY),
+        "max_candidates": Number(1, integer=True),
+        "classifier": Either(None, Instance(ClassifierOptions, what=""), what="a ClassifierOptions or None"),
+        "rounds": Either(None, Instance(RoundOptions, what=""), what="a RoundOptions or None"),
+        "random_state": Number(integer=True),
+        "n_jobs": Either(None, Number(1, integer=True), what="None or a positive whole number"),
+        "backend": Check(_check_backend),
+        "verbose": Instance(bool, int, what="True or False"),
+    }
+
+    def __init__(self, subset_size="auto", budget=0.25, *, embedder="minilm", uncertainty: str = "auto",
+                 max_candidates: int = 3, classifier: ClassifierOptions | None = None,
+                 rounds: RoundOptions | None = None, random_state: int = 0, n_jobs: int | None = None,
+                 backend="local", verbose: bool = True):
+        self.subset_size = subset_size
+        self.budget = budget
+        self.embedder = embedder
+        self.uncertainty = uncertainty
+        self.max_candidates = max_candidates
+        self.classifier = classifier
+        self.rounds = rounds
+        self.random_state = random_state
+        self.n_jobs = n_jobs
+        self.backend = backend
+        self.verbose = verbose
+
+    # -- parameters and the objects they name ------------------------------------------------------
+    def _check_params(self) -> None:
+        check_params(self)
+
+    @property
+    def _classifier(self) -> ClassifierOptions:
+        return self.classifier or ClassifierOptions()
+
+    @property
+    def _rounds(self) -> RoundOptions:
+        return self.rounds or RoundOptions()
+
+    def _resolve(self) -> None:
+        """The embedder and backend the parameters name, as fitted attributes."""
+        from .backends import get_backend
+        from .embed import get_embedder
+
+        self.embedder_ = get_embedder(self.embedder) if isinstance(self.embedder, str) else self.embedder
+        self.backend_ = get_backend(self.backend) if isinstance(self.backend, str) else self.backend
+
+    def _encode(self, texts: Sequence[str]) -> np.ndarray:
+        from .embed import embed_with_progress
+
+        return embed_with_progress(self.backend_.wrap_embedder(self.embedder_), list(texts), progress=bool(self.verbose))
+
+    # -- fit -----------------------------------------------------------------------------------------
+    def fit(self, X: Sequence[str], y: Sequence[str], *, pool: Sequence[str] | None = None, expert=None,
+            descriptions: dict[str, str] | None = None, pool_ids: Sequence[str] | None = None,
+            embeddings: tuple[np.ndarray, np.ndarray] | None = None, journal=None, monitor: Callable | None = None):
+        """Fit on seed texts ``X`` with labels ``y``; with ``pool`` and ``expert``, run the loop.
+
+        ``expert`` is any callable ``(text, label, context) -> bool`` or an object following the
+        expert protocol (:mod:`redtext.experts`). ``descriptions`` maps labels to what they mean
+        (shown to the expert); ``pool_ids`` name the pool texts (row numbers otherwise);
+        ``embeddings`` passes precomputed ``(seed_vectors, pool_vectors)``; ``journal`` keeps
+        every answer (:class:`redtext.core.journal.MemoryJournal` by default; ``redtext run``
+        passes one that writes to its run.db); ``monitor(metrics, model, predictions,
+        validated)`` is called after each round's predictions."""
+        from .core.partition import partition_labels
+        from .core.vectors import label_vectors
+
+        self._check_params()
+        self._resolve()
+        seed_texts, seed_labels, pool_texts, pool_ids = _inputs(X, y, pool, pool_ids)
+        if len(set(seed_labels)) < 2:
+            raise InputError("the seed needs at least 2 distinct labels")
+        self.classes_ = sorted(set(seed_labels))
+        X_seed, X_pool = self._vectors(seed_texts, pool_texts, embeddings)
+        y_seed = self._indices(seed_labels)
+        self.label_vectors_ = label_vectors(X_seed, y_seed, len(self.classes_))
+        self.subset_size_ = resolve_subset_size(self.subset_size, len(self.classes_))
+        self.subsets_ = partition_labels(self.label_vectors_, self.subset_size_, reduce=self._classifier.reduce,
+                                         random_state=self.random_state)
+        return self._delegate(seed_texts, seed_labels, X_seed, pool_texts, pool_ids, X_pool, descriptions, expert,
+                              journal=journal, monitor=monitor)
+
+    def grow(self, X: Sequence[str], y: Sequence[str], *, pool: Sequence[str] | None = None, expert=None,
+             descriptions: dict[str, str] | None = None, pool_ids: Sequence[str] | None = None,
+             embeddings: tuple[np.ndarray, np.ndarray] | None = None, retrain: Sequence[str] | None = None,
+             journal=None, monitor: Callable | None = None):
+        """Grow this fitted (or loaded) model instead of starting afresh (``redtext add-classes``
+        and ``redtext retrain``): its training rows join the seed ``X, y``; labels new to it are
+        placed into its subsets (:mod:`redtext.core.grow`), and only the subsets that took a new
+        label — or hold one of the ``retrain`` labels — are retrained; every other subset keeps
+        its classifier exactly. The expert is asked only about labels of the retrained subsets
+        (or exactly the ``retrain`` labels when given). A flat model stays flat.
+
+        ``grow`` replaces the fitted attributes rather than changing them, so
+        ``copy.copy(model).grow(...)`` leaves ``model`` as it was."""
+        from .core.grow import place_labels, subsets_holding
+        from .core.vectors import label_vectors
+
+        self._check_fitted()
+        self._check_params()
+        self._resolve()
+        seed_texts, seed_labels, pool_texts, pool_ids = _inputs(X, y, pool, pool_ids)
+        base_texts, base_labels, base_X = self.training_data()
+        base_models = list(self.ensemble_.models_)
+        base_subsets = [list(s) for s in self.subsets_]
+        n_base = len(self.classes_)
+        self.classes_ = list(self.classes_) + sorted(set(seed_labels) - set(self.classes_))
+        unknown = sorted(set(retrain or ()) - set(self.classes_))
+        if unknown:
+            raise InputError(f"--classes names labels the model does not have: {', '.join(unknown[:5])}; "
+                             f"its labels are listed in {getattr(self, 'path_', 'the model')}/manifest.json")
+        X_new, X_pool = self._vectors(seed_texts, pool_texts, embeddings)
+        seed_texts = list(base_texts) + seed_texts
+        seed_labels = list(base_labels) + seed_labels
+        X_seed = np.vstack([np.asarray(base_X, dtype=np.float32), X_new])
+        self.label_vectors_ = label_vectors(X_seed, self._indices(seed_labels), len(self.classes_))
+        size = None if len(base_subsets) == 1 else (resolve_subset_size(self.subset_size, len(self.classes_))
+                                                     or AUTO_SUBSET_SIZE)
+        self.subset_size_ = size
+        self.subsets_, changed = place_labels(self.label_vectors_, base_subsets,
+                                              list(range(n_base, len(self.classes_))), size)
+        retrain_idx = [self.classes_.index(c) for c in (retrain or ())]
+        changed |= subsets_holding(self.subsets_, retrain_idx)
+        if not changed:
+            raise InputError("nothing to retrain: the seed adds no new label and no --classes were named")
+        frozen = {g: m for g, m in enumerate(base_models) if g not in changed}
+        self.changed_subsets_ = sorted(changed)
+        ask = retrain_idx or [lab for g in sorted(changed) for lab in self.subsets_[g]]
+        ask_labels = np.zeros(len(self.classes_), dtype=bool)
+        ask_labels[ask] = True
+        return self._delegate(seed_texts, seed_labels, X_seed, pool_texts, pool_ids, X_pool, descriptions, expert,
+                              journal=journal, monitor=monitor, frozen=frozen, ask_labels=ask_labels)
+
+    def _indices(self, labels: Sequence[str]) -> np.ndarray:
+        index = {c: i for i, c in enumerate(self.classes_)}
+        return np.array([index[lab] for lab in labels], dtype=np.int64)
+
+    def _vectors(self, seed_texts, pool_texts, embeddings) -> tuple[np.ndarray, np.ndarray]:
+        if embeddings is not None:
+            X_seed, X_pool = (np.asarray(e, dtype=np.float32) for e in embeddings)
+        else:
+            both = self._encode(seed_texts + pool_texts)
+            X_seed, X_pool = both[:len(seed_texts)], both[len(seed_texts):]
+        if len(X_seed) != len(seed_texts) or len(X_pool) != len(pool_texts):
+            raise InputError(f"embeddings hold {len(X_seed)} seed and {len(X_pool)} pool vectors for "
+                             f"{len(seed_texts)} seed and {len(pool_texts)} pool texts")
+        return X_seed, X_pool.reshape(len(pool_texts), X_seed.shape[1])
+
+    def _delegate(self, seed_texts, seed_labels, X_seed, pool_texts, pool_ids, X_pool, descriptions, expert, *,
+                  journal, monitor, frozen=None, ask_labels=None):
+        """Run the loop over the pool and keep what it delivers."""
+        from .core.deliver import deliver
+        from .core.drift import class_stats
+        from .core.journal import MemoryJournal
+        from .core.loop import Delegation, LoopConfig, Problem
+        from .core.trainer import Trainer
+        from .experts import as_expert
+        from .progress import progress_bar
+
+        y_seed = self._indices(seed_labels)
+        index = {c: i for i, c in enumerate(self.classes_)}
+        descriptions = {k: v for k, v in (descriptions or {}).items() if k in index}
+        label_group = np.empty(len(self.classes_), dtype=np.int64)
+        for g, members in enumerate(self.subsets_):
+            label_group[members] = g
+        seed_map = {t: index[lab] for t, lab in zip(seed_texts, seed_labels)}
+        fixed = np.array([seed_map.get(t, -1) for t in pool_texts], dtype=np.int64)
+        n_budget = resolve_budget(self.budget, len(pool_texts)) if expert is not None else 0
+        expert = as_expert(expert) if expert is not None else as_expert(_no_expert)
+        expert.prepare(self.classes_, self.label_vectors_)
+        opts, ropts = self._classifier, self._rounds
+        trainer = Trainer(self.subsets_, len(self.classes_), label_vectors=self.label_vectors_, C=opts.C,
+                          noise_factor=opts.noise_factor, noise_clusters=opts.noise_clusters,
+                          random_state=self.random_state, n_jobs=self.n_jobs, backend=self.backend_, frozen=frozen)
+        problem = Problem(classes=self.classes_, X_seed=X_seed, y_seed=y_seed, seed_texts=seed_texts, X_pool=X_pool,
+                          pool_texts=pool_texts, pool_ids=pool_ids, fixed=fixed, descriptions=descriptions)
+        config = LoopConfig(budget=n_budget, max_rounds=ropts.max_rounds, rounds_hint=ropts.rounds_hint,
+                            max_candidates=self.max_candidates, n_candidates=ropts.n_candidates,
+                            uncertainty=self.uncertainty, n_examples=ropts.n_examples, min_gain=ropts.min_gain,
+                            ask_labels=ask_labels)
+        with progress_bar("expert questions", total=n_budget, enabled=bool(self.verbose) and n_budget > 0) as adv:
+            result = Delegation(problem, config, trainer, expert, journal=journal or MemoryJournal(),
+                                label_group=label_group, monitor=monitor, on_answers=adv).run()
+        delivered = deliver(problem, result)
+        self.ensemble_ = result.model
+        self.history_ = result.rounds
+        self.stop_reason_ = result.stop_reason
+        self.selection_ = result.selection
+        self.expert_calls_ = result.calls
+        self.new_expert_calls_ = result.new_calls
+        self.budget_calls_ = n_budget
+        self.answers_ = [(pool_texts[i], self.classes_[lab], v, r) for i, lab, v, r in result.answers]
+        rows = delivered.train_rows
+        self.train_texts_ = list(seed_texts) + [pool_texts[i] for i in rows]
+        self.train_labels_ = list(seed_labels) + [self.classes_[result.validated[i]] for i in rows]
+        self.train_X_ = np.vstack([X_seed, X_pool[rows]]).astype(np.float32)
+        self.pool_ids_ = list(pool_ids)
+        self.pool_label_index_ = delivered.label
+        self.pool_labels_ = [self.classes_[i] for i in delivered.label]
+        self.pool_confidence_ = delivered.confidence
+        self.pool_source_ = delivered.source
+        self.pool_all_noise_ = delivered.all_noise
+        self.pool_candidates_ = [[(self.classes_[c], float(s)) for c, s in zip(cands, scs)]
+                                 for cands, scs in zip(delivered.candidates, delivered.candidate_scores)]
+        self.class_stats_ = class_stats(self.classes_, self.pool_labels_, delivered.confidence, delivered.source,
+                                        [(lab, v) for _, lab, v, _ in self.answers_])
+        return self
+
+    # -- predict ---------------------------------------------------------------------------------------
+    def _check_fitted(self):
+        if not hasattr(self, "ensemble_"):
+            raise InputError("this RED model is not fitted yet; call fit() or RED.load() first")
+
+    def _selection(self) -> str:
+        """The uncertainty score predictions carry: the one the loop used, else the parameter
+        (``auto`` before any loop ran means margin)."""
+        chosen = getattr(self, "selection_", None) or self.uncertainty
+        return "margin" if chosen == "auto" else chosen
+
+    def predict_details(self, texts: Sequence[str] | None, *, embeddings: np.ndarray | None = None,
+                        proba: bool = False) -> Predictions:
+        """Ranked candidates, label, confidence, uncertainty per text. The dense ``(N, L)``
+        ``proba`` matrix is built only with ``proba=True`` (8 GB at 1M texts × 1000 labels)."""
+        self._check_fitted()
+        if not hasattr(self, "embedder_"):
+            self._resolve()
+        X = embeddings if embeddings is not None else self._encode(list(texts))
+        n_candidates = self._rounds.n_candidates
+        if not proba:
+            return predict_compact(self.ensemble_, X, n_candidates=n_candidates, uncertainty=self._selection())
+        scores, all_noise = self.ensemble_.predict_proba(X, return_noise=True)
+        return combine(scores, all_noise, n_candidates=n_candidates, uncertainty=self._selection())
+
+    def predict_proba(self, texts: Sequence[str] | None, *, embeddings: np.ndarray | None = None) -> np.ndarray:
+        """``(N, len(classes_))``; columns follow ``classes_``."""
+        return self.predict_details(texts, embeddings=embeddings, proba=True).proba
+
+    def predict(self, texts: Sequence[str] | None, *, embeddings: np.ndarray | None = None) -> np.ndarray:
+        pred = self.predict_details(texts, embeddings=embeddings)
+        return np.asarray(self.classes_, dtype=object)[pred.label]
+
+    # -- persistence -----------------------------------------------------------------------------------
+    _UNSAVED = ("embedder", "backend", "n_jobs", "verbose")
+
+    def save(self, path) -> Path:
+        """Write the model bundle (plain arrays and a manifest, no pickle) to the folder ``path``."""
+        from .io.bundle import save_bundle
+
+        self._check_fitted()
+        if not hasattr(self, "embedder_"):
+            self._resolve()
+        spec = self.embedder if isinstance(self.embedder, str) else None
+        params = {k: options_to_json(v) for k, v in self.get_params(deep=False).items() if k not in self._UNSAVED}
+        return save_bundle(path, classes=self.classes_, models=self.ensemble_.models_,
+                           embedder={"spec": spec, "name": self.embedder_.name, "dim": int(self.embedder_.dim)},
+                           params=params,
+                           extra={"subsets": [list(map(int, s)) for s in self.subsets_],
+                                  "class_stats": getattr(self, "class_stats_", None)},
+                           training=(self.train_texts_, self.train_labels_, self.train_X_)
+                           if hasattr(self, "train_X_") else None)
+
+    def training_data(self) -> tuple[list[str], list[str], np.ndarray]:
+        """(texts, labels, vectors) the classifiers were trained on: seed plus expert-validated."""
+        self._check_fitted()
+        if not hasattr(self, "train_X_"):
+            from .io.bundle import load_training
+
+            if getattr(self, "path_", None) is None:
+                raise InputError("this model holds no training rows; fit it first")
+            self.train_texts_, self.train_labels_, self.train_X_ = load_training(self.path_)
+        return self.train_texts_, self.train_labels_, self.train_X_
+
+    @classmethod
+    def load(cls, path, *, embedder=None, backend="local") -> "RED":
+        """A model bundle written by :meth:`save` (or a run folder: its ``model/``)."""
+        from .core.subsets import SubsetEnsemble, SubsetModel
+        from .io.bundle import load_bundle
+
+        path = Path(path)
+        if not (path / "manifest.json").exists() and (path / "model" / "manifest.json").is_file():
+            path = path / "model"  # a run folder: its model
+        manifest, arrays = load_bundle(path)
+        models = [SubsetModel(**m) for m in arrays]
+        info = manifest["embedder"]
+        if embedder is None:
+            if not info.get("spec"):
+                raise InputError(f"{path} was trained with a custom embedder ({info.get('name')}); "
+                                 "pass the same embedder to RED.load(path, embedder=...)")
+            from .embed import spec_for_saved
+
+            embedder = spec_for_saved(info["spec"], info.get("name"))
+        self = cls(**saved_params(manifest.get("params", {})), backend=backend)
+        self.embedder = embedder
+        self._resolve()
+        if self.embedder_.name != info.get("name"):
+            raise InputError(f"{path} was trained with embedder {info.get('name')}, not {self.embedder_.name}; "
+                             "pass the embedder it was trained with")
+        self.classes_ = list(manifest["classes"])
+        self.subsets_ = [list(s) for s in manifest.get("subsets", [m.labels.tolist() for m in models])]
+        ens = SubsetEnsemble(self.subsets_, len(self.classes_), backend=self.backend_)
+        ens.models_ = models
+        ens.n_features_in_ = int(info.get("dim", models[0].coef.shape[1]))
+        self.ensemble_ = ens
+        self.path_ = path
+        self.manifest_ = manifest
+        self.class_stats_ = manifest.get("class_stats")
+        return self
+
+
+#: parameters of older bundles and run configs, and where they live now
+_OLD_CLASSIFIER = ("C", "noise_factor", "noise_clusters", "reduce")
+_OLD_ROUNDS = ("max_rounds", "rounds_hint", "min_gain", "n_candidates", "n_examples")
+
+
+def saved_params(params: dict) -> dict:
+    """Constructor parameters from a manifest's or run config's ``params`` — including those
+    written before the option objects existed (flat keys such as ``noise_factor`` or
+    ``max_rounds``), and leaving out parameters since removed (measured as not helping)."""
+    import inspect
+
+    known = set(inspect.signature(RED.__init__).parameters) - {"self"}
+    out = {k: options_from_json(k, v) for k, v in params.items() if k in known and k not in ("backend",)}
+    classifier = {k: params[k] for k in _OLD_CLASSIFIER if k in params}
+    rounds = {k: params[k] for k in _OLD_ROUNDS if k in params}
+    if classifier and not isinstance(out.get("classifier"), ClassifierOptions):
+        out["classifier"] = ClassifierOptions(**classifier)
+    if rounds and not isinstance(out.get("rounds"), RoundOptions):
+        out["rounds"] = RoundOptions(**rounds)
+    return out
+
+
+def _no_expert(text, label, context):  # pragma: no cover - never asked: the budget is 0 without an expert
+    raise AssertionError("no expert was given")
+
+
+def _inputs(X, y, pool, pool_ids) -> tuple[list[str], list[str], list[str], list[str]]:
+    seed_texts = [str(t) for t in X]
+    seed_labels = [str(lab) for lab in y]
+    if len(seed_texts) != len(seed_labels):
+        raise InputError(f"{len(seed_texts)} seed texts but {len(seed_labels)} labels; pass one label per text")
+    pool_texts = [] if pool is None else [str(t) for t in pool]
+    pool_ids = [str(i) for i in pool_ids] if pool_ids is not None else [f"row-{i}" for i in range(len(pool_texts))]
+    if len(pool_ids) != len(pool_texts):
+        raise InputError(f"{len(pool_ids)} pool ids for {len(pool_texts)} pool texts; pass one id per text")
+    return seed_texts, seed_labels, pool_texts, pool_ids
