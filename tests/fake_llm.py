@@ -4,7 +4,8 @@ It answers "yes"/"no" from a gold mapping (text -> label), reading the text from
 ``<text>`` block and the label from the prompt, and can be told to misbehave: a ``plan``
 function gets (request number, text, label) and returns one of
 ``("ok",)``, ``("reply", content)``, ``("status", code, headers)``, ``("hang", seconds)``,
-``("truncated",)`` or ``("empty",)``. It records every request and the peak concurrency.
+``("truncated",)``, ``("empty",)`` or ``("echo", code)`` (an error whose body repeats the request's
+Authorization header, as some gateways do). It records every request and the peak concurrency.
 """
 from __future__ import annotations
 
@@ -91,6 +92,10 @@ class FakeLLM:
             return self._send(handler, 200, b"{}")
         if kind == "status":
             return self._send(handler, action[1], b'{"error": {"message": "scripted"}}', action[2] if len(action) > 2 else None)
+        if kind == "echo":
+            auth = handler.headers.get("Authorization", "")
+            body = json.dumps({"error": {"message": f"Incorrect API key provided: {auth}"}}).encode()
+            return self._send(handler, action[1], body)
         if kind == "truncated":
             return self._send(handler, 200, b'{"id": "x", "choices": [{"message": {"content": "ye')
         if text is None:  # a describe request

@@ -35,3 +35,15 @@ def ask(text, label, context):
 
 def broken(text, label, context):
     raise RuntimeError("service unavailable")
+
+
+_calls = {"n": 0, "interrupted": False}
+
+
+def interrupt_after_5(text, label, context):
+    """Answers yes five times, then raises KeyboardInterrupt once (as Ctrl-C in the expert would); yes after."""
+    _calls["n"] += 1
+    if _calls["n"] > 5 and not _calls["interrupted"]:
+        _calls["interrupted"] = True
+        raise KeyboardInterrupt
+    return True

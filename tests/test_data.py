@@ -182,7 +182,11 @@ def test_csv_quoted_multiline_and_huge_field(tmp_path):
     big = "word " * 100_000  # larger than csv's default 128 KiB field limit
     rows = [{"text": "line one\nline two, with comma", "label": "a"}, {"text": big, "label": "b"}]
     rec = load_seed(write_csv(tmp_path / "seed.csv", rows))
-    assert rec.texts == ["line one\nline two, with comma", big]
+    # read whole (no field-size error), then cut to what anything downstream reads, with a warning
+    from redtext.io.records import MAX_TEXT_CHARS
+
+    assert rec.texts == ["line one\nline two, with comma", big[:MAX_TEXT_CHARS]]
+    assert any("cut to their first" in w and "rows 2" in w for w in rec.warnings)
 
 
 def test_jsonl_blank_lines_are_skipped(tmp_path):

@@ -100,7 +100,7 @@ def test_transient_faults_are_retried(tmp_path, fault):
         return actions[fault] if n < 2 else ("ok",)
 
     with FakeLLM(GOLD, plan) as server:
-        e = expert(server, tmp_path, concurrency=1, timeout=0.5)
+        e = expert(server, tmp_path, concurrency=1, timeout=0.5 if fault == "hang" else 10)
         [v] = e.ask(questions(1, label="beta"))
     assert v is True
     assert e.usage.retries == 2 and len(server.requests) == 3

@@ -287,6 +287,7 @@ class RED(Params):
         self.ensemble_ = result.model
         self.history_ = result.rounds
         self.stop_reason_ = result.stop_reason
+        self.stop_detail_ = expert.exhausted_reason if result.stop_reason == "expert_limit" else None
         self.selection_ = result.selection
         self.expert_calls_ = result.calls
         self.new_expert_calls_ = result.new_calls

@@ -188,9 +188,9 @@ def write_label_studio(rows: list[dict], out: Path, classes: list[str]) -> list[
 
     model_version = f"redtext-{__version__}"
     config = _sidecar(out, ".xml")
-    with _atomic(config) as fh:
-        fh.write(label_studio_config(classes))
-    with _atomic(out) as fh:
+    # both files land together or neither does: the config is replaced only once the tasks are written
+    with _atomic(out) as fh, _atomic(config) as cfg:
+        cfg.write(label_studio_config(classes))
         fh.write("[")
         for n, r in enumerate(rows):
             task = {
@@ -237,11 +237,13 @@ ARGILLA_MAPPING = {"score": "label.suggestion.score", "agent": "label.suggestion
 
 
 def write_argilla(rows: list[dict], out: Path, classes: list[str]) -> list[Path]:
-    from ..io.atomic import write_jsonl_atomic, write_text_atomic
 
     labels = _sidecar(out, ".labels.json")
-    write_text_atomic(labels, json.dumps(classes, ensure_ascii=False, indent=1) + "\n")
-    write_jsonl_atomic(out, argilla_records(rows))
+    with _atomic(out) as fh, _atomic(labels) as lab:  # both files land together or neither does
+        lab.write(json.dumps(classes, ensure_ascii=False, indent=1) + "\n")
+        encode = json.JSONEncoder(ensure_ascii=False).encode
+        for record in argilla_records(rows):
+            fh.write(encode(record) + "\n")
     return [out, labels]
 
 

@@ -110,6 +110,16 @@ def _load_base(base_model: str, retrain_classes: list[str] | None):
     return base
 
 
+def _storable(cfg: dict) -> dict:
+    """The run config as stored: a --base-url's credentials (``http://user:KEY@host``) are left out."""
+    from ..experts.llm import redact_url
+
+    llm = dict(cfg.get("llm") or {})
+    if llm.get("base_url"):
+        llm["base_url"] = redact_url(llm["base_url"])
+    return {**cfg, "llm": llm}
+
+
 def expert_settings(cfg: dict, out_dir: Path, log):
     from ..experts.registry import ExpertSettings
 
@@ -199,31 +209,60 @@ def start(*, seed: str | None, pool: str | None, out: str, expert: str, gold: st
     if connect is not None:  # a wrong Ray address fails here too
         connect()
     created = not out_dir.exists()
-    out_dir.mkdir(parents=True, exist_ok=True)
-    with RunLock(out_dir):
-        return _start_locked(out_dir, created, config, seed_rec, pool_rec, desc, expert_obj, log)
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        lock = RunLock(out_dir).__enter__()
+    except OSError as exc:
+        from ..errors import StorageError
+
+        raise StorageError(f"cannot write --out {out_dir} ({exc.strerror or exc}); choose a folder you can "
+                           "write in") from None
+    try:
+        return _start_locked(out_dir, created, _storable(config), seed_rec, pool_rec, desc, expert_obj, log)
+    finally:
+        lock.__exit__(None, None, None)
 
 
 def _start_locked(out_dir, created, config, seed_rec, pool_rec, desc, expert_obj, log):
+    import shutil
+    import sqlite3
+
+    from ..errors import StorageError, storage_error
     from ..io.store import Store
 
-    store = Store(out_dir / "run.db")
+    hint = "free some space or choose another --out"
     try:
-        run_id = store.create_run(config)
-        store.add_texts(run_id, "seed", seed_rec.ids, seed_rec.texts, seed_rec.labels)
-        store.add_texts(run_id, "pool", pool_rec.ids, pool_rec.texts)
-        store.add_descriptions(run_id, desc)
+        store = Store(out_dir / "run.db")
+    except (OSError, sqlite3.Error) as exc:
+        raise (storage_error(exc, str(out_dir), hint) or exc) from None
+    run_id = None
+    try:
+        try:
+            run_id = store.create_run(config)
+            store.add_texts(run_id, "seed", seed_rec.ids, seed_rec.texts, seed_rec.labels)
+            store.add_texts(run_id, "pool", pool_rec.ids, pool_rec.texts)
+            store.add_descriptions(run_id, desc)
+        except (OSError, sqlite3.Error) as exc:
+            raise (storage_error(exc, str(out_dir), hint) or exc) from None
         return _execute(store, run_id, out_dir, expert_obj, log=log)
-    except InputError:
-        # bad input found late (before any expert call): leave nothing half-written behind
-        if created and store.count_verdicts(run_id) == 0:
+    except (InputError, StorageError) as exc:
+        # bad input found late, or a disk that refuses writes, before any expert call: leave nothing behind
+        if created and (run_id is None or _no_answers(store, run_id)):
             store.close()
-            import shutil
-
             shutil.rmtree(out_dir, ignore_errors=True)
+            if isinstance(exc, StorageError):
+                raise StorageError(f"cannot write {out_dir} ({exc.reason}); nothing was kept (no expert answer "
+                                   "yet): free some space and run the command again", exc.reason) from None
         raise
     finally:
         store.close()
+
+
+def _no_answers(store, run_id) -> bool:
+    try:
+        return store.count_verdicts(run_id) == 0
+    except Exception:  # noqa: BLE001 - a store that cannot even be read holds nothing worth keeping
+        return True
 
 
 def resume(out: str, *, log=print, llm_overrides: dict | None = None) -> dict:
@@ -248,7 +287,7 @@ def _resume_locked(out_dir: Path, log, llm_overrides: dict) -> dict:
         changed = {k: v for k, v in llm_overrides.items() if v is not None}
         if changed:  # e.g. a corrected --base-url, or a raised --max-calls
             cfg["llm"] = {**(cfg.get("llm") or {}), **changed}
-            store.update_config(run_id, cfg)
+            store.update_config(run_id, _storable(cfg))
             info["status"] = "running"
             log(f"resuming with changed expert settings: {', '.join(sorted(changed))}")
         if info["status"] == "done" and info["stop_reason"] != "expert_limit" and \
@@ -275,49 +314,81 @@ def _embed(model, store, texts: list[str]):
 
 
 def _execute(store, run_id: int, out_dir: Path, expert_obj, *, log=print) -> dict:
+    """Fit (or grow) and write the outputs; on any failure the run is marked failed and stays
+    resumable — an interrupt becomes exit 130, a disk that refuses writes one line (exit 2)."""
+    import sqlite3
+
+    from ..errors import Interrupted, storage_error
+
+    resume_hint = f"continue with `redtext resume {out_dir}`"
+    try:
+        return _fit_and_write(store, run_id, out_dir, expert_obj, log=log)
+    except KeyboardInterrupt:
+        _mark_failed(store, run_id)
+        raise Interrupted(f"interrupted; every answer so far is kept: {resume_hint}") from None
+    except (OSError, sqlite3.Error) as exc:
+        _mark_failed(store, run_id)
+        err = storage_error(exc, str(out_dir), f"free some space or fix the folder, then {resume_hint}")
+        if err is not None:
+            raise err from None
+        raise
+    except BaseException:
+        _mark_failed(store, run_id)
+        raise
+
+
+def _mark_failed(store, run_id: int) -> None:
+    try:
+        store.set_status(run_id, "failed")
+    except Exception:  # noqa: BLE001 - e.g. the disk is full: the status stays "running", resume still works
+        pass
+
+
+def _fit_and_write(store, run_id: int, out_dir: Path, expert_obj, *, log=print) -> dict:
+    from ..core.stop import STOP_REASONS
     from ..estimator import RED
     from .journal import StoreJournal
 
     cfg = store.run_info(run_id)["config"]
     seed_ids, seed_texts, seed_labels = store.texts(run_id, "seed")
     pool_ids, pool_texts, _ = store.texts(run_id, "pool")
+    if not pool_texts:
+        raise InputError(f"the run in {out_dir} holds no pool texts (its start did not finish); remove the folder "
+                         "and start the run again")
     descriptions = store.descriptions(run_id)
     t0 = time.perf_counter()
     base = None
-    try:
-        if cfg.get("base_model"):
-            if not (Path(cfg["base_model"]) / "manifest.json").is_file():
-                raise InputError(f"the model this run grows, {cfg['base_model']}, is gone; restore it to resume")
-            template = _estimator(cfg)
-            base = RED.load(cfg["base_model"], backend=template.backend)
-            base_stats = base.class_stats_
-            n_base = len(base.classes_)
-            model = base.set_params(budget=cfg["budget"], random_state=template.random_state)
-            X = _embed(model, store, seed_texts + pool_texts)
-            model.grow(seed_texts, seed_labels, pool=pool_texts, pool_ids=pool_ids, expert=expert_obj,
-                       descriptions=descriptions, embeddings=(X[:len(seed_texts)], X[len(seed_texts):]),
-                       retrain=cfg.get("retrain_classes"), journal=StoreJournal(store, run_id))
-        else:
-            model = _estimator(cfg)
-            X = _embed(model, store, seed_texts + pool_texts)
-            model.fit(seed_texts, seed_labels, pool=pool_texts, pool_ids=pool_ids, expert=expert_obj,
-                      descriptions=descriptions, embeddings=(X[:len(seed_texts)], X[len(seed_texts):]),
-                      journal=StoreJournal(store, run_id))
-    except BaseException:
-        store.set_status(run_id, "failed")
-        raise
+    if cfg.get("base_model"):
+        if not (Path(cfg["base_model"]) / "manifest.json").is_file():
+            raise InputError(f"the model this run grows, {cfg['base_model']}, is gone; restore it to resume")
+        template = _estimator(cfg)
+        base = RED.load(cfg["base_model"], backend=template.backend)
+        base_stats = base.class_stats_
+        n_base = len(base.classes_)
+        model = base.set_params(budget=cfg["budget"], random_state=template.random_state)
+        X = _embed(model, store, seed_texts + pool_texts)
+        model.grow(seed_texts, seed_labels, pool=pool_texts, pool_ids=pool_ids, expert=expert_obj,
+                   descriptions=descriptions, embeddings=(X[:len(seed_texts)], X[len(seed_texts):]),
+                   retrain=cfg.get("retrain_classes"), journal=StoreJournal(store, run_id))
+    else:
+        model = _estimator(cfg)
+        X = _embed(model, store, seed_texts + pool_texts)
+        model.fit(seed_texts, seed_labels, pool=pool_texts, pool_ids=pool_ids, expert=expert_obj,
+                  descriptions=descriptions, embeddings=(X[:len(seed_texts)], X[len(seed_texts):]),
+                  journal=StoreJournal(store, run_id))
     wall = time.perf_counter() - t0
     report = _write_outputs(store, run_id, out_dir, model, cfg, pool_ids, pool_texts, descriptions, expert_obj, wall)
     if base is not None:
         report.update(_grow_report(cfg, model, n_base, base_stats, log))
         _write_report(out_dir, report)
     store.set_status(run_id, "done", model.stop_reason_)
-    from ..core.stop import STOP_REASONS
-
     s = report["sources"]
+    why = STOP_REASONS.get(model.stop_reason_, model.stop_reason_)
+    if model.stop_detail_:
+        why = f"{why}: {model.stop_detail_}"
     log(f"done: {len(pool_texts)} pool texts labelled ({s['expert']} by the expert, {s['classifier']} "
         f"by the classifier, {s['seed']} from the seed); {model.expert_calls_} expert calls; "
-        f"stopped because {STOP_REASONS.get(model.stop_reason_, model.stop_reason_)}; outputs in {out_dir}")
+        f"stopped because {why}; outputs in {out_dir}")
     return report
 
 
@@ -355,7 +426,8 @@ def _write_outputs(store, run_id, out_dir, model, cfg, pool_ids, pool_texts, des
         "subsets": len(model.subsets_), "expert": cfg["expert"], "budget_calls": model.budget_calls_,
         "expert_calls": model.expert_calls_, "new_expert_calls": model.new_expert_calls_,
         "rounds": model.history_, "stop_reason": model.stop_reason_,
-        "stop_explanation": STOP_REASONS.get(model.stop_reason_, ""), "sources": sources, "wall_s": round(wall, 2),
+        "stop_explanation": STOP_REASONS.get(model.stop_reason_, ""), "stop_detail": model.stop_detail_,
+        "sources": sources, "wall_s": round(wall, 2),
         "expert_usage": usage.as_dict() if usage is not None else None, "token_estimate": tokens,
     }
     _write_report(out_dir, report)

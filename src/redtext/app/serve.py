@@ -1,6 +1,6 @@
 """``redtext serve --model DIR/model``: classify texts over HTTP with a trained model.
 
-A small JSON API on the standard library's ``ThreadingHTTPServer`` (no extra dependency):
+A small JSON API on the standard library's HTTP server (no extra dependency):
 
 * ``POST /classify`` with ``{"texts": ["...", ...]}`` answers
   ``{"results": [{"label", "confidence", "all_noise", "candidates": [{"label", "score"}]}]}``,
@@ -9,21 +9,29 @@ A small JSON API on the standard library's ``ThreadingHTTPServer`` (no extra dep
 
 Request bodies are bounded: a missing ``Content-Length`` or one over ``--max-bytes`` is
 answered 413 without reading the body; bad JSON, a missing/empty ``texts`` list, a text that
-is not a non-blank string, or more texts than ``--max-batch`` are answered 400. Every error is
-``{"error": "..."}``. The model is loaded (and run once) before the server listens; predictions
-are serialised with a lock, so concurrent requests are safe with any embedder.
+is not a non-blank string (or not valid Unicode), JSON nested too deep, a request line or
+header the server cannot parse, or more texts than ``--max-batch`` are answered 400. Every
+error is ``{"error": "..."}``. Connections are served by a bounded pool of worker threads
+(``--workers``); a client that stops sending is dropped after ``--read-timeout`` seconds, and
+when every worker is busy and the waiting line is full, new connections get 503 at once. The
+model is loaded (and run once) before the server listens; predictions are serialised with a
+lock, so concurrent requests are safe with any embedder.
 """
 from __future__ import annotations
 
 import json
 import sys
 import threading
+from http.server import HTTPServer
 
 from ..errors import InputError
 
 ROUTES = {"/classify": "POST", "/health": "GET"}
 DEFAULT_MAX_BATCH = 256
 DEFAULT_MAX_BYTES = 1 << 20
+DEFAULT_WORKERS = 8
+DEFAULT_READ_TIMEOUT = 10.0
+WAITING_PER_WORKER = 8     # connections that may wait for a worker, per worker; beyond: 503
 
 
 class Classifier:
@@ -58,6 +66,8 @@ def parse_texts(body: bytes, max_batch: int) -> list[str]:
         data = json.loads(body.decode("utf-8"))
     except UnicodeDecodeError:
         raise _Reject(400, "the body is not UTF-8; send JSON such as {\"texts\": [\"...\"]}") from None
+    except RecursionError:
+        raise _Reject(400, "the JSON is nested too deeply; send {\"texts\": [\"...\"]}") from None
     except ValueError as exc:
         raise _Reject(400, f"the body is not valid JSON ({exc}); send {{\"texts\": [\"...\"]}}") from None
     if not isinstance(data, dict) or "texts" not in data:
@@ -74,13 +84,18 @@ def parse_texts(body: bytes, max_batch: int) -> list[str]:
             raise _Reject(400, f"texts[{i}] is not a string ({type(t).__name__})")
         if not t.strip():
             raise _Reject(400, f"texts[{i}] is blank; send non-blank texts")
+        try:
+            t.encode("utf-8")
+        except UnicodeEncodeError:
+            raise _Reject(400, f"texts[{i}] is not valid Unicode (a lone surrogate); send well-formed text") from None
     return texts
 
 
 def make_server(classifier: Classifier, host: str = "127.0.0.1", port: int = 8000, *,
-                max_batch: int = DEFAULT_MAX_BATCH, max_bytes: int = DEFAULT_MAX_BYTES):
-    """A ``ThreadingHTTPServer`` bound to ``host:port`` (not yet serving)."""
-    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+                max_batch: int = DEFAULT_MAX_BATCH, max_bytes: int = DEFAULT_MAX_BYTES,
+                workers: int = DEFAULT_WORKERS, read_timeout: float = DEFAULT_READ_TIMEOUT):
+    """An HTTP server bound to ``host:port`` (not yet serving), ``workers`` threads at most."""
+    from http.server import BaseHTTPRequestHandler
 
     from .._version import __version__
 
@@ -90,12 +105,28 @@ def make_server(classifier: Classifier, host: str = "127.0.0.1", port: int = 800
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
         server_version = f"redtext/{__version__}"
-        timeout = 60  # a client that stops sending mid-request frees its thread
+        timeout = read_timeout  # a client that stops sending frees its worker after this long
 
         _linger = False
 
         def log_message(self, *args):
             pass
+
+        def send_error(self, code, message=None, explain=None):
+            """What the standard library answers with an HTML page (a junk request line, bad
+            headers, an unknown method): the same JSON error as every other answer."""
+            if code == 505:  # a version this server does not speak is a malformed request like any other
+                code, message = 400, f"{message or 'unsupported HTTP version'}; use HTTP/1.1"
+            if code == 414 or code >= 500 and code != 501:
+                text = message or "the request could not be handled"
+            else:
+                text = f"{message or 'bad request'}; send POST /classify with {{\"texts\": [...]}} or GET /health"
+            if getattr(self, "request_version", "HTTP/0.9") == "HTTP/0.9":
+                self.request_version = "HTTP/1.1"  # a junk request line: answer with a status line all the same
+            try:
+                self._send(code, {"error": text}, close=True)
+            except OSError:
+                self.close_connection = True
 
         def finish(self):
             super().finish()
@@ -156,12 +187,9 @@ def make_server(classifier: Classifier, host: str = "127.0.0.1", port: int = 800
             if length > max_bytes:
                 return self._send(413, {"error": f"the body is {length} bytes, more than --max-bytes {max_bytes}; "
                                                  "send fewer or shorter texts"}, close=True)
-            try:
-                body = self.rfile.read(length)
-            except OSError:  # timed out or reset mid-body
-                body = b""
-            if len(body) < length:
-                self.close_connection = True  # the client went away mid-body
+            body = _read_body(self.rfile, length, read_timeout)
+            if body is None:
+                self.close_connection = True  # the client went away, stalled or dripped mid-body
                 return
             try:
                 texts = parse_texts(body, max_batch)
@@ -178,11 +206,82 @@ def make_server(classifier: Classifier, host: str = "127.0.0.1", port: int = 800
 
         do_PUT = do_DELETE = do_PATCH = do_OPTIONS = _other
 
-    class Server(ThreadingHTTPServer):
-        request_queue_size = 64
-        daemon_threads = True
+    return PooledServer((host, port), Handler, workers=workers)
 
-    return Server((host, port), Handler)
+
+def _read_body(rfile, length: int, seconds: float) -> bytes | None:
+    """``length`` bytes, or None when the client stops, resets, or takes longer than ``seconds``
+    in all (a client dripping a byte at a time does not hold a worker for longer)."""
+    import time
+
+    deadline = time.monotonic() + seconds
+    parts, got = [], 0
+    try:
+        while got < length:
+            if time.monotonic() > deadline:
+                return None
+            chunk = rfile.read1(min(65536, length - got)) if hasattr(rfile, "read1") else rfile.read(length - got)
+            if not chunk:
+                return None
+            parts.append(chunk)
+            got += len(chunk)
+    except OSError:  # timed out or reset
+        return None
+    return b"".join(parts)
+
+
+class PooledServer(HTTPServer):
+    """An HTTP server whose connections are handled by at most ``workers`` threads.
+
+    Connections beyond the workers wait (``WAITING_PER_WORKER`` per worker); beyond that a
+    connection gets a 503 JSON answer at once and is closed — so a thousand stalled clients
+    hold ``workers`` threads and no more, and each for at most the read timeout."""
+
+    request_queue_size = 128
+
+    def __init__(self, address, handler, *, workers: int):
+        from concurrent.futures import ThreadPoolExecutor
+
+        self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="redtext-serve")
+        self.slots = threading.BoundedSemaphore(workers * (1 + WAITING_PER_WORKER))
+        super().__init__(address, handler)
+
+    def process_request(self, request, client_address):
+        if not self.slots.acquire(blocking=False):
+            _busy(request)
+            self.shutdown_request(request)
+            return
+        try:
+            self.pool.submit(self._work, request, client_address)
+        except RuntimeError:  # shutting down
+            self.slots.release()
+            self.shutdown_request(request)
+
+    def _work(self, request, client_address):
+        try:
+            self.finish_request(request, client_address)
+        except Exception:  # noqa: BLE001 - one broken connection never stops the server
+            pass
+        finally:
+            self.shutdown_request(request)
+            self.slots.release()
+
+    def handle_error(self, request, client_address):  # no tracebacks on stderr
+        pass
+
+    def server_close(self):
+        super().server_close()
+        self.pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _busy(sock) -> None:
+    body = b'{"error": "the server is busy; try again in a moment"}'
+    try:
+        sock.settimeout(1.0)
+        sock.sendall(b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nContent-Length: "
+                     + str(len(body)).encode() + b"\r\nConnection: close\r\nRetry-After: 1\r\n\r\n" + body)
+    except OSError:
+        pass
 
 
 def _drain(sock, seconds: float = 2.0, limit: int = 16 << 20) -> None:
@@ -210,7 +309,8 @@ def _drain(sock, seconds: float = 2.0, limit: int = 16 << 20) -> None:
 
 
 def serve(model, host: str = "127.0.0.1", port: int = 8000, *, max_batch: int = DEFAULT_MAX_BATCH,
-          max_bytes: int = DEFAULT_MAX_BYTES, log=None) -> None:
+          max_bytes: int = DEFAULT_MAX_BYTES, workers: int = DEFAULT_WORKERS,
+          read_timeout: float = DEFAULT_READ_TIMEOUT, log=None) -> None:
     """Load ``model``, listen on ``host:port`` and serve until SIGINT or SIGTERM."""
     import signal
 
@@ -221,9 +321,14 @@ def serve(model, host: str = "127.0.0.1", port: int = 8000, *, max_batch: int = 
         raise InputError(f"--max-batch {max_batch}: must be at least 1")
     if max_bytes < 1:
         raise InputError(f"--max-bytes {max_bytes}: must be at least 1")
+    if not 1 <= workers <= 256:
+        raise InputError(f"--workers {workers}: must be from 1 to 256")
+    if not 0.1 <= read_timeout <= 3600:
+        raise InputError(f"--read-timeout {read_timeout}: give seconds from 0.1 to 3600")
     classifier = Classifier(model)
     try:
-        server = make_server(classifier, host, port, max_batch=max_batch, max_bytes=max_bytes)
+        server = make_server(classifier, host, port, max_batch=max_batch, max_bytes=max_bytes, workers=workers,
+                             read_timeout=read_timeout)
     except OSError as exc:
         raise InputError(f"cannot listen on {host}:{port} ({exc.strerror or exc}); pick another --host or --port") \
             from None

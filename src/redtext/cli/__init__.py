@@ -45,7 +45,11 @@ def main(argv: list[str] | None = None) -> int:
 
     _setup_logging()
     try:
-        app(args=argv, standalone_mode=False, prog_name="redtext")
+        code = app(args=argv, standalone_mode=False, prog_name="redtext")
+        if code == 130:  # typer turns a KeyboardInterrupt into this exit code
+            print("error: interrupted; nothing more was done (a run can be continued with `redtext resume DIR`)",
+                  file=sys.stderr)
+            return 130
     except RedtextError as exc:
         from ..errors import ExpertError
 
@@ -74,8 +78,15 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:  # a bug: one line for the user, the traceback on request
         import os
 
+        from ..errors import storage_error
+
         if os.environ.get("REDTEXT_DEBUG"):
             raise
+        refused = storage_error(exc, getattr(exc, "filename", None) or "a file", "check the path, its permissions "
+                                "and the free space")
+        if refused is not None:
+            print(f"error: {refused}", file=sys.stderr)
+            return refused.exit_code
         msg = f"{type(exc).__name__}: {exc}".replace("\n", " ")
         print(f"error: internal error ({msg}); rerun with REDTEXT_DEBUG=1 for the traceback and please report it",
               file=sys.stderr)

@@ -41,11 +41,14 @@ def serve(
     port: int = typer.Option(8000, help="Port (0 picks a free one; the URL is printed)."),
     max_batch: int = typer.Option(256, help="Most texts in one /classify request."),
     max_bytes: int = typer.Option(1 << 20, help="Largest request body in bytes (larger: 413)."),
+    workers: int = typer.Option(8, help="Connections served at once (threads); more wait, and beyond a queue get 503."),
+    read_timeout: float = typer.Option(10.0, help="Seconds a client may take to send a request before it is dropped."),
 ):
     """Serve a trained model over HTTP: POST /classify {"texts": [...]}, GET /health. Ctrl-C stops it."""
     from ..app.serve import serve as do_serve
 
-    do_serve(model, host, port, max_batch=max_batch, max_bytes=max_bytes, log=log)
+    do_serve(model, host, port, max_batch=max_batch, max_bytes=max_bytes, workers=workers,
+             read_timeout=read_timeout, log=log)
 
 
 @app.command()

@@ -135,8 +135,9 @@ class Delegation:
         cfg, p = self.cfg, self.p
         if self.selection == "auto":  # decided once, from the seed (deterministic, so a resume agrees)
             self.selection, recall = resolve_auto(p.X_seed, p.y_seed, len(p.classes))
-            log.info(f"selection: {self.selection} (auto; label among the 3 nearest centroids for "
-                     f"{'?' if recall is None else f'{100 * recall:.0f} %'} of seed texts)")
+            why = ("every label has a single seed example, so the check cannot run" if recall is None else
+                   f"label among the 3 nearest centroids for {100 * recall:.0f} % of seed texts")
+            log.info(f"selection: {self.selection} (auto; {why})")
         rounds: list[dict] = []
         calls, calls_per_text, round_no = 0, 1.5, 0
         exhausted = idle = False

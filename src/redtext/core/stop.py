@@ -27,7 +27,7 @@ STOP_REASONS = {
     "no_gain": "the share of asked texts the expert accepted fell under the threshold",
     "pool_exhausted": "no pool text is left to ask about",
     "no_budget": "the budget is 0: classifier labels only",
-    "expert_limit": "the expert's own hard limit (calls or cost) was reached",
+    "expert_limit": "the expert stopped answering (its own hard limit, or a person quit)",
 }
 
 #: the no_gain rule needs at least this many asked texts to judge by

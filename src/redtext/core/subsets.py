@@ -122,7 +122,11 @@ def fit_one(X, t, w, C, max_iter, labels, has_noise, n_noise=1):
     clf = LogisticRegression(C=C, max_iter=max_iter)
     # one thread: on these small problems BLAS/OpenMP threads cost far more than they give
     # (8× slower measured on 2 busy cores), and a worker process per subset already uses the cores
-    with one_thread():
+    import warnings
+
+    with one_thread(), warnings.catch_warnings():
+        # few rows per class (one-example labels) make scikit-learn wonder whether y is a regression target
+        warnings.filterwarnings("ignore", message="The number of unique classes is greater than 50%")
         clf.fit(X, t, sample_weight=w)
     coef = np.zeros((n_cols, X.shape[1]), dtype=np.float32)
     intercept = np.full(n_cols, -30.0, dtype=np.float32)  # classes with no rows: never predicted

@@ -13,6 +13,9 @@ does this text belong to this label?). The protocol, all of which the loop relie
     questions per ``ask`` call (each batch is recorded before the next is sent);
 ``exhausted: bool``
     true once the expert's own hard limits are reached (or a person quit): the loop stops;
+``exhausted_reason: str | None``
+    which limit it was, in words ("--max-calls 500 was reached", "you quit (q)"): the run's
+    stop message and report say it;
 ``usage``
     ``None``, or an object with ``http_calls``, ``cost`` and ``as_dict()`` (what it spent in this
     process; the run keeps the totals so that hard limits carry over to a resume);
@@ -58,6 +61,7 @@ class BaseExpert:
     name = "expert"
     batch_size = 16
     exhausted = False
+    exhausted_reason: str | None = None
     usage = None
 
     def ask(self, questions: Sequence[Question]) -> list[Verdict]:  # pragma: no cover - interface
@@ -97,6 +101,11 @@ class _Adapted(BaseExpert):
     @property
     def exhausted(self) -> bool:
         return bool(getattr(self.inner, "exhausted", False))
+
+    @property
+    def exhausted_reason(self):
+        reason = getattr(self.inner, "exhausted_reason", None)
+        return str(reason) if reason else None
 
     @property
     def usage(self):

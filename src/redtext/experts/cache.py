@@ -71,7 +71,8 @@ def _migrate(conn: sqlite3.Connection, path) -> None:
                 conn.execute(statement)
             conn.execute(f"PRAGMA user_version = {number + 1}")
         except BaseException:
-            conn.execute("ROLLBACK")
+            if conn.in_transaction:  # SQLite may have rolled back already (a full disk)
+                conn.execute("ROLLBACK")
             raise
         conn.execute("COMMIT")
 

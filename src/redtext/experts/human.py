@@ -71,7 +71,7 @@ class TerminalExpert(BaseExpert):
             try:
                 raw = self.input_fn("belongs? [y/n/s/u/q] ").strip().lower()
             except EOFError:
-                raw = "q"
+                raw = "quit"
             if raw in ("y", "yes", "n", "no", "s", "skip"):
                 verdict = True if raw[0] == "y" else False if raw[0] == "n" else None
                 self.store.log_answer(_key(q), verdict)
@@ -89,6 +89,7 @@ class TerminalExpert(BaseExpert):
                 self.answered -= 1
             elif raw in ("q", "quit"):
                 self.exhausted = True
+                self.exhausted_reason = "you quit (q)" if raw == "q" else "you quit (q, or the end of the input)"
                 break
             else:
                 self.out.write(f"? {HELP}\n")

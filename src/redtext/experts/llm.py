@@ -14,6 +14,7 @@ import asyncio
 import math
 import os
 import random
+import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,6 +30,25 @@ RETRY_STATUS = {408, 409, 425, 429, 500, 502, 503, 504, 520, 522, 524}
 
 def api_key_from_env() -> str | None:
     return os.environ.get("REDTEXT_API_KEY") or os.environ.get("OPENAI_API_KEY") or None
+
+
+_USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/@\s]+@")
+_BEARER = re.compile(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]{4,}")
+
+
+def redact_url(url: str | None) -> str | None:
+    """``url`` without credentials: ``http://user:KEY@host`` -> ``http://***@host``."""
+    return None if url is None else _USERINFO.sub(r"\1***@", url)
+
+
+def scrub(text: str, secrets=()) -> str:
+    """``text`` with every secret, ``Bearer``/``Basic`` credential and URL password replaced by ``***``
+    — for every message that can reach a terminal, a log or a file (servers echo headers back)."""
+    text = str(text)
+    for secret in secrets:
+        if secret and len(secret) >= 4:
+            text = text.replace(secret, "***")
+    return _BEARER.sub(r"\1 ***", _USERINFO.sub(r"\1***@", text))
 
 
 def estimate_tokens(text: str) -> int:
@@ -97,8 +117,12 @@ class OpenAICompatibleExpert(BaseExpert):
             raise InputError(f"--concurrency {concurrency}: must be at least 1")
         self.model = model
         self.base_url = (base_url or os.environ.get("OPENAI_BASE_URL") or "https://api.openai.com/v1").rstrip("/")
+        if "***@" in self.base_url:
+            raise InputError("the --base-url of this run held credentials, which are never stored; give it again "
+                             "(redtext resume DIR --base-url URL), or put the key in REDTEXT_API_KEY")
         if not self.base_url.startswith(("http://", "https://")):
-            raise InputError(f"--base-url {self.base_url!r}: expected http(s)://HOST[:PORT]/v1")
+            raise InputError(f"--base-url {redact_url(self.base_url)!r}: expected http(s)://HOST[:PORT]/v1")
+        self.shown_url = redact_url(self.base_url)  # what messages say: never a credential
         self._api_key = api_key if api_key is not None else api_key_from_env()
         self.concurrency = concurrency
         self.timeout = timeout
@@ -123,7 +147,7 @@ class OpenAICompatibleExpert(BaseExpert):
         self._in_flight = 0
 
     def __repr__(self) -> str:  # never shows the key
-        return f"OpenAICompatibleExpert(model={self.model!r}, base_url={self.base_url!r})"
+        return f"OpenAICompatibleExpert(model={self.model!r}, base_url={self.shown_url!r})"
 
     @property
     def params(self) -> dict:
@@ -137,6 +161,13 @@ class OpenAICompatibleExpert(BaseExpert):
         self._spent_before = float(cost)
 
     # -- limits -------------------------------------------------------------------------
+    def _failures(self) -> str:
+        """``; N of M HTTP calls failed (last: ...)`` when calls failed in this process, else ``""``."""
+        u = self.usage
+        if not u.errors:
+            return ""
+        return f"; {u.errors} of {u.http_calls} HTTP calls failed (last: {u.last_error})"
+
     def _worst_cost(self, prompt_tokens: int) -> float:
         return (prompt_tokens * self.price_prompt + self.max_tokens * self.price_completion) / 1e6
 
@@ -144,17 +175,23 @@ class OpenAICompatibleExpert(BaseExpert):
         """Reserve one call before sending; ``None`` when a hard limit forbids it."""
         if self.max_calls is not None and self._reserved_calls >= self.max_calls:
             self.exhausted = True
+            self.exhausted_reason = f"--max-calls {self.max_calls} was reached{self._failures()}"
             return None
         worst = self._worst_cost(prompt_tokens)
         spent = self.usage.cost + getattr(self, "_spent_before", 0.0)
         if self.max_cost is not None and spent + self._reserved_cost + worst > self.max_cost + 1e-12:
             self.exhausted = True
+            self.exhausted_reason = (f"--max-cost {self.max_cost:g} was reached (spent {spent:.6g}; one more "
+                                     f"question could cost up to {worst:.6g}){self._failures()}")
             return None
         self._reserved_calls += 1
         self._reserved_cost += worst
         return worst
 
     # -- HTTP ---------------------------------------------------------------------------
+    def _scrub(self, text: str) -> str:
+        return scrub(text, [self._api_key or ""])
+
     def _headers(self) -> dict:
         headers = {"Content-Type": "application/json"}
         if self._api_key:
@@ -177,9 +214,9 @@ class OpenAICompatibleExpert(BaseExpert):
         try:
             resp = await client.post(f"{self.base_url}/chat/completions", json=body, headers=self._headers())
         except httpx.TimeoutException as exc:
-            raise _Transient(f"{type(exc).__name__}: {exc}", maybe_billed=True) from None
+            raise _Transient(self._scrub(f"{type(exc).__name__}: {exc}"), maybe_billed=True) from None
         except httpx.TransportError as exc:
-            raise _Transient(f"{type(exc).__name__}: {exc}") from None
+            raise _Transient(self._scrub(f"{type(exc).__name__}: {exc}")) from None
         if resp.status_code in RETRY_STATUS:
             retry_after = None
             header = resp.headers.get("retry-after")
@@ -189,11 +226,11 @@ class OpenAICompatibleExpert(BaseExpert):
                 except ValueError:
                     retry_after = None
             raise _Transient(f"HTTP {resp.status_code}", retry_after)
-        detail = resp.text[:200].replace("\n", " ")
+        detail = self._scrub(resp.text[:300]).replace("\n", " ")[:200]
         if resp.status_code in (400, 413, 422):
             raise _Rejected(f"HTTP {resp.status_code}: {detail}")
         if resp.status_code >= 400:
-            raise ExpertError(f"{self.base_url} answered HTTP {resp.status_code}: {detail}")
+            raise ExpertError(f"{self.shown_url} answered HTTP {resp.status_code}: {detail}")
         try:
             data = resp.json()
         except ValueError:
@@ -366,7 +403,7 @@ class OpenAICompatibleExpert(BaseExpert):
         answers = _run(self._ask_all(list(questions)))
         failed = sum(1 for a in answers if a is NOT_ASKED)
         if failed == len(answers) and self.usage.errors > errors_before and not self.exhausted:
-            raise ExpertError(f"every request to {self.base_url} failed after {self.max_retries} retries "
+            raise ExpertError(f"every request to {self.shown_url} failed after {self.max_retries} retries "
                               f"(last: {self.usage.last_error}); check the server and --base-url")
         return answers
 

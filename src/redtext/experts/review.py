@@ -60,6 +60,7 @@ class QueueExpert(BaseExpert):
                 return [rows[k][1] for k in keys]
             if self.wait is not None and time.time() - start > self.wait:
                 self.exhausted = True
+                self.exhausted_reason = f"nobody answered the review page for {self.wait:g} s"
                 return [rows[k][1] if rows[k][0] == "answered" else NOT_ASKED for k in keys]
             time.sleep(self.poll)
 

@@ -66,7 +66,8 @@ class EmbeddingCache:
             self._conn.executemany("INSERT OR IGNORE INTO embeddings(model, key, vec) VALUES (?,?,?)",
                                    [(model, k, np.asarray(v, dtype=np.float32).tobytes()) for k, v in items])
         except BaseException:
-            self._conn.execute("ROLLBACK")
+            if self._conn.in_transaction:  # SQLite may have rolled back already (a full disk)
+                self._conn.execute("ROLLBACK")
             raise
         self._conn.execute("COMMIT")
 

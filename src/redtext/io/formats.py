@@ -177,8 +177,22 @@ def _find_bad_utf8(path: Path) -> tuple[int | None, int | None]:
             consumed += len(chunk)
 
 
-def _missing_column_error(name: str, column: str, available: Sequence[str], fix: str) -> InputError:
+def _separator_hint(name: str, cols: Sequence[str]) -> str | None:
+    """A CSV read with commas whose one header cell holds semicolons or tabs: it uses those."""
+    if name.lower().endswith(".csv") and len(cols) == 1:
+        for sep, word in ((";", "semicolon"), ("\t", "tab")):
+            if sep in cols[0]:
+                return (f"{name} looks {word}-separated (its header is {cols[0]!r}); save it comma-separated, "
+                        "or as .jsonl")
+    return None
+
+
+def _missing_column_error(name: str, column: str, available: Sequence[str], fix: str,
+                          taken: Sequence[str] = ()) -> InputError:
     cols = [str(c) for c in available if c is not None]
+    separated = _separator_hint(name, cols)
+    if separated:
+        return _error(separated)
     if cols:
         have = ", ".join(repr(c) for c in cols[:_MAX_COLUMNS_LISTED])
         if len(cols) > _MAX_COLUMNS_LISTED:
@@ -186,10 +200,11 @@ def _missing_column_error(name: str, column: str, available: Sequence[str], fix:
         have = f"its columns are {have}"
     else:
         have = "it has no columns"
-    lowered = {c.strip().lower(): c for c in cols}
+    free = [c for c in cols if c not in taken]  # never suggest a column already used for something else
+    lowered = {c.strip().lower(): c for c in free}
     guess = lowered.get(column.strip().lower())
     if guess is None:
-        close = difflib.get_close_matches(column, cols, n=1, cutoff=0.6)
+        close = difflib.get_close_matches(column, free, n=1, cutoff=0.6)
         guess = close[0] if close else None
     hint = f"; did you mean {guess!r}?" if guess is not None else ""
     return _error(f"{name} has no column {column!r} ({have}){hint}; {fix}")
@@ -202,7 +217,8 @@ def _read_columns(
     *,
     fixes: dict[str, str] | None = None,
 ) -> tuple[dict[str, list[Any]], int]:
-    """Read the named columns of a file. Returns ({column: values}, number of data rows).
+    """Read the named columns of a file. Returns ({column: values}, number of data rows); the
+    file's column names are kept in :data:`LAST_COLUMNS` for hints about optional columns.
 
     Required columns are always in the result; optional ones only when the file has them.
     Values are raw Python values; ``None`` stands for null / missing / too-short CSV rows.
@@ -221,8 +237,13 @@ def _read_columns(
     for col in required:
         if col not in columns:
             fix = fixes.get(col, "pass --text-col/--label-col to name the columns to use")
-            raise _missing_column_error(path.name, col, available, fix)
+            raise _missing_column_error(path.name, col, available, fix, taken=[c for c in wanted if c in columns])
+    LAST_COLUMNS[str(path)] = [str(c) for c in available if c is not None]
     return columns, n_rows
+
+
+#: file path -> its column names, as last read (so a loader can say which column looks like ids)
+LAST_COLUMNS: dict[str, list[str]] = {}
 
 
 def _present_json_columns(values_by_col: dict[str, list[Any]]) -> dict[str, list[Any]]:

@@ -10,6 +10,13 @@ Conventions used by every loader (the formats themselves: :mod:`.formats`):
 * Labels and ids are turned into strings (integral floats such as ``3.0`` become
   ``"3"``, so Parquet/pandas float columns match CSV text); labels are stripped of
   surrounding whitespace, ids are not.
+* Every string must be valid Unicode: JSON can spell a lone surrogate (``"\\ud800"``), which
+  no UTF-8 file or database can hold — such a row is refused. Labels may not hold control
+  characters (they end up in XML and on screens), and a label written once as a number and
+  once as a string (``1`` and ``"1"``) is refused rather than merged.
+* A text longer than :data:`MAX_TEXT_CHARS` characters is cut to that length, with a warning
+  naming the rows: nothing downstream reads further (the embedder reads about 256 tokens, an
+  expert is shown at most 4,000 characters), and whole megabytes per text would only cost memory.
 * Every error is an :class:`~redtext.errors.InputError` whose message is one line,
   starts with the file's name and says how to fix the problem. Documented,
   non-fatal handling (skipped blank pool rows, dropped duplicate seed rows, ...) is
@@ -25,7 +32,8 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import InputError
-from .formats import SUPPORTED_EXTENSIONS, _error, _list_some, _escape_breaks, _read_columns, _row, _snippet, read_rows
+from .formats import (LAST_COLUMNS, SUPPORTED_EXTENSIONS, _error, _escape_breaks, _list_some, _read_columns, _row,
+                      _snippet, read_rows)
 
 __all__ = [
     "Records",
@@ -36,6 +44,9 @@ __all__ = [
     "load_gold",
     "load_descriptions",
 ]
+
+MAX_TEXT_CHARS = 10_000
+
 
 @dataclass(frozen=True)
 class Records:
@@ -91,6 +102,65 @@ def _check_texts(name: str, texts: list[Any]) -> list[int]:
         else:
             raise _type_error(name, i, "text", v)
     return blank
+
+
+def _check_unicode(name: str, what: str, values: list[Any]) -> None:
+    """Every string in ``values`` encodes to UTF-8 (no lone surrogates); else a one-line error."""
+    try:
+        "\n".join(v for v in values if type(v) is str).encode("utf-8")
+        return
+    except UnicodeEncodeError:
+        pass
+    for i, v in enumerate(values):
+        if type(v) is str:
+            try:
+                v.encode("utf-8")
+            except UnicodeEncodeError as e:
+                raise _error(f"{name} row {_row(i)}: invalid unicode in the {what} (a lone surrogate "
+                             f"{repr(v[e.start])[1:-1]} at character {e.start + 1}); fix or remove the row") from None
+
+
+def _cap_texts(name: str, texts: list[Any]) -> list[str]:
+    """Cut texts longer than MAX_TEXT_CHARS in place; the warning naming the rows, if any."""
+    long = [i for i, t in enumerate(texts) if type(t) is str and len(t) > MAX_TEXT_CHARS]
+    for i in long:
+        texts[i] = texts[i][:MAX_TEXT_CHARS]
+    if not long:
+        return []
+    return [_escape_breaks(f"{name}: {len(long)} texts longer than {MAX_TEXT_CHARS} characters were cut to their "
+                           f"first {MAX_TEXT_CHARS} (rows {_list_some([_row(i) for i in long])}); nothing reads "
+                           "further: the embedder reads about 256 tokens, an expert sees 4000 characters")]
+
+
+def _check_labels(name: str, raw: list[Any], labels: list[str], label_col: str) -> list[str]:
+    """Control characters, a label spelled as a number and as a string, surrounding spaces."""
+    for i, lab in enumerate(labels):
+        bad = next((c for c in lab if ord(c) < 32 or ord(c) == 127), None)
+        if bad is not None:
+            raise _error(f"{name} row {_row(i)}: the label {lab!r} holds a control character ({bad!r}); labels are "
+                         "names: remove it")
+    as_number = {labels[i] for i, v in enumerate(raw) if _is_number(v)}
+    if as_number:
+        clash = next((i for i, v in enumerate(raw) if type(v) is str and labels[i] in as_number), None)
+        if clash is not None:
+            raise _error(f"{name} row {_row(clash)}: the label {labels[clash]!r} appears both as a number and as a "
+                         f"string in column {label_col!r}; write every label the same way (e.g. all as strings)")
+    trimmed = [i for i, v in enumerate(raw) if type(v) is str and v != v.strip()]
+    if trimmed:
+        return [_escape_breaks(f"{name}: spaces around {len(trimmed)} labels were removed (rows "
+                               f"{_list_some([_row(i) for i in trimmed])}); \"{raw[trimmed[0]]}\" is read as "
+                               f"\"{labels[trimmed[0]]}\"")]
+    return []
+
+
+def _id_hint(name: str, columns: list[str], text_col: str, id_col: str) -> list[str]:
+    """A pool without the id column gets row numbers: when another column looks like ids, say so."""
+    looks = [c for c in columns if c != text_col and (c.lower() in ("id", "uid", "key") or
+                                                       c.lower().endswith(("_id", "id", "_key")))]
+    if not looks:
+        return []
+    return [_escape_breaks(f"{name} has no {id_col!r} column, so rows get the ids row-0, row-1, …; its column "
+                           f"{looks[0]!r} looks like ids: pass --id-col {looks[0]}")]
 
 
 def _label_or_none(name: str, i: int, v: Any) -> str | None:
@@ -160,6 +230,9 @@ def _load_labelled(
     )
     texts = cols[text_col]
     raw_labels = cols[label_col]
+    _check_unicode(name, "text", texts)
+    _check_unicode(name, "label", raw_labels)
+    _check_unicode(name, f"id ({id_col!r})", cols.get(id_col) or [])
     blank = _check_texts(name, texts)
     first_blank = blank[0] if blank else n
     # Report the first offending row, whether its text or its label is the problem.
@@ -174,7 +247,7 @@ def _load_labelled(
             )
         labels.append(lab)
     ids = _make_ids(name, cols.get(id_col), n, id_col)
-    warnings: list[str] = []
+    warnings: list[str] = _check_labels(name, raw_labels, labels, label_col) + _cap_texts(name, texts)
 
     # Duplicate texts (compared without surrounding whitespace).
     seen: dict[str, int] = {}
@@ -276,9 +349,13 @@ def load_pool(
         fixes={text_col: "pass --text-col with the name of the column that holds the texts"},
     )
     texts = cols[text_col]
+    _check_unicode(name, "text", texts)
+    _check_unicode(name, f"id ({id_col!r})", cols.get(id_col) or [])
     blank = _check_texts(name, texts)
     ids = _make_ids(name, cols.get(id_col), n, id_col)
-    warnings: list[str] = []
+    warnings: list[str] = _cap_texts(name, texts)
+    if id_col not in cols:
+        warnings += _id_hint(name, LAST_COLUMNS.get(str(path), []), text_col, id_col)
     if blank:
         if len(blank) == n:
             raise _error(f"{name}: all {n} texts are blank; check that --text-col names the column with the texts")
@@ -309,6 +386,8 @@ def load_descriptions(
     name = path.name
     fix = "a descriptions file needs the columns 'label' and 'description'"
     cols, n = _read_columns(path, ["label", "description"], fixes={"label": fix, "description": fix})
+    _check_unicode(name, "label", cols["label"])
+    _check_unicode(name, "description", cols["description"])
     out: dict[str, str] = {}
     first_row: dict[str, int] = {}
     blank_labels: list[int] = []

@@ -158,7 +158,8 @@ def migrate(conn: sqlite3.Connection) -> None:
             MIGRATIONS[number](conn)
             conn.execute(f"PRAGMA user_version = {number + 1}")
         except BaseException:
-            conn.execute("ROLLBACK")
+            if conn.in_transaction:  # SQLite may have rolled back already (a full disk)
+                conn.execute("ROLLBACK")
             raise
         conn.execute("COMMIT")
 
@@ -258,7 +259,8 @@ class Store:
         try:
             yield self.conn
         except BaseException:
-            self.conn.execute("ROLLBACK")
+            if self.conn.in_transaction:  # SQLite may have rolled back already (a full disk)
+                self.conn.execute("ROLLBACK")
             raise
         self.conn.execute("COMMIT")
 
