@@ -310,3 +310,14 @@ def test_more_bad_values_are_one_line_errors(problem, capsys, tmp_path):
         assert code == 2 and needle in err and "internal error" not in err, (over, err)
     code, _, err = run_cli(["review", problem["dir"], "--port", "70000"], capsys)
     assert code == 2  # no run.db there: the folder is checked first
+
+
+def test_no_arguments_prints_the_help_once_and_version_prints_the_version(capsys):
+    import redtext
+
+    code, out, err = run_cli([], capsys)
+    assert (out + err).count("Usage: redtext") == 1
+    code, out, _ = run_cli(["--version"], capsys)
+    assert code == 0 and out.strip() == f"redtext {redtext.__version__}"
+    code, out, _ = run_cli(["run", "--help"], capsys)
+    assert "redtext[fast]" in out.replace("\n", "").replace("│", "").replace(" ", "")

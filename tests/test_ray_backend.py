@@ -116,8 +116,10 @@ def test_map_returns_results_in_job_order_and_shares_big_arrays(monkeypatch):
 
 def test_predict_in_blocks_is_reassembled_in_row_order():
     backend = RayBackend(local_rows=0, block_rows=50)
+    assert backend.block_rows == 4096  # rounded up to whole blocks of the local scoring
+    n = 3 * 4096 + 333
     rng = np.random.default_rng(0)
-    X = rng.normal(size=(333, 8)).astype(np.float32)  # 7 blocks, the last one short
+    X = rng.normal(size=(n, 8)).astype(np.float32)  # 4 blocks, the last one short
     W = rng.normal(size=(8, 5)).astype(np.float32)
     b = rng.normal(size=5).astype(np.float32)
     ours = LocalBackend()
@@ -125,13 +127,13 @@ def test_predict_in_blocks_is_reassembled_in_row_order():
     fn = _Linear(W, b)
     scores, flag = backend.predict(fn, X)
     want_scores, want_flag = ours.predict(fn, X)
-    assert scores.dtype == np.float32 and flag.dtype == bool and scores.shape == (333, 5)
+    assert scores.dtype == np.float32 and flag.dtype == bool and scores.shape == (n, 5)
     np.testing.assert_allclose(scores, want_scores, rtol=1e-6, atol=1e-6)
     np.testing.assert_array_equal(flag, want_flag)
     # the first column holds the row number: any mix-up of blocks shows
-    Xi = np.c_[np.arange(333, dtype=np.float32), X[:, 1:]]
+    Xi = np.c_[np.arange(n, dtype=np.float32), X[:, 1:]]
     rows, _ = backend.predict(_Linear(np.eye(8, 5, dtype=np.float32), np.zeros(5, np.float32)), Xi)
-    np.testing.assert_array_equal(rows[:, 0], np.arange(333, dtype=np.float32))
+    np.testing.assert_array_equal(rows[:, 0], np.arange(n, dtype=np.float32))
 
 
 class _Linear:

@@ -535,3 +535,38 @@ def test_the_page_renders_in_chromium_with_every_plot_loaded(run_copy, capsys):
         finally:
             browser.close()
     assert all(u.startswith(("file:", "data:")) for u in requests), requests
+
+
+@pytest.mark.integration
+def test_long_labels_fit_a_1400px_window_and_the_killed_run_says_so(run_copy, capsys):
+    """Long label names wrap instead of stretching the page; a killed run's summary says it stopped."""
+    if not os.path.exists(CHROMIUM):
+        pytest.skip("Debian's chromium is needed: `make test` installs it (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    long = {lab: f"{lab}_and_a_very_long_intent_name_that_goes_on_and_on_{i}" for i, lab in enumerate(TOPICS)}
+    with sqlite3.connect(run_copy / "run.db") as conn:
+        for old, new in long.items():
+            conn.execute("UPDATE texts SET label=? WHERE label=?", (new, old))
+            conn.execute("UPDATE verdicts SET label=? WHERE label=?", (new, old))
+            conn.execute("UPDATE predictions SET label=? WHERE label=?", (new, old))
+        conn.execute("UPDATE runs SET status='running', stop_reason=NULL")
+    code, _, err = cli(["report", run_copy], capsys)
+    assert code == 0, err
+    page_html = (run_copy / "report.html").read_text(encoding="utf-8")
+    assert "runner-up label" in page_html  # the close runner-ups table names its two label columns apart
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 900})
+            page.goto((run_copy / "report.html").resolve().as_uri())
+            page.wait_for_load_state("load")
+            assert page.evaluate("document.documentElement.scrollWidth") <= 1400
+            widths = page.evaluate("""() => [...document.querySelectorAll('table')].map(t =>
+                                      [t.id, t.getBoundingClientRect().width, t.parentElement.clientWidth])""")
+            for table_id, width, room in widths:
+                assert width <= max(room, 1100) + 1, f"table {table_id} is {width:.0f}px wide in {room}px"
+            status = page.locator("#summary-table tr", has_text="status").inner_text()
+            assert "stopped before finishing" in status and "running" not in status.replace("status", "")
+        finally:
+            browser.close()

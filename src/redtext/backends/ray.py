@@ -19,7 +19,8 @@ used as it is and never shut down by redtext.
 
 Tuning (constructor arguments, or these environment variables when the backend is built from
 ``--backend ray``): ``REDTEXT_RAY_LOCAL_ROWS`` (rows under which ``predict`` stays in-process,
-default 4096), ``REDTEXT_RAY_BLOCK_ROWS`` (rows per prediction block, default 4096),
+default 4096), ``REDTEXT_RAY_BLOCK_ROWS`` (rows per prediction block, default 4096, rounded up to
+a multiple of 4096 so that every row is scored in the same block as on the driver),
 ``REDTEXT_RAY_EMBED_ROWS`` (texts per embedding block, default 1024).
 """
 from __future__ import annotations
@@ -298,7 +299,11 @@ class RayBackend:
                  block_rows: int | None = None, embed_rows: int | None = None, embed_cpus: float = 1.0):
         self.address = check_address(address)
         self.local_rows = _env_int("REDTEXT_RAY_LOCAL_ROWS", 4096) if local_rows is None else int(local_rows)
-        self.block_rows = max(1, _env_int("REDTEXT_RAY_BLOCK_ROWS", 4096) if block_rows is None else int(block_rows))
+        from ..core.parallel import ALIGN_ROWS
+
+        rows = max(1, _env_int("REDTEXT_RAY_BLOCK_ROWS", ALIGN_ROWS) if block_rows is None else int(block_rows))
+        # a multiple of ALIGN_ROWS: rows are scored in the same blocks, to the bit, as locally
+        self.block_rows = -(-rows // ALIGN_ROWS) * ALIGN_ROWS
         self.embed_rows = max(1, _env_int("REDTEXT_RAY_EMBED_ROWS", 1024) if embed_rows is None else int(embed_rows))
         self.embed_cpus = float(embed_cpus)
         self._started = False  # True when this backend started the Ray it uses

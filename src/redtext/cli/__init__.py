@@ -15,6 +15,20 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_
                        "Expert Delegation (R.E.D.).")
 
 
+def _version(value: bool) -> None:
+    if value:
+        from .._version import __version__
+
+        print(f"redtext {__version__}")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _root(version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
+                                       help="Print the version and exit.")) -> None:
+    """Label large text pools into large label spaces with few examples, by Recursive Expert Delegation (R.E.D.)."""
+
+
 def log(msg: str) -> None:
     """What a command tells its user: one line on stderr."""
     print(msg, file=sys.stderr, flush=True)
@@ -63,8 +77,7 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except ClickException as exc:
         ctx = getattr(exc, "ctx", None)
-        if type(exc).__name__ == "NoArgsIsHelpError" and ctx is not None:
-            print(ctx.get_help(), file=sys.stderr)
+        if type(exc).__name__ == "NoArgsIsHelpError":  # the help is already on the screen
             return 2
         hint = f"; see `{ctx.command_path} --help`" if ctx is not None else ""
         print(f"error: {exc.format_message().rstrip('.')}".replace("\n", " ") + hint, file=sys.stderr)

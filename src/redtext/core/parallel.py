@@ -8,6 +8,10 @@ from typing import Callable, Sequence
 
 _controller = None  # (number of loaded modules when made, threadpoolctl.ThreadpoolController)
 
+#: row blocks of scoring are powers of two that divide this; a backend that splits rows (Ray)
+#: cuts them at multiples of it, so every row meets the same arithmetic wherever it is scored
+ALIGN_ROWS = 4096
+
 
 @contextmanager
 def one_thread():

@@ -63,7 +63,13 @@ class FusedScorer:
         self.every_subset_has_noise = all(bool(m.has_noise) for m in models)
 
     def block_rows(self) -> int:
-        return max(64, self.BLOCK_FLOATS // (self.slots * self.n_subsets))
+        """Rows per block: a power of two that divides :data:`~redtext.core.parallel.ALIGN_ROWS`, so
+        a backend that cuts the rows into multiples of it scores every row in the same block as
+        this process does — with the same arithmetic, to the last bit."""
+        from .parallel import ALIGN_ROWS
+
+        fit = max(64, self.BLOCK_FLOATS // (self.slots * self.n_subsets))
+        return min(ALIGN_ROWS, 1 << (fit.bit_length() - 1))
 
     def _block(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(scores (B, L) float32, all_noise (B,)) for one block of rows."""

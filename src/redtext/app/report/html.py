@@ -9,15 +9,16 @@ from .data import MAX_PAIRS_SHOWN, MAX_PLOT_LABELS, MAX_REJECTED_SHOWN, RUNNER_U
 
 CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2em auto;max-width:1100px;
- padding:0 1em;color:#222;line-height:1.4}
+ padding:0 1em;color:#222;line-height:1.4;overflow-wrap:anywhere}
 h1{font-size:1.5em}h2{border-bottom:1px solid #ccc;padding-bottom:.2em;margin-top:2em}
 table{border-collapse:collapse;margin:.5em 0;font-size:.9em}
-th,td{border:1px solid #ddd;padding:.25em .5em;text-align:left;vertical-align:top}
+th,td{border:1px solid #ddd;padding:.25em .5em;text-align:left;vertical-align:top;overflow-wrap:anywhere}
+th{font-size:.9em;font-weight:600}
 td.n{text-align:right;font-variant-numeric:tabular-nums}th{background:#f3f3f3}
 figure{display:inline-block;margin:.5em 1em .5em 0}figcaption{font-size:.85em;color:#555}
 img{max-width:100%;height:auto;border:1px solid #eee}.note{color:#555;font-size:.9em}
 .stop{padding:.6em 1em;background:#fff8e1;border-left:4px solid #ffb300}
-.wrap{max-width:40em;word-wrap:break-word}.scroll{overflow-x:auto;max-width:100%}
+.wrap{max-width:28em}.scroll{overflow-x:auto;max-width:100%}
 """
 
 
@@ -85,7 +86,9 @@ def render_html(data: RunData, summary: dict, plots: list) -> str:
              f"{_e(time.strftime('%Y-%m-%d %H:%M:%S', time.localtime(data.updated)))}.</p>"]
 
     # summary
-    rows = [("status", s["status"] + (" (in progress)" if s["in_progress"] else "")),
+    state = {"running": "running (in progress)", "interrupted": "stopped before finishing (killed or interrupted)",
+             "done": "done"}.get(s["stop"]["state"], s["stop"]["state"])
+    rows = [("status", state),
             ("stop reason", s["stop_reason"] or "—"),
             ("expert", cfg.get("expert", "?")),
             ("pool texts", s["pool_size"]), ("seed examples", s["seed_size"]), ("labels", len(s["classes"])),
@@ -155,19 +158,18 @@ def render_html(data: RunData, summary: dict, plots: list) -> str:
     # labels
     parts.append('<section id="labels"><h2>Per label</h2>')
     parts += [fig(p) for p in ("plot-acceptance", "plot-delivered")]
-    parts.append('<p class="note">Estimates, not measured accuracy: “acceptance” is the share of the expert’s '
-                 'yes/no answers about the label that were yes; “top proposal accepted” counts only questions where '
-                 'the label was the classifier’s best remaining candidate for that text in that round — the '
-                 'classifier’s precision on the uncertain texts it was asked about, which understates its '
-                 'precision on the confident rest. “mean confidence” is the classifier’s own score over the texts '
-                 'it labelled. '
+    parts.append('<p class="note">Estimates, not measured accuracy: “seed” counts the label’s seed examples, '
+                 '“asked” the expert’s questions about it (“yes”, “no”, “skipped” its answers); “yes %” is the share '
+                 'of yes/no answers that were yes; “top asked” and “top yes %” count only questions where the label '
+                 'was the classifier’s best remaining candidate for that text in that round — the classifier’s '
+                 'precision on the uncertain texts it was asked about, which understates its precision on the '
+                 'confident rest. “mean conf.” is the classifier’s own score over the texts it labelled. '
                  f'Charts show at most {MAX_PLOT_LABELS} labels; the table lists all.</p>')
     label_rows = s["labels"]
     parts.append(_table(
         "labels-table",
-        ["label", "seed examples", "questions", "accepted", "rejected", "abstained", "acceptance",
-         "top proposals asked", "top proposal accepted", "delivered", "by expert", "by classifier", "from seed",
-         "mean confidence (classifier)"],
+        ["label", "seed", "asked", "yes", "no", "skipped", "yes %", "top asked", "top yes %", "delivered",
+         "by expert", "by classifier", "from seed", "mean conf."],
         [[r["label"], r["seed"], r["questions"], r["accepted"], r["rejected"], r["abstained"], _pct(r["acceptance"]),
           r["top_asked"], _pct(r["top_acceptance"]), r["delivered"], r["expert"], r["classifier"], r["from_seed"],
           _num(r["mean_confidence"])] for r in label_rows],
@@ -190,7 +192,7 @@ def render_html(data: RunData, summary: dict, plots: list) -> str:
     parts.append(f'<h3>Close runner-ups</h3><p class="note">Classifier-delivered labels whose second candidate '
                  f'scored within {RUNNER_UP_MARGIN:g} of the first.</p>')
     if s["runner_ups"]:
-        parts.append(_table("runner-ups-table", ["label", "label", "texts", "example"],
+        parts.append(_table("runner-ups-table", ["best label", "runner-up label", "texts", "example"],
                             [[c["a"], c["b"], c["count"], c["example"]] for c in s["runner_ups"][:MAX_PAIRS_SHOWN]],
                             {2}))
         parts.append(_more(len(s["runner_ups"]), "pairs"))
