@@ -170,7 +170,7 @@ def test_bench_runs_every_method_and_writes_the_json_fields(tmp_path, capsys):
                                  "--plot", tmp_path / "b.png"], capsys)
     assert code == 0, err
     result = json.loads(out.read_text())
-    expected = {"dataset", "classes", "k", "pool_size", "default_method", "expert_calls", "pool_accuracy",
+    expected = {"dataset", "classes", "k", "pool_size", "default_method", "expert_profile", "expert_calls", "pool_accuracy",
                 "test_accuracy", "test_macro_f1", "rounds", "stop_reason", "wall_s", "peak_rss_mb", "methods",
                 "selection"}
     assert set(result) == expected

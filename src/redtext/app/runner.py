@@ -123,7 +123,8 @@ def _storable(cfg: dict) -> dict:
 def expert_settings(cfg: dict, out_dir: Path, log):
     from ..experts.registry import ExpertSettings
 
-    return ExpertSettings(gold=cfg.get("gold_path"), accuracy=cfg.get("oracle_accuracy", 0.95),
+    return ExpertSettings(gold=cfg.get("gold_path"), accuracy=cfg.get("oracle_accuracy"),
+                          profile=cfg.get("expert_profile") or "careful",
                           seed=cfg["params"].get("random_state", 0), text_col=cfg["text_col"],
                           label_col=cfg["label_col"], id_col=cfg["id_col"], llm=cfg.get("llm") or {},
                           run_db=str(out_dir / "run.db"), log=log)
@@ -140,9 +141,9 @@ def _estimator(cfg: dict):
 
 
 def start(*, seed: str | None, pool: str | None, out: str, expert: str, gold: str | None, descriptions: str | None,
-          budget: str, params: dict, text_col: str, label_col: str, id_col: str, oracle_accuracy: float,
+          budget: str, params: dict, text_col: str, label_col: str, id_col: str, oracle_accuracy: float | None,
           llm: dict | None = None, dry_run: bool = False, log=print, base_model: str | None = None,
-          retrain_classes: list[str] | None = None) -> dict:
+          retrain_classes: list[str] | None = None, expert_profile: str = "careful") -> dict:
     """Start a run. ``params`` are the estimator's (as :func:`redtext.estimator.saved_params` reads
     them) plus ``backend`` and ``address``. With ``base_model`` the run grows that model
     (add-classes: ``seed`` holds new labels; retrain: ``retrain_classes``); ``pool`` then
@@ -196,7 +197,8 @@ def start(*, seed: str | None, pool: str | None, out: str, expert: str, gold: st
         "retrain_classes": retrain_classes,
         "descriptions_path": str(Path(descriptions).resolve()) if descriptions else None,
         "gold_path": str(Path(gold).resolve()) if gold else None, "expert": expert,
-        "oracle_accuracy": oracle_accuracy, "text_col": text_col, "label_col": label_col, "id_col": id_col,
+        "oracle_accuracy": oracle_accuracy, "expert_profile": expert_profile,
+        "text_col": text_col, "label_col": label_col, "id_col": id_col,
         "budget": budget_value, "params": params, "llm": llm or {},
     }
     expert_obj = build_expert(expert, expert_settings(config, out_dir, log))

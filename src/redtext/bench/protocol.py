@@ -103,7 +103,7 @@ def _macro_f1(y_true, y_pred) -> float:
 
 
 def run_benchmark(dataset: str, *, k: int = 30, budget=0.25, seed: int = 0, embedder: str = "minilm",
-                  subset_size: int = 8, accuracy: float = 0.95,
+                  subset_size: int = 8, accuracy: float | None = None, profile: str = "careful",
                   methods: tuple[str, ...] = ("red", "flat_al", "flat_seed", "knn", "gold_upper"),
                   progress: bool = True, log=print, red_params: dict | None = None, backend="local") -> dict:
     """Every method on one split of ``dataset``; the top-level figures are those of the
@@ -149,8 +149,14 @@ def run_benchmark(dataset: str, *, k: int = 30, budget=0.25, seed: int = 0, embe
         f"test {len(test_gold)}, budget {n_calls} calls; embeddings ready in {embed_s:.1f}s")
     default_method = "flat_al" if resolve_subset_size("auto", len(split.classes)) is None else "red"
 
+    from ..experts.oracle import PROFILES
+
+    if profile not in PROFILES:
+        raise InputError(f"--expert-profile {profile!r}: use {', '.join(PROFILES)}")
+
     def oracle():
-        return SimulatedOracle({}, gold_by_id=dict(zip(pool_ids, pool_gold)), accuracy=accuracy, seed=seed)
+        return SimulatedOracle({}, gold_by_id=dict(zip(pool_ids, pool_gold)), accuracy=accuracy, seed=seed,
+                               profile=profile)
 
     results: dict[str, dict] = {}
     curves: dict[str, list[dict]] = {}
@@ -224,7 +230,7 @@ def run_benchmark(dataset: str, *, k: int = 30, budget=0.25, seed: int = 0, embe
     main = results[headline]
     out = {
         "dataset": folder.name, "classes": len(split.classes), "k": k, "pool_size": len(pool_texts),
-        "default_method": headline,
+        "default_method": headline, "expert_profile": profile,
         "expert_calls": main["expert_calls"], "pool_accuracy": main["pool_accuracy"],
         "test_accuracy": main["test_accuracy"], "test_macro_f1": main["test_macro_f1"],
         "rounds": main["rounds"], "stop_reason": main["stop_reason"], "selection": main.get("selection"),
@@ -236,6 +242,7 @@ def run_benchmark(dataset: str, *, k: int = 30, budget=0.25, seed: int = 0, embe
     out["_methods"] = results  # full detail for the table; removed before writing JSON
     out["_curves"] = curves
     out["_settings"] = {"budget": budget, "seed": seed, "embedder": getattr(emb, "name", str(embedder)),
-                        "subset_size": subset_size, "oracle_accuracy": accuracy, "red_params": red_params or {}}
+                        "subset_size": subset_size, "oracle_accuracy": accuracy, "expert_profile": profile,
+                        "red_params": red_params or {}}
     out["_total_s"] = round(time.perf_counter() - t_start, 1)
     return out

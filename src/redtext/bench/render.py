@@ -22,12 +22,22 @@ def render_table(result: dict):
     return table
 
 
+def _oracle(settings: dict) -> str:
+    from ..experts.oracle import PROFILES
+
+    profile = settings.get("expert_profile") or "careful"
+    tpr, fpr = PROFILES[profile]
+    if profile == "careful" and settings.get("oracle_accuracy") is not None:
+        tpr, fpr = settings["oracle_accuracy"], 1 - settings["oracle_accuracy"]
+    return f"{profile} (yes to the true label {tpr:.0%}, to the most confusable wrong one {fpr:.0%})"
+
+
 def render_markdown(result: dict, *, plot: str | None = None) -> str:
     """The result table (and the plot, when given) as Markdown."""
     st = result.get("_settings", {})
     lines = [f"### {result['dataset']} — {result['classes']} classes, k={result['k']}, pool {result['pool_size']}",
              "",
-             f"Budget {st.get('budget')} of the pool, simulated oracle {st.get('oracle_accuracy')} accurate, seed "
+             f"Budget {st.get('budget')} of the pool, simulated oracle: {_oracle(st)}, seed "
              f"{st.get('seed')}, embedder {st.get('embedder')}, selection {result.get('selection') or '-'}"
              f"{' (auto)' if (st.get('red_params') or {}).get('uncertainty', 'auto') == 'auto' else ''}. Whole command: {result['_total_s']} s, peak RSS "
              f"{result['peak_rss_mb']} MB.",

@@ -9,7 +9,7 @@ from typing import Optional
 import typer
 
 from . import app, log
-from .options import Address, Backend, Embedder
+from .options import Address, Backend, Embedder, ExpertProfile, OracleAccuracy
 
 
 def _write(path: Optional[Path], text: str) -> None:
@@ -34,7 +34,8 @@ def bench(
     uncertainty: str = typer.Option("auto", help="Selection score for both loops: auto, margin, runner_up, gain, "
                                                  "reach or entropy."),
     embedder: Embedder = "minilm",
-    oracle_accuracy: float = typer.Option(0.95, help="Accuracy of the simulated oracle."),
+    oracle_accuracy: OracleAccuracy = None,
+    expert_profile: ExpertProfile = "careful",
     markdown: Optional[Path] = typer.Option(None, help="Also write the table as Markdown to this file."),
     plot: Optional[Path] = typer.Option(None, help="Also plot accuracy against expert calls to this PNG."),
     backend: Backend = "local",
@@ -59,7 +60,8 @@ def bench(
     if uncertainty != "auto":
         params["uncertainty"] = uncertainty
     result = run_benchmark(dataset, k=k, budget=budget, seed=seed, embedder=embedder, subset_size=subset_size,
-                           accuracy=oracle_accuracy, log=log, backend=get_backend(backend, address), red_params=params)
+                           accuracy=oracle_accuracy, profile=expert_profile, log=log,
+                           backend=get_backend(backend, address), red_params=params)
     Console(width=max(120, Console().width)).print(render_table(result))
     _write(json_out, json.dumps(to_json(result), indent=2))
     if plot:

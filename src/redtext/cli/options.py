@@ -15,7 +15,11 @@ EXPERT_HELP = "oracle (simulated; needs --gold), openai:MODEL, human, review or 
 Expert = Annotated[str, typer.Option(help=EXPERT_HELP)]
 Gold = Annotated[Optional[Path], typer.Option(help="Hidden gold labels for --expert oracle.")]
 Descriptions = Annotated[Optional[Path], typer.Option(help="Label descriptions: rows of label,description.")]
-OracleAccuracy = Annotated[float, typer.Option(help="Accuracy of the simulated oracle.")]
+OracleAccuracy = Annotated[Optional[float], typer.Option(help="oracle: accuracy of the careful profile "
+                                                                "(default 0.95).")]
+ExpertProfile = Annotated[str, typer.Option(help="oracle: careful (5 % errors), agreeable (says yes to a confusable "
+                                                 "wrong label 40 % of the time, like LLM judges) or strict (rejects "
+                                                 "15 % of right labels).")]
 RandomState = Annotated[int, typer.Option(help="Seed for every random choice.")]
 TextCol = Annotated[str, typer.Option(help="Column holding the texts.")]
 LabelCol = Annotated[str, typer.Option(help="Column holding the labels (seed, gold).")]

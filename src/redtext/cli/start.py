@@ -7,8 +7,8 @@ from typing import Optional
 import typer
 
 from . import app, log
-from .options import (Address, Backend, BaseUrl, Cache, Concurrency, Descriptions, Embedder, Expert, Gold,
-                      GrowBudget, GrowPool, IdCol, LabelCol, MaxCalls, MaxCost, Model, OracleAccuracy, Out,
+from .options import (Address, Backend, BaseUrl, Cache, Concurrency, Descriptions, Embedder, Expert, ExpertProfile,
+                      Gold, GrowBudget, GrowPool, IdCol, LabelCol, MaxCalls, MaxCost, Model, OracleAccuracy, Out,
                       RandomState, TextCol, Timeout, llm_settings)
 
 
@@ -50,7 +50,8 @@ def run(
     text_col: TextCol = "text",
     label_col: LabelCol = "label",
     id_col: IdCol = "id",
-    oracle_accuracy: OracleAccuracy = 0.95,
+    oracle_accuracy: OracleAccuracy = None,
+    expert_profile: ExpertProfile = "careful",
     random_state: RandomState = 0,
     base_url: BaseUrl = None,
     concurrency: Concurrency = 8,
@@ -87,7 +88,7 @@ def run(
     start(seed=str(seed), pool=str(pool), out=str(out), expert=expert, gold=str(gold) if gold else None,
           descriptions=str(descriptions) if descriptions else None, budget=budget, params=params,
           text_col=text_col, label_col=label_col, id_col=id_col, oracle_accuracy=oracle_accuracy, llm=llm,
-          dry_run=dry_run, log=log)
+          dry_run=dry_run, log=log, expert_profile=expert_profile)
 
 
 @app.command()
@@ -129,7 +130,7 @@ def add_classes(
     gold: Gold = None,
     descriptions: Descriptions = None,
     budget: GrowBudget = "0.1",
-    oracle_accuracy: OracleAccuracy = 0.95,
+    oracle_accuracy: OracleAccuracy = None,
     random_state: RandomState = 0,
     text_col: TextCol = "text",
     label_col: LabelCol = "label",
@@ -163,7 +164,7 @@ def retrain(
     seed: Optional[Path] = typer.Option(None, help="Extra labelled examples for the named labels."),
     gold: Gold = None,
     budget: GrowBudget = "0.1",
-    oracle_accuracy: OracleAccuracy = 0.95,
+    oracle_accuracy: OracleAccuracy = None,
     random_state: RandomState = 0,
     text_col: TextCol = "text",
     label_col: LabelCol = "label",

@@ -1,15 +1,21 @@
 """A simulated expert that answers from hidden gold labels — for benchmarks only.
 
-Error model (seeded, and the same answer every time the same question is asked):
+Error model (seeded, and the same answer every time the same question is asked), with a
+*profile* of two rates — ``tpr`` = P(yes | the true label) and ``fpr`` = P(yes | the most
+confusable wrong label):
 
-- asked about the true label: says "no" with probability ``1 - accuracy`` (false reject);
-- asked about a wrong label ``L``: says "yes" with probability
-  ``(1 - accuracy) · w(L)``, where ``w`` is the squared cosine similarity between ``L``'s
-  vector and the true label's, divided by that of the wrong label *most* similar to the
-  true one. So the most confusable wrong label is falsely accepted at the full error rate,
-  unrelated labels almost never — errors cluster between similar labels, as an LLM's do.
-  Without label vectors every wrong label gets the full error rate.
+- asked about the true label: says "yes" with probability ``tpr`` (else a false reject);
+- asked about a wrong label ``L``: says "yes" with probability ``fpr · w(L)``, where ``w`` is
+  the squared cosine similarity between ``L``'s vector and the true label's, divided by that of
+  the wrong label *most* similar to the true one. So the most confusable wrong label is falsely
+  accepted at the full rate, unrelated labels almost never — errors cluster between similar
+  labels, as an LLM's do. Without label vectors every wrong label gets the full rate.
 - a text with no gold label: abstains.
+
+The profiles (:data:`PROFILES`): ``careful`` (tpr 0.95, fpr 0.05: what ``accuracy=0.95`` has
+always meant), ``agreeable`` (tpr 0.97, fpr 0.40 — an LLM-like yes-bias: published LLM judges
+accept plausible wrong answers far more often than they reject right ones) and ``strict``
+(tpr 0.85, fpr 0.01). ``accuracy=a`` is the careful profile with tpr ``a`` and fpr ``1 - a``.
 """
 from __future__ import annotations
 
@@ -26,18 +32,32 @@ def _uniform(*parts) -> float:
     return int.from_bytes(digest[:8], "big") / 2.0 ** 64
 
 
+#: profile -> (P(yes | true label), P(yes | the most confusable wrong label))
+PROFILES = {"careful": (0.95, 0.05), "agreeable": (0.97, 0.40), "strict": (0.85, 0.01)}
+
+
 class SimulatedOracle(BaseExpert):
     batch_size = 1024
 
     def __init__(self, gold_by_text: Mapping[str, str], *, gold_by_id: Mapping[str, str] | None = None,
-                 accuracy: float = 0.95, seed: int = 0):
-        if not 0.0 <= accuracy <= 1.0:
+                 accuracy: float | None = None, seed: int = 0, profile: str = "careful"):
+        if profile not in PROFILES:
+            raise ValueError(f"unknown oracle profile {profile!r}; use one of {', '.join(PROFILES)}")
+        if accuracy is not None and not 0.0 <= accuracy <= 1.0:
             raise ValueError("accuracy must be within [0, 1]")
         self.gold_by_text = dict(gold_by_text)
         self.gold_by_id = dict(gold_by_id or {})
-        self.accuracy = accuracy
+        self.profile = profile
+        if accuracy is not None and profile == "careful":
+            self.tpr, self.fpr = accuracy, 1.0 - accuracy
+        else:
+            self.tpr, self.fpr = PROFILES[profile]
+        self.accuracy = self.tpr  # what older callers read
         self.seed = seed
-        self.name = f"oracle(accuracy={accuracy},seed={seed})"
+        if profile == "careful":  # the name of answers stored before profiles existed
+            self.name = f"oracle(accuracy={self.tpr},seed={seed})"
+        else:
+            self.name = f"oracle({profile},seed={seed})"
         self._weights: dict[str, dict[str, float]] | None = None
         self._labels: list[str] | None = None
         self._sim: np.ndarray | None = None
@@ -63,7 +83,7 @@ class SimulatedOracle(BaseExpert):
         return label if label is not None else self.gold_by_text.get(question.text)
 
     def _false_accept_rate(self, asked: str, true: str) -> float:
-        err = 1.0 - self.accuracy
+        err = self.fpr
         if self._sim is None:
             return err
         i, j = self._index.get(true), self._index.get(asked)
@@ -81,7 +101,7 @@ class SimulatedOracle(BaseExpert):
                 continue
             u = _uniform(self.seed, q.text, q.label)
             if q.label == true:
-                out.append(u >= 1.0 - self.accuracy)
+                out.append(u >= 1.0 - self.tpr)
             else:
                 out.append(u < self._false_accept_rate(q.label, true))
         return out

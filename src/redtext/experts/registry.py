@@ -32,7 +32,8 @@ class ExpertSettings:
     """What an expert may need besides its spec."""
 
     gold: str | None = None               # oracle: hidden gold labels (text,label[,id])
-    accuracy: float = 0.95                # oracle: accuracy of the simulated expert
+    accuracy: float | None = None         # oracle: accuracy of the careful simulated expert (default 0.95)
+    profile: str = "careful"              # oracle: careful | agreeable | strict
     seed: int = 0                         # oracle: seed of its errors
     text_col: str = "text"
     label_col: str = "label"
@@ -47,15 +48,21 @@ def _oracle(spec: str, s: ExpertSettings):
         raise InputError(f"unknown expert {spec!r}; use {EXPERT_SPECS}")
     if not s.gold:
         raise InputError("--expert oracle needs --gold FILE holding the hidden labels (text,label[,id])")
-    if not 0.0 <= s.accuracy <= 1.0:
-        raise InputError(f"--oracle-accuracy {s.accuracy} must be within 0 and 1")
     from ..io.records import load_gold
-    from .oracle import SimulatedOracle
+    from .oracle import PROFILES, SimulatedOracle
+
+    if s.accuracy is not None and not 0.0 <= s.accuracy <= 1.0:
+        raise InputError(f"--oracle-accuracy {s.accuracy} must be within 0 and 1")
+    if s.profile not in PROFILES:
+        raise InputError(f"--expert-profile {s.profile!r}: use {', '.join(PROFILES)}")
+    if s.accuracy is not None and s.profile != "careful":
+        raise InputError("--oracle-accuracy sets the careful profile's accuracy; leave it out with "
+                         f"--expert-profile {s.profile}")
 
     rec = load_gold(s.gold, text_col=s.text_col, label_col=s.label_col, id_col=s.id_col)
     has_ids = not all(i == f"row-{n}" for n, i in enumerate(rec.ids))
     return SimulatedOracle(dict(zip(rec.texts, rec.labels)), gold_by_id=dict(zip(rec.ids, rec.labels)) if has_ids
-                           else {}, accuracy=s.accuracy, seed=s.seed)
+                           else {}, accuracy=s.accuracy, seed=s.seed, profile=s.profile)
 
 
 def _openai(spec: str, s: ExpertSettings):
