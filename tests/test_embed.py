@@ -186,7 +186,7 @@ def test_get_embedder_hashing_specs():
         get_embedder("hashing:lots")
 
 
-def test_default_spec_is_the_int8_onnx_model_and_torch_stays_reachable():
+def test_default_spec_is_the_per_token_int8_onnx_model_and_torch_stays_reachable():
     # building these reads only small config files: no model is loaded or exported
     from redtext.embed.onnx import OnnxEmbedder
     from redtext.embed.sentence import SentenceTransformerEmbedder
@@ -194,13 +194,14 @@ def test_default_spec_is_the_int8_onnx_model_and_torch_stays_reachable():
     for spec in (None, "", "minilm", "default", "onnx", " MiniLM "):
         e = get_embedder(spec)
         assert isinstance(e, OnnxEmbedder), spec
-        assert e.name == "all-MiniLM-L6-v2-onnx-int8" and e.dim == 384
+        assert e.name == "all-MiniLM-L6-v2-onnx-pt8" and e.dim == 384 and e.quantization == "per-token"
         assert e._session is None  # nothing loaded yet
     torch_e = get_embedder("minilm-torch")
     assert isinstance(torch_e, SentenceTransformerEmbedder)
     assert torch_e.name == "all-MiniLM-L6-v2" and torch_e._model is None
-    names = {get_embedder(s).name for s in ("minilm", "minilm-torch", "hashing", "hashing:64")}
-    assert len(names) == 4  # the name identifies the vectors: every kind has its own
+    assert get_embedder("minilm-int8").name == "all-MiniLM-L6-v2-onnx-int8"  # the default before 0.2
+    names = {get_embedder(s).name for s in ("minilm", "minilm-int8", "minilm-torch", "hashing", "hashing:64")}
+    assert len(names) == 5  # the name identifies the vectors: every kind has its own
 
 
 def test_get_embedder_local_folder_is_a_sentence_transformers_model(tmp_path):
@@ -394,8 +395,8 @@ def _table(vocab: int = 30522) -> np.ndarray:
 
 
 def _fake_export(calls: list):
-    """Stands in for export_int8: writes a small valid ONNX graph (masked mean of a token table)."""
-    def export(model_dir, out_dir):
+    """Stands in for the export: writes a small valid ONNX graph (masked mean of a token table)."""
+    def export(model_dir, out_dir, quantization="per-token"):
         import onnx
         from onnx import TensorProto, helper, numpy_helper
 
@@ -444,11 +445,11 @@ def test_onnx_embedder_batches_by_length_and_keeps_input_order(tmp_path, monkeyp
 
     monkeypatch.setenv("REDTEXT_CACHE", str(tmp_path / "cache"))
     calls = []
-    monkeypatch.setattr(onnx_mod, "export_int8", _fake_export(calls))
+    monkeypatch.setattr(onnx_mod, "export", _fake_export(calls))
     model_dir = _tiny_model_dir(tmp_path)
     e = onnx_mod.OnnxEmbedder(model_dir, batch_size=3, max_tokens=24, threads=1)
     assert e.dim == HIDDEN and e.max_length == 16
-    assert e.name.startswith("onnx-int8:") and e.name != onnx_mod.DEFAULT_NAME
+    assert e.name.startswith("onnx-pt8:") and e.name != onnx_mod.FORMATS["per-token"][1]
     seen_widths = []
     real_batches = e._batches
 
@@ -484,11 +485,11 @@ def test_onnx_interrupted_export_leaves_no_model_and_is_redone(tmp_path, monkeyp
     monkeypatch.setenv("REDTEXT_CACHE", str(tmp_path / "cache"))
     model_dir = _tiny_model_dir(tmp_path)
 
-    def killed(model_dir, out_dir):
+    def killed(model_dir, out_dir, quantization="per-token"):
         (Path(out_dir) / "model.onnx").write_bytes(b"\x08\x07half an onnx file")
         raise KeyboardInterrupt  # stands in for a kill in the middle of writing
 
-    monkeypatch.setattr(onnx_mod, "export_int8", killed)
+    monkeypatch.setattr(onnx_mod, "export", killed)
     e = onnx_mod.OnnxEmbedder(model_dir, threads=1)
     with pytest.raises(KeyboardInterrupt):
         e.encode(["hello"])
@@ -498,17 +499,17 @@ def test_onnx_interrupted_export_leaves_no_model_and_is_redone(tmp_path, monkeyp
     stale.mkdir()
     (stale / "model.onnx").write_bytes(b"\x08\x07half an onnx file")
 
-    def failing(model_dir, out_dir):
+    def failing(model_dir, out_dir, quantization="per-token"):
         raise RuntimeError("torch.onnx.export blew up")
 
-    monkeypatch.setattr(onnx_mod, "export_int8", failing)
+    monkeypatch.setattr(onnx_mod, "export", failing)
     with pytest.raises(InputError) as err:
         onnx_mod.OnnxEmbedder(model_dir, threads=1).encode(["hello"])
     assert "\n" not in str(err.value) and "blew up" in str(err.value) and "minilm-torch" in str(err.value)
     assert not e.model_folder.exists() and leftovers(e.model_folder) == []
 
     calls = []
-    monkeypatch.setattr(onnx_mod, "export_int8", _fake_export(calls))
+    monkeypatch.setattr(onnx_mod, "export", _fake_export(calls))
     v = onnx_mod.OnnxEmbedder(model_dir, threads=1).encode(["hello"])
     assert len(calls) == 1
     np.testing.assert_allclose(v, _reference(model_dir, ["hello"]), atol=1e-5)
@@ -520,7 +521,7 @@ def test_onnx_damaged_cached_model_is_rebuilt(tmp_path, monkeypatch):
     monkeypatch.setenv("REDTEXT_CACHE", str(tmp_path / "cache"))
     model_dir = _tiny_model_dir(tmp_path)
     calls = []
-    monkeypatch.setattr(onnx_mod, "export_int8", _fake_export(calls))
+    monkeypatch.setattr(onnx_mod, "export", _fake_export(calls))
     e = onnx_mod.OnnxEmbedder(model_dir, threads=1)
     first = e.encode(["hello"])
     e.model_path.write_bytes(b"not an onnx model")  # damaged after the fact
@@ -535,7 +536,7 @@ def test_onnx_embedder_pickles_without_its_session(tmp_path, monkeypatch):
     import redtext.embed.onnx as onnx_mod
 
     monkeypatch.setenv("REDTEXT_CACHE", str(tmp_path / "cache"))
-    monkeypatch.setattr(onnx_mod, "export_int8", _fake_export([]))
+    monkeypatch.setattr(onnx_mod, "export", _fake_export([]))
     e = onnx_mod.OnnxEmbedder(_tiny_model_dir(tmp_path), threads=1)
     v = e.encode(TEXTS_MIXED)
     clone = pickle.loads(pickle.dumps(e))
@@ -710,3 +711,45 @@ def test_fast_embedder_sanity_and_agreement_with_the_default(fast_embedder, real
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(static_mod, "distill_static", no_distil)
         np.testing.assert_array_equal(get_embedder("fast").encode(texts[:5]), v[:5])
+
+
+@pytest.mark.slow
+def test_classify_gives_the_same_labels_alone_and_among_other_texts(tmp_path, capsys):
+    """The default embedder is batch-invariant: 2,000 banking77 texts classified alone and shuffled
+    among 3,000 clinc150 texts get identical labels and confidences (issue #12)."""
+    from redtext.bench.protocol import resolve_dataset
+    from redtext.cli import main
+    from redtext.io.records import load_gold
+    from redtext.testing import write_jsonl
+
+    try:
+        bank, clinc = resolve_dataset("banking77"), resolve_dataset("clinc150")
+    except InputError:
+        pytest.skip("../shared/data is not here")
+    b = load_gold(bank / "train.jsonl")
+    c = load_gold(clinc / "train.jsonl")
+    rng = np.random.default_rng(0)
+    seed_rows = [(t, lab) for t, lab in zip(b.texts, b.labels)]
+    picked = rng.permutation(len(seed_rows))
+    seed = write_jsonl(tmp_path / "seed.jsonl", [{"text": seed_rows[i][0], "label": seed_rows[i][1]}
+                                                for i in picked[:770]])
+    texts = [seed_rows[i][0] for i in picked[770:2770]]
+    others = [c.texts[i] for i in rng.permutation(len(c.texts))[:3000]]
+    alone = write_jsonl(tmp_path / "alone.jsonl", [{"id": f"b{i}", "text": t} for i, t in enumerate(texts)])
+    mixed_rows = [{"id": f"b{i}", "text": t} for i, t in enumerate(texts)] + \
+        [{"id": f"c{i}", "text": t} for i, t in enumerate(others)]
+    mixed = write_jsonl(tmp_path / "mixed.jsonl", [mixed_rows[i] for i in rng.permutation(len(mixed_rows))])
+    pool = write_jsonl(tmp_path / "pool.jsonl", [{"text": t} for t in texts[:50]])
+    assert main(["run", "--seed", str(seed), "--pool", str(pool), "--expert", "oracle", "--gold", str(seed),
+                 "--out", str(tmp_path / "run"), "--budget", "0"]) == 0, capsys.readouterr().err
+    for name, path in (("alone", alone), ("mixed", mixed)):
+        assert main(["classify", "--model", str(tmp_path / "run" / "model"), "--input", str(path), "--out",
+                     str(tmp_path / f"{name}.out.jsonl")]) == 0, capsys.readouterr().err
+    got = {name: {r["id"]: r for r in map(json.loads, (tmp_path / f"{name}.out.jsonl").read_text().splitlines())}
+           for name in ("alone", "mixed")}
+    assert len(got["alone"]) == 2000
+    for i, row in got["alone"].items():
+        other = got["mixed"][i]
+        assert row["label"] == other["label"]
+        assert abs(row["confidence"] - other["confidence"]) <= 1e-6
+        assert [c["label"] for c in row["candidates"]] == [c["label"] for c in other["candidates"]]

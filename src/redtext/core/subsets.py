@@ -35,8 +35,9 @@ class SubsetModel:
     n_noise: int = 1        # NOISE sub-classes (their probabilities are summed)
 
     def proba(self, X: np.ndarray) -> np.ndarray:
-        """``(N, n_labels + 1)``: the subset's labels, then NOISE (all sub-classes summed)."""
-        logits = X @ self.coef.T + self.intercept
+        """``(N, n_labels + 1)``: the subset's labels, then NOISE (all sub-classes summed); computed
+        in float64 like :class:`~redtext.core.scoring.FusedScorer`, returned as float32."""
+        logits = np.asarray(X, dtype=np.float64) @ np.asarray(self.coef, dtype=np.float64).T + self.intercept
         if logits.shape[1] == 1:  # a binary model stored sklearn-style (one row for the second class)
             logits = np.hstack([-logits, logits]) / 2
         logits -= logits.max(axis=1, keepdims=True)
@@ -44,8 +45,8 @@ class SubsetModel:
         logits /= logits.sum(axis=1, keepdims=True)
         n = len(self.labels)
         if self.has_noise and logits.shape[1] > n + 1:
-            return np.hstack([logits[:, :n], logits[:, n:].sum(axis=1, keepdims=True)])
-        return logits
+            logits = np.hstack([logits[:, :n], logits[:, n:].sum(axis=1, keepdims=True)])
+        return logits.astype(np.float32)
 
 
 def assemble_training_set(X, y, subset, n_labels, *, noise_factor, rng, neg_X=None, neg_label=None,

@@ -12,7 +12,7 @@ from typing import Callable
 
 from ..errors import InputError
 
-SPECS = ("minilm (default: all-MiniLM-L6-v2 as ONNX, built locally once; alias onnx), "
+SPECS = ("minilm (default: all-MiniLM-L6-v2 as ONNX with per-token int8, built locally once; alias onnx), "
          "minilm-torch (the same model in torch, ~3x slower), "
          "fast (a static model distilled locally from it once: ~50x the texts/s, ~3 points less accurate; "
          "pip install 'redtext[fast]'), hashing[:DIM] (tests and quick trials), "
@@ -23,6 +23,12 @@ def _onnx(arg: str | None):
     from .onnx import OnnxEmbedder
 
     return OnnxEmbedder()
+
+
+def _onnx_dynamic(arg: str | None):
+    from .onnx import OnnxEmbedder
+
+    return OnnxEmbedder(quantization="dynamic")
 
 
 def _torch(arg: str | None):
@@ -54,6 +60,7 @@ def _hashing(arg: str | None):
 #: name -> builder(argument after ":" or None)
 EMBEDDERS: dict[str, Callable[[str | None], object]] = {
     "minilm": _onnx,
+    "minilm-int8": _onnx_dynamic,  # the default before 0.2: batch-dependent, kept for bundles saved with it
     "minilm-torch": _torch,
     "fast": _fast,
     "hashing": _hashing,
@@ -79,7 +86,7 @@ def get_embedder(spec: str | None = "minilm"):
 
 
 # names of vectors made by earlier defaults, mapped to the spec that makes them again
-_SPEC_FOR_NAME = {"all-MiniLM-L6-v2": "minilm-torch", "all-MiniLM-L6-v2-onnx-int8": "minilm"}
+_SPEC_FOR_NAME = {"all-MiniLM-L6-v2": "minilm-torch", "all-MiniLM-L6-v2-onnx-int8": "minilm-int8"}
 
 
 def spec_for_saved(spec: str | None, name: str | None) -> str | None:
