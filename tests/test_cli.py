@@ -39,14 +39,18 @@ def test_run_writes_every_output_and_classify_uses_the_model(problem, capsys):
     out = problem["dir"] / "out"
     code, _, err = run_cli(base_args(problem, out), capsys)
     assert code == 0, err
+    run_err = err
     preds = [json.loads(line) for line in (out / "predictions.jsonl").read_text().splitlines()]
     gold = {json.loads(line)["id"]: json.loads(line)["label"] for line in problem["gold"].read_text().splitlines()}
     assert [p["id"] for p in preds] == [f"p{i}" for i in range(len(gold))]
     assert {p["source"] for p in preds} <= {"expert", "classifier", "seed"}
     assert any(p["source"] == "expert" for p in preds)
+    with sqlite3.connect(out / "run.db") as conn:
+        asked = {t for (t,) in conn.execute("SELECT text FROM verdicts WHERE kind = 'label'")}
     for p in preds:
         assert 0.0 <= p["confidence"] <= 1.0
-        assert p["candidates"][0]["label"] == p["label"] or p["source"] != "classifier"
+        # a text the expert was never asked about takes the classifier's best candidate
+        assert p["candidates"][0]["label"] == p["label"] or p["source"] != "classifier" or p["text"] in asked
         scores = [c["score"] for c in p["candidates"]]
         assert scores == sorted(scores, reverse=True)
     accuracy = sum(p["label"] == gold[p["id"]] for p in preds) / len(preds)
@@ -67,6 +71,21 @@ def test_run_writes_every_output_and_classify_uses_the_model(problem, capsys):
     assert len(labelled) == len(problem["test_rows"])
     right = sum(r["label"] == lab for r, (_, lab) in zip(labelled, problem["test_rows"]))
     assert right / len(labelled) > 0.6
+    # the saved model's confidences are the run's: calibrated by the same measured sharpness
+    manifest = json.loads((out / "model" / "manifest.json").read_text())
+    assert manifest["sharpness"] == report["sharpness"] and manifest["sharpness"] != 1.0
+    code, _, err = run_cli(["classify", "--model", out / "model", "--input", problem["pool"], "--out",
+                            problem["dir"] / "pool_preds.jsonl"], capsys)
+    assert code == 0, err
+    again = [json.loads(line) for line in (problem["dir"] / "pool_preds.jsonl").read_text().splitlines()]
+    unasked = [(p, q) for p, q in zip(preds, again) if p["source"] == "classifier" and p["text"] not in asked]
+    assert unasked and all(p["label"] == q["label"] and abs(p["confidence"] - q["confidence"]) < 1e-5
+                           for p, q in unasked)
+    # what the run says about its own quality, without gold
+    est, quality = report["estimate"], report["expert_quality"]
+    assert 0.0 <= est["low"] <= est["pool_accuracy"] <= est["high"] <= 1.0 and est["calls"] == report["quality"]["audit"]
+    assert quality["calls"] == report["quality"]["checks"] > 0 and quality["warning"] is None  # the oracle is careful
+    assert f"~{100 * est['pool_accuracy']:.1f} % right, 95 % interval" in run_err.splitlines()[-1]
     # resume on a finished run does nothing and says so
     code, _, err = run_cli(["resume", out], capsys)
     assert code == 0 and "already complete" in err
@@ -172,7 +191,7 @@ def test_bench_runs_every_method_and_writes_the_json_fields(tmp_path, capsys):
     result = json.loads(out.read_text())
     expected = {"dataset", "classes", "k", "pool_size", "default_method", "expert_profile", "expert_calls", "pool_accuracy",
                 "test_accuracy", "test_macro_f1", "rounds", "stop_reason", "wall_s", "peak_rss_mb", "methods",
-                "selection"}
+                "selection", "estimate", "expert_quality", "expert_precision", "calibration_ece", "quality_calls"}
     assert set(result) == expected
     methods = result["methods"]
     assert set(methods) == {"red", "flat_seed", "flat_al", "knn", "gold_upper"}
@@ -180,8 +199,12 @@ def test_bench_runs_every_method_and_writes_the_json_fields(tmp_path, capsys):
         assert {"pool_accuracy", "test_accuracy", "expert_calls"} <= set(b)
     # the headline is what `redtext run` does by default: one flat classifier at 12 labels
     assert result["default_method"] == "flat_al"
-    for key in ("pool_accuracy", "test_accuracy", "expert_calls", "stop_reason"):
+    for key in ("pool_accuracy", "test_accuracy", "expert_calls", "stop_reason", "estimate", "expert_quality"):
         assert result[key] == methods["flat_al"][key]
+    est = result["estimate"]  # the label-free estimate of pool accuracy, with its 95 % interval
+    assert 0.0 <= est["low"] <= est["pool_accuracy"] <= est["high"] <= 1.0
+    q = result["expert_quality"]  # measured on known-answer questions, with the oracle's true rates beside
+    assert q["positives"] + q["negatives"] > 0 and 0.0 <= q["tpr_low"] <= q["tpr"] <= q["tpr_high"] <= 1.0
     assert result["classes"] == 12 and result["k"] == 5
     assert result["pool_size"] == len(rows) - 11 * 5 - 3
     assert result["expert_calls"] <= int(0.2 * result["pool_size"])

@@ -75,7 +75,7 @@ def read_jsonl(path: Path) -> list[dict]:
 
 def verdicts_of(run_dir: Path) -> dict[str, dict[str, tuple]]:
     with sqlite3.connect(run_dir / "run.db") as conn:
-        rows = conn.execute("SELECT text, label, verdict, round FROM verdicts").fetchall()
+        rows = conn.execute("SELECT text, label, verdict, round FROM verdicts WHERE kind = 'label'").fetchall()
     out: dict[str, dict[str, tuple]] = {}
     for text, label, verdict, round_no in rows:
         out.setdefault(text, {})[label] = (verdict, round_no)
@@ -105,7 +105,9 @@ def test_jsonl_has_every_pool_text_with_its_label_and_provenance(run, run_copy, 
         assert sorted(r["abstained"]) == sorted(lab for lab, (v, _) in asked.items() if v is None)
         assert (r["expert"] is None) == (not asked)
         if r["source"] == "expert":
-            assert r["label"] in r["accepted"] and r["confidence"] == 1.0
+            assert r["label"] in r["accepted"] and 0.0 < r["confidence"] <= 1.0  # the label's posterior
+            if len(r["accepted"]) == 1:  # one yes and only no's besides: the yes dominates
+                assert r["confidence"] > 0.5
             assert r["round"] == asked[r["label"]][1] and r["round"] >= 0
             assert r["expert"].startswith("oracle")
         else:

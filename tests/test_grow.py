@@ -31,7 +31,7 @@ def _split(rows):
 def _base(tmp_path):
     seed_old, _ = _split(make_texts(5, seed=1))
     pool_old, _ = _split(make_texts(25, seed=2))
-    ask, _ = _gold_expert(pool_old)
+    ask, _ = _gold_expert(pool_old + seed_old)  # the expert knows the seed texts too (known-answer questions)
     model = RED(subset_size=4, embedder="hashing", budget=60, verbose=False, n_jobs=1)
     model.fit([t for t, _ in seed_old], [lab for _, lab in seed_old], pool=[t for t, _ in pool_old], expert=ask)
     model.save(tmp_path / "base")
@@ -58,7 +58,7 @@ def test_add_classes_retrains_only_changed_subsets_and_learns_the_new_labels(tmp
     seed_all = make_texts(5, seed=1)
     pool_all = make_texts(25, seed=2)
     _, seed_new = _split(seed_all)
-    ask, asked = _gold_expert(pool_all)
+    ask, asked = _gold_expert(pool_all + seed_all)
     grown = RED.load(tmp_path / "base").set_params(budget=40, verbose=False)
     grown.grow([t for t, _ in seed_new], [lab for _, lab in seed_new], pool=[t for t, _ in pool_all], expert=ask)
     assert grown.classes_[:len(base.classes_)] == base.classes_ and set(grown.classes_[-2:]) == set(NEW)
@@ -82,7 +82,7 @@ def test_add_classes_retrains_only_changed_subsets_and_learns_the_new_labels(tmp
 def test_retrain_named_classes_asks_only_about_them(tmp_path):
     base = _base(tmp_path)
     pool = make_texts(25, seed=7)
-    ask, asked = _gold_expert(pool)
+    ask, asked = _gold_expert(pool + make_texts(5, seed=1))
     again = RED.load(tmp_path / "base").set_params(budget=30, verbose=False)
     again.grow([], [], pool=[t for t, _ in pool], expert=ask, retrain=["weather", "cars"])
     assert asked and set(asked) <= {"weather", "cars"}

@@ -200,4 +200,6 @@ def test_resume_takes_a_corrected_base_url_and_a_raised_limit(problem, capsys):
         assert main(["resume", str(d / "fix"), "--base-url", server.base_url]) == 0, capsys.readouterr().err
         assert 0 < len(server.requests)
     report = json.loads((d / "fix" / "report.json").read_text())
-    assert report["expert_calls"] == 12
+    # the resumed run asked through the corrected URL and finished within its budget
+    assert report["stop_reason"] in ("budget", "saturated") and 0 < report["expert_calls"] <= 12
+    assert report["new_expert_calls"] == len(server.requests) == report["expert_calls"]

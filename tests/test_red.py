@@ -45,7 +45,7 @@ def test_loop_improves_on_the_seed_model_and_respects_budget(problem):
 
 
 def test_plain_callable_expert_gets_context_and_no_question_twice(problem):
-    gold = {t: lab for t, lab in problem["pool_rows"]}
+    gold = {t: lab for t, lab in problem["pool_rows"] + problem["seed_rows"]}
     seen = []
     descriptions = {"weather": "questions about the weather"}
 
@@ -60,7 +60,7 @@ def test_plain_callable_expert_gets_context_and_no_question_twice(problem):
     seed_t = [t for t, _ in problem["seed_rows"]]
     seed_l = [lab for _, lab in problem["seed_rows"]]
     model = RED(embedder="hashing", subset_size=4, budget=60, verbose=False).fit(
-        seed_t, seed_l, pool=list(gold), expert=expert, descriptions=descriptions)
+        seed_t, seed_l, pool=[t for t, _ in problem["pool_rows"]], expert=expert, descriptions=descriptions)
     assert len(seen) == model.expert_calls_ <= 60
     assert len(set(seen)) == len(seen)
 
@@ -77,7 +77,11 @@ def test_rejections_ask_the_next_candidate_up_to_max_candidates(problem):
     assert all(len(labels) <= 2 for labels in calls.values())
     assert any(len(labels) == 2 for labels in calls.values())
     assert model.pool_source_.count("expert") == 0  # nothing accepted
-    assert model.history_[0]["rejected"] == sum(len(v) for v in calls.values())
+    pool = {t for t, _ in problem["pool_rows"]}  # the rest are the known-answer questions about seed texts
+    # pool questions: the round's and the audit's (asked after the loop, about delivered labels)
+    assert model.history_[0]["rejected"] + len(model.audited_) == sum(len(v) for t, v in calls.items() if t in pool)
+    assert all(v is False for v in model.audited_.values())
+    assert model.history_[0]["checks"] == sum(len(v) for t, v in calls.items() if t not in pool) > 0
 
 
 def test_predict_save_load_roundtrip(problem, tmp_path):
@@ -117,7 +121,8 @@ def test_pool_text_equal_to_a_seed_text_takes_the_seed_label(problem):
 def test_verdicts_are_persisted_and_replayed(problem, tmp_path):
     store = Store(tmp_path / "run.db")
     run_id = store.create_run({"test": True})
-    gold = {t: lab for t, lab in problem["pool_rows"]}
+    gold = {t: lab for t, lab in problem["pool_rows"] + problem["seed_rows"]}
+    pool = [t for t, _ in problem["pool_rows"]]
     asked = []
 
     def expert(text, label, context):
@@ -127,11 +132,11 @@ def test_verdicts_are_persisted_and_replayed(problem, tmp_path):
     seed_t = [t for t, _ in problem["seed_rows"]]
     seed_l = [lab for _, lab in problem["seed_rows"]]
     kw = dict(embedder="hashing", subset_size=4, budget=50, verbose=False)
-    first = RED(**kw).fit(seed_t, seed_l, pool=list(gold), expert=expert, journal=StoreJournal(store, run_id))
+    first = RED(**kw).fit(seed_t, seed_l, pool=pool, expert=expert, journal=StoreJournal(store, run_id))
     assert store.count_verdicts(run_id) == len(asked) == first.expert_calls_
     n_first = len(asked)
     # replaying the same run asks nothing new and gives the same labels
-    again = RED(**kw).fit(seed_t, seed_l, pool=list(gold), expert=expert, journal=StoreJournal(store, run_id))
+    again = RED(**kw).fit(seed_t, seed_l, pool=pool, expert=expert, journal=StoreJournal(store, run_id))
     assert len(asked) == n_first
     assert again.new_expert_calls_ == 0
     assert again.pool_labels_ == first.pool_labels_

@@ -24,7 +24,7 @@ TESTS = Path(__file__).parent
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
          "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-SECTIONS = ("summary", "stop", "rounds", "labels", "confusions", "rejected", "notes")
+SECTIONS = ("summary", "quality", "stop", "rounds", "labels", "confusions", "rejected", "notes")
 PLOTS = ("plot-uncertain", "plot-answers", "plot-calls", "plot-cost", "plot-confidence", "plot-acceptance",
          "plot-delivered")
 HOSTILE_LABEL = '<img src=x onerror="alert(1)">'
@@ -165,6 +165,9 @@ def test_page_numbers_match_the_store(run_copy, capsys):
     with sqlite3.connect(run_copy / "run.db") as conn:
         status, stop_reason = conn.execute("SELECT status, stop_reason FROM runs").fetchone()
         verdicts = rows_of(conn, "SELECT seq, round, text, label, verdict FROM verdicts ORDER BY seq")
+        # the loop's own questions about pool texts (not the known-answer checks nor the audit)
+        loop_verdicts = rows_of(conn, "SELECT seq, round, text, label, verdict FROM verdicts WHERE kind = 'label' "
+                                      "ORDER BY seq")
         rounds = [json.loads(m) for (m,) in rows_of(conn, "SELECT metrics FROM rounds ORDER BY round")]
     yes = sum(v[4] == 1 for v in verdicts)
     no = sum(v[4] == 0 for v in verdicts)
@@ -177,6 +180,15 @@ def test_page_numbers_match_the_store(run_copy, capsys):
     for section in SECTIONS:
         assert section in page.attrs, f"section {section} missing"
     assert int(page.text["total-questions"]) == len(verdicts) == report["expert_calls"]
+    # how good the labels are: the known-answer and audit questions, the estimate, from report.json
+    with sqlite3.connect(run_copy / "run.db") as conn:
+        kinds = dict(conn.execute("SELECT kind, COUNT(*) FROM verdicts GROUP BY kind").fetchall())
+    assert int(page.text["check-questions"]) == kinds.get("check", 0) == report["quality"]["checks"] > 0
+    assert int(page.text["audit-questions"]) == kinds.get("audit", 0) == report["quality"]["audit"]
+    est = report["estimate"]
+    assert f"{est['pool_accuracy']:.1%}" in page.text["estimate"]
+    strata = page.tables["estimate-strata"]
+    assert sum(int(r[1]) for r in strata) == len(preds)
     assert int(page.text["total-accepted"]) == yes
     assert int(page.text["total-rejected"]) == no
     assert int(page.text["total-abstained"]) == len(verdicts) - yes - no
@@ -203,8 +215,9 @@ def test_page_numbers_match_the_store(run_copy, capsys):
         assert (int(row[4]), int(row[5]), int(row[6])) == (m["accepted"], m["rejected"], m["abstained"])
         assert int(row[7]) == m["round_calls"] and int(row[8]) == m["calls"] + m["round_calls"]
         assert int(row[9]) == by_round.get(m["round"], 0)
-    assert sum(int(r[4]) for r in table) == yes and sum(int(r[5]) for r in table) == no
-    assert int(table[-1][8]) == report["expert_calls"]
+    assert sum(int(r[4]) for r in table) == sum(v[4] == 1 for v in loop_verdicts)
+    assert sum(int(r[5]) for r in table) == sum(v[4] == 0 for v in loop_verdicts)
+    assert int(table[-1][8]) == report["expert_calls"] - report["quality"]["audit"]  # the audit comes after
     # the derived cost column adds up to the total the note states
     assert "not stored" in page.text["cost-note"]
     assert abs(sum(float(r[13]) for r in table) - float(page.text["cost-total"])) <= len(table)
@@ -213,9 +226,9 @@ def test_page_numbers_match_the_store(run_copy, capsys):
     # per label
     labels = {a["data-label"]: row for a, row in zip(page.row_attrs["labels-table"], page.tables["labels-table"])}
     assert set(labels) == set(TOPICS)
-    asked = Counter(v[3] for v in verdicts)
-    accepted = Counter(v[3] for v in verdicts if v[4] == 1)
-    rejected = Counter(v[3] for v in verdicts if v[4] == 0)
+    asked = Counter(v[3] for v in loop_verdicts)
+    accepted = Counter(v[3] for v in loop_verdicts if v[4] == 1)
+    rejected = Counter(v[3] for v in loop_verdicts if v[4] == 0)
     for lab, row in labels.items():
         assert row[0] == lab and int(row[1]) == 5
         assert (int(row[2]), int(row[3]), int(row[4])) == (asked[lab], accepted[lab], rejected[lab])
@@ -232,7 +245,7 @@ def test_page_numbers_match_the_store(run_copy, capsys):
         [0] * (len(TOPICS) - len(asked))
     # top proposals: the first label asked about a text in a round
     first: dict = {}
-    for seq, rnd, text, lab, v in verdicts:
+    for seq, rnd, text, lab, v in loop_verdicts:
         first.setdefault((text, rnd), (lab, v))
     tops = Counter(lab for lab, _ in first.values())
     for lab, row in labels.items():
@@ -241,7 +254,7 @@ def test_page_numbers_match_the_store(run_copy, capsys):
     # confusions: a rejected label, then another accepted for the same text
     expected = Counter()
     by_text: dict = {}
-    for seq, rnd, text, lab, v in verdicts:
+    for seq, rnd, text, lab, v in loop_verdicts:
         by_text.setdefault(text, []).append((lab, v))
     for answers in by_text.values():
         for k, (lab, v) in enumerate(answers):
@@ -254,16 +267,18 @@ def test_page_numbers_match_the_store(run_copy, capsys):
     assert counts == sorted(counts, reverse=True)
 
     # rejected examples: every rejection, in the order answered
-    assert int(page.text["rejected-count"]) == no
+    loop_no = sum(v[4] == 0 for v in loop_verdicts)
+    assert int(page.text["rejected-count"]) == loop_no
     rej = page.tables["rejected-table"]
-    assert len(rej) == min(no, 200)
-    stored_no = [(text, lab) for _, _, text, lab, v in verdicts if v == 0]
+    assert len(rej) == min(loop_no, 200)
+    stored_no = [(text, lab) for _, _, text, lab, v in loop_verdicts if v == 0]
     assert [(r[2], r[3]) for r in rej] == stored_no[:len(rej)]
     by_text_pred = {p["text"]: p for p in preds}
-    accepted_for = {text: lab for _, _, text, lab, v in verdicts if v == 1}
+    seq_of = {(text, lab): seq for seq, _, text, lab, v in loop_verdicts if v == 0}
     assert any(r[4] != "—" for r in rej)
-    for r in rej:
-        assert r[4] == accepted_for.get(r[2], "—")
+    for r in rej:  # the first label accepted for the text after this rejection
+        later = [lab for seq, _, text, lab, v in loop_verdicts if v == 1 and text == r[2] and seq > seq_of[(r[2], r[3])]]
+        assert r[4] == (later[0] if later else "—")
         assert r[5] == by_text_pred[r[2]]["label"] and r[6] == by_text_pred[r[2]]["source"]
 
     # plots: embedded PNGs, nothing loaded from elsewhere, no script

@@ -15,11 +15,11 @@ from typing import Callable, Sequence
 import numpy as np
 
 from .core.budget import resolve_budget
-from .core.predict import Predictions, combine, predict_compact
+from .core.predict import Predictions, calibrated, combine, predict_compact
 from .core.select import UNCERTAINTY
 from .errors import InputError
-from .options import (Check, ClassifierOptions, Either, Instance, Number, OneOf, Params, RoundOptions,
-                      check_params, options_from_json, options_to_json)
+from .options import (Check, ClassifierOptions, Either, Instance, Number, OneOf, Params, QualityOptions,
+                      RoundOptions, check_params, options_from_json, options_to_json)
 
 #: ``subset_size="auto"``: one flat classifier below this many labels, subsets from it on
 AUTO_SUBSETS_FROM_LABELS = 1000
@@ -79,6 +79,9 @@ class RED(Params):
     rounds : RoundOptions or None
         Round cap, spread, stop threshold, candidates kept, examples shown
         (:class:`redtext.options.RoundOptions`).
+    quality : QualityOptions or None
+        The known-answer questions that measure the expert and the audit that estimates the
+        pool's accuracy, as shares of the budget (:class:`redtext.options.QualityOptions`).
     random_state : int
         Seed for every random choice.
     n_jobs : int or None
@@ -92,8 +95,10 @@ class RED(Params):
     ``ensemble_``, ``embedder_``, ``selection_``, ``history_``, ``stop_reason_``,
     ``expert_calls_``, ``new_expert_calls_``, ``budget_calls_``, ``pool_ids_``,
     ``pool_labels_``, ``pool_label_index_``, ``pool_confidence_``, ``pool_source_``,
-    ``pool_all_noise_``, ``pool_candidates_``, ``answers_``, ``class_stats_`` and the training
-    rows ``train_texts_``, ``train_labels_``, ``train_X_``.
+    ``pool_all_noise_``, ``pool_candidates_``, ``answers_``, ``class_stats_``, the expert's
+    measured rates ``expert_quality_`` (from ``checks_``), the pool's estimated accuracy
+    ``estimate_`` (from ``audited_``) and the training rows ``train_texts_``, ``train_labels_``,
+    ``train_X_``.
     """
 
     _rules = {
@@ -104,6 +109,7 @@ class RED(Params):
         "max_candidates": Number(1, integer=True),
         "classifier": Either(None, Instance(ClassifierOptions, what=""), what="a ClassifierOptions or None"),
         "rounds": Either(None, Instance(RoundOptions, what=""), what="a RoundOptions or None"),
+        "quality": Either(None, Instance(QualityOptions, what=""), what="a QualityOptions or None"),
         "random_state": Number(integer=True),
         "n_jobs": Either(None, Number(1, integer=True), what="None or a positive whole number"),
         "backend": Check(_check_backend),
@@ -112,8 +118,8 @@ class RED(Params):
 
     def __init__(self, subset_size="auto", budget=0.25, *, embedder="minilm", uncertainty: str = "auto",
                  max_candidates: int = 3, classifier: ClassifierOptions | None = None,
-                 rounds: RoundOptions | None = None, random_state: int = 0, n_jobs: int | None = None,
-                 backend="local", verbose: bool = True):
+                 rounds: RoundOptions | None = None, quality: QualityOptions | None = None, random_state: int = 0,
+                 n_jobs: int | None = None, backend="local", verbose: bool = True):
         self.subset_size = subset_size
         self.budget = budget
         self.embedder = embedder
@@ -121,6 +127,7 @@ class RED(Params):
         self.max_candidates = max_candidates
         self.classifier = classifier
         self.rounds = rounds
+        self.quality = quality
         self.random_state = random_state
         self.n_jobs = n_jobs
         self.backend = backend
@@ -137,6 +144,10 @@ class RED(Params):
     @property
     def _rounds(self) -> RoundOptions:
         return self.rounds or RoundOptions()
+
+    @property
+    def _quality(self) -> QualityOptions:
+        return self.quality or QualityOptions()
 
     def _resolve(self) -> None:
         """The embedder and backend the parameters name, as fitted attributes."""
@@ -251,6 +262,7 @@ class RED(Params):
     def _delegate(self, seed_texts, seed_labels, X_seed, pool_texts, pool_ids, X_pool, descriptions, expert, *,
                   journal, monitor, frozen=None, ask_labels=None):
         """Run the loop over the pool and keep what it delivers."""
+        from .core.audit import run_audit
         from .core.deliver import deliver
         from .core.drift import class_stats
         from .core.journal import MemoryJournal
@@ -276,26 +288,33 @@ class RED(Params):
                           random_state=self.random_state, n_jobs=self.n_jobs, backend=self.backend_, frozen=frozen)
         problem = Problem(classes=self.classes_, X_seed=X_seed, y_seed=y_seed, seed_texts=seed_texts, X_pool=X_pool,
                           pool_texts=pool_texts, pool_ids=pool_ids, fixed=fixed, descriptions=descriptions)
-        config = LoopConfig(budget=n_budget, max_rounds=ropts.max_rounds, rounds_hint=ropts.rounds_hint,
-                            max_candidates=self.max_candidates, n_candidates=ropts.n_candidates,
-                            uncertainty=self.uncertainty, n_examples=ropts.n_examples, min_gain=ropts.min_gain,
-                            ask_labels=ask_labels)
+        checks, audit = self._quality.calls(n_budget)
+        config = LoopConfig(budget=n_budget, checks=checks, audit=audit, max_rounds=ropts.max_rounds,
+                            rounds_hint=ropts.rounds_hint, max_candidates=self.max_candidates,
+                            n_candidates=ropts.n_candidates, uncertainty=self.uncertainty, n_examples=ropts.n_examples,
+                            min_gain=ropts.min_gain, ask_labels=ask_labels, random_state=self.random_state)
         with progress_bar("expert questions", total=n_budget, enabled=bool(self.verbose) and n_budget > 0) as adv:
-            result = Delegation(problem, config, trainer, expert, journal=journal or MemoryJournal(),
-                                label_group=label_group, monitor=monitor, on_answers=adv).run()
-        delivered = deliver(problem, result)
+            loop = Delegation(problem, config, trainer, expert, journal=journal or MemoryJournal(),
+                              label_group=label_group, monitor=monitor, on_answers=adv)
+            result = loop.run()
+            delivered = deliver(problem, result)
+            self.estimate_ = run_audit(loop, delivered, result, audit, self.random_state)
+        self.expert_quality_ = result.rates.as_dict()
+        self.sharpness_ = float(result.ledger.sharpness)
+        self.checks_ = [(seed_texts[c.row], self.classes_[c.label], c.positive, v) for c, v in result.checks]
+        self.audited_ = {pool_ids[i]: v for i, v in self.estimate_.pop("audited").items()}
         self.ensemble_ = result.model
         self.history_ = result.rounds
         self.stop_reason_ = result.stop_reason
         self.stop_detail_ = expert.exhausted_reason if result.stop_reason == "expert_limit" else None
         self.selection_ = result.selection
-        self.expert_calls_ = result.calls
-        self.new_expert_calls_ = result.new_calls
+        self.expert_calls_ = result.calls + len(self.audited_)
+        self.new_expert_calls_ = loop.asker.new_answers
         self.budget_calls_ = n_budget
         self.answers_ = [(pool_texts[i], self.classes_[lab], v, r) for i, lab, v, r in result.answers]
         rows = delivered.train_rows
         self.train_texts_ = list(seed_texts) + [pool_texts[i] for i in rows]
-        self.train_labels_ = list(seed_labels) + [self.classes_[result.validated[i]] for i in rows]
+        self.train_labels_ = list(seed_labels) + [self.classes_[result.trained[i]] for i in rows]
         self.train_X_ = np.vstack([X_seed, X_pool[rows]]).astype(np.float32)
         self.pool_ids_ = list(pool_ids)
         self.pool_label_index_ = delivered.label
@@ -330,9 +349,12 @@ class RED(Params):
         X = embeddings if embeddings is not None else self._encode(list(texts))
         n_candidates = self._rounds.n_candidates
         if not proba:
-            return predict_compact(self.ensemble_, X, n_candidates=n_candidates, uncertainty=self._selection())
-        scores, all_noise = self.ensemble_.predict_proba(X, return_noise=True)
-        return combine(scores, all_noise, n_candidates=n_candidates, uncertainty=self._selection())
+            pred = predict_compact(self.ensemble_, X, n_candidates=n_candidates, uncertainty=self._selection())
+        else:
+            scores, all_noise = self.ensemble_.predict_proba(X, return_noise=True)
+            pred = combine(scores, all_noise, n_candidates=n_candidates, uncertainty=self._selection())
+        # calibrated as the run's delivered confidences are (the power the expert's answers measured)
+        return calibrated(pred, len(self.classes_), getattr(self, "sharpness_", 1.0))
 
     def predict_proba(self, texts: Sequence[str] | None, *, embeddings: np.ndarray | None = None) -> np.ndarray:
         """``(N, len(classes_))``; columns follow ``classes_``."""
@@ -358,7 +380,8 @@ class RED(Params):
                            embedder={"spec": spec, "name": self.embedder_.name, "dim": int(self.embedder_.dim)},
                            params=params,
                            extra={"subsets": [list(map(int, s)) for s in self.subsets_],
-                                  "class_stats": getattr(self, "class_stats_", None)},
+                                  "class_stats": getattr(self, "class_stats_", None),
+                                  "sharpness": float(getattr(self, "sharpness_", 1.0))},
                            training=(self.train_texts_, self.train_labels_, self.train_X_)
                            if hasattr(self, "train_X_") else None)
 
@@ -407,6 +430,7 @@ class RED(Params):
         self.path_ = path
         self.manifest_ = manifest
         self.class_stats_ = manifest.get("class_stats")
+        self.sharpness_ = float(manifest.get("sharpness", 1.0))  # bundles before 0.3: uncalibrated
         return self
 
 

@@ -71,7 +71,45 @@ class RoundOptions:
         _number("RoundOptions", "n_examples", self.n_examples, low=0, integer=True)
 
 
-OPTION_TYPES = {"classifier": ClassifierOptions, "rounds": RoundOptions}
+#: a share of the budget for checks or audit asks at least this many calls (when the budget allows)
+MIN_QUALITY_CALLS = 10
+
+
+@dataclass(frozen=True)
+class QualityOptions:
+    """How much of the budget measures the expert and the delivered labels.
+
+    ``checks``: known-answer questions from the seed (:mod:`redtext.core.quality`), which
+    measure the expert's rates; ``audit``: a stratified random sample of the delivered labels put
+    to the expert after the loop (:mod:`redtext.core.audit`), which estimates the pool's accuracy
+    with an interval. Each is a share of the budget (``0.03``) or a count of calls (``50``);
+    0 turns it off; a share asks at least :data:`MIN_QUALITY_CALLS` calls when the budget
+    allows (up to a tenth of it). Both come out of the budget (and ``--max-calls`` / ``--max-cost``)."""
+
+    checks: float = 0.03
+    audit: float = 0.02
+
+    def __post_init__(self):
+        for name in ("checks", "audit"):
+            value = getattr(self, name)
+            _number("QualityOptions", name, value, low=0)
+            if isinstance(value, float) and value >= 1 and value != int(value):
+                raise InputError(f"QualityOptions {name}={value!r}: a share must be under 1; a count must be whole")
+
+    def calls(self, budget: int) -> tuple[int, int]:
+        """(checks, audit) as counts of calls for a budget of ``budget`` calls."""
+        def count(v):  # a share asks at least MIN_QUALITY_CALLS (fewer rates say nothing), up to a tenth of the budget
+            if isinstance(v, int) or v >= 1:
+                return int(v)
+            return 0 if v == 0 else max(int(round(v * budget)), min(MIN_QUALITY_CALLS, budget // 10))
+        checks, audit = count(self.checks), count(self.audit)
+        if budget > 0 and checks + audit >= budget:
+            raise InputError(f"the checks ({checks}) and the audit ({audit}) would take the whole budget of {budget} "
+                             "calls; raise the budget or lower --checks / --audit")
+        return checks, audit
+
+
+OPTION_TYPES = {"classifier": ClassifierOptions, "rounds": RoundOptions, "quality": QualityOptions}
 
 
 def options_to_json(value):

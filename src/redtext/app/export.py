@@ -58,7 +58,9 @@ def load_rows(run_dir: str | os.PathLike, *, log=None) -> tuple[list[dict], dict
         log(f"warning: the run in {run_dir} is not finished (status: {status}); exporting the predictions "
             "of its last completed pass")
     verdicts: dict[str, dict] = {}
-    for _seq, round_no, text, label, verdict, expert in snap.verdicts:
+    for _seq, round_no, text, label, verdict, expert, kind in snap.verdicts:
+        if kind != "label":  # known-answer checks (seed texts) and audit questions are not provenance
+            continue
         v = verdicts.setdefault(text, {"accepted": {}, "rejected": [], "abstained": [], "expert": expert})
         if verdict is None:
             v["abstained"].append(label)

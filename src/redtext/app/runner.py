@@ -120,10 +120,12 @@ def _storable(cfg: dict) -> dict:
     return {**cfg, "llm": llm}
 
 
-def expert_settings(cfg: dict, out_dir: Path, log):
+def expert_settings(cfg: dict, out_dir: Path, log, seed_gold: dict | None = None):
+    """``seed_gold``: the seed's labels by text, which the simulated oracle answers the known-answer
+    questions from (a gold file need not repeat the seed)."""
     from ..experts.registry import ExpertSettings
 
-    return ExpertSettings(gold=cfg.get("gold_path"), accuracy=cfg.get("oracle_accuracy"),
+    return ExpertSettings(seed_gold=seed_gold or {}, gold=cfg.get("gold_path"), accuracy=cfg.get("oracle_accuracy"),
                           profile=cfg.get("expert_profile") or "careful",
                           seed=cfg["params"].get("random_state", 0), text_col=cfg["text_col"],
                           label_col=cfg["label_col"], id_col=cfg["id_col"], llm=cfg.get("llm") or {},
@@ -137,7 +139,12 @@ def _estimator(cfg: dict):
 
     params = cfg["params"]
     backend = get_backend(params.get("backend", "local"), params.get("address"))
-    return RED(**saved_params(params), budget=cfg["budget"], backend=backend)
+    extra = {}
+    if "quality" not in params:  # a run started before quality control: it resumes as it was started
+        from ..options import QualityOptions
+
+        extra["quality"] = QualityOptions(checks=0, audit=0)
+    return RED(**saved_params(params), **extra, budget=cfg["budget"], backend=backend)
 
 
 def start(*, seed: str | None, pool: str | None, out: str, expert: str, gold: str | None, descriptions: str | None,
@@ -190,6 +197,10 @@ def start(*, seed: str | None, pool: str | None, out: str, expert: str, gold: st
             "give a count instead, e.g. --budget 10")
     if dry_run:
         return dry_run_estimate(seed_rec, pool_rec, desc, budget_value, llm or {}, log=log)
+    if "quality" not in params:  # every new run records its quality-control shares
+        from ..options import QualityOptions, options_to_json
+
+        params = {**params, "quality": options_to_json(QualityOptions())}
     config = {
         "seed_path": str(Path(seed).resolve()) if seed else None,
         "pool_path": str(Path(pool).resolve()) if pool else None,
@@ -201,7 +212,8 @@ def start(*, seed: str | None, pool: str | None, out: str, expert: str, gold: st
         "text_col": text_col, "label_col": label_col, "id_col": id_col,
         "budget": budget_value, "params": params, "llm": llm or {},
     }
-    expert_obj = build_expert(expert, expert_settings(config, out_dir, log))
+    expert_obj = build_expert(expert, expert_settings(config, out_dir, log,
+                                                      dict(zip(seed_rec.texts, seed_rec.labels))))
     model = _estimator(config)
     model._check_params()  # includes the embedder spec: fail before anything is written
     from ..embed import get_embedder
@@ -296,7 +308,8 @@ def _resume_locked(out_dir: Path, log, llm_overrides: dict) -> dict:
                 all((out_dir / name).exists() for name in OUTPUTS):
             log(f"run in {out_dir} is already complete (stopped: {info['stop_reason']}); nothing to do")
             return json.loads((out_dir / "report.json").read_text(encoding="utf-8"))
-        expert_obj = build_expert(cfg["expert"], expert_settings(cfg, out_dir, log))
+        _, seed_texts, seed_labels = store.texts(run_id, "seed")
+        expert_obj = build_expert(cfg["expert"], expert_settings(cfg, out_dir, log, dict(zip(seed_texts, seed_labels))))
         log(f"resuming run in {out_dir}: {store.count_verdicts(run_id)} stored verdicts will be replayed, "
             "not re-asked")
         return _execute(store, run_id, out_dir, expert_obj, log=log)
@@ -350,6 +363,7 @@ def _fit_and_write(store, run_id: int, out_dir: Path, expert_obj, *, log=print) 
     from ..core.stop import STOP_REASONS
     from ..estimator import RED
     from .journal import StoreJournal
+    from .trust import trust_lines
 
     cfg = store.run_info(run_id)["config"]
     seed_ids, seed_texts, seed_labels = store.texts(run_id, "seed")
@@ -391,6 +405,8 @@ def _fit_and_write(store, run_id: int, out_dir: Path, expert_obj, *, log=print) 
     log(f"done: {len(pool_texts)} pool texts labelled ({s['expert']} by the expert, {s['classifier']} "
         f"by the classifier, {s['seed']} from the seed); {model.expert_calls_} expert calls; "
         f"stopped because {why}; outputs in {out_dir}")
+    for line in trust_lines(report):
+        log(line)
     return report
 
 
@@ -402,6 +418,7 @@ def _write_report(out_dir: Path, report: dict) -> None:
 
 def _write_outputs(store, run_id, out_dir, model, cfg, pool_ids, pool_texts, descriptions, expert_obj, wall) -> dict:
     from ..core.stop import STOP_REASONS
+    from .trust import trust_report
     from ..io.atomic import write_jsonl_atomic
     from .cost import estimate
 
@@ -431,6 +448,7 @@ def _write_outputs(store, run_id, out_dir, model, cfg, pool_ids, pool_texts, des
         "stop_explanation": STOP_REASONS.get(model.stop_reason_, ""), "stop_detail": model.stop_detail_,
         "sources": sources, "wall_s": round(wall, 2),
         "expert_usage": usage.as_dict() if usage is not None else None, "token_estimate": tokens,
+        **trust_report(model),
     }
     _write_report(out_dir, report)
     return report

@@ -102,6 +102,47 @@ def _macro_f1(y_true, y_pred) -> float:
     return float(f1_score(y_true, y_pred, average="macro", zero_division=0))
 
 
+TRUST_KEYS = ("estimate", "expert_quality", "expert_precision", "calibration_ece", "quality_calls")
+
+
+def calibration_error(confidence: np.ndarray, right: np.ndarray, bins: int = 10) -> float:
+    """Expected calibration error: over ten equal-width confidence bins, the mean gap between a
+    bin's mean confidence and its share of right labels, weighted by the bin's size."""
+    confidence = np.asarray(confidence, dtype=np.float64)
+    right = np.asarray(right, dtype=np.float64)
+    if len(confidence) == 0:
+        return 0.0
+    b = np.minimum((confidence * bins).astype(np.int64), bins - 1)
+    gap = 0.0
+    for k in range(bins):
+        m = b == k
+        if m.any():
+            gap += m.sum() * abs(confidence[m].mean() - right[m].mean())
+    return float(gap / len(confidence))
+
+
+def trust_figures(model, delivered: np.ndarray, pool_gold: np.ndarray, gold_by_text: dict) -> dict:
+    """What a run says about its own quality beside the truth the bench knows: the estimate and
+    the measured rates (exactly what ``redtext run`` reports), the share of ``source: expert``
+    labels that are right, the calibration error of the delivered confidences (texts not from the
+    seed), and the expert's true rates on the pool questions it was asked."""
+    source = np.asarray(model.pool_source_, dtype=object)
+    right = delivered == pool_gold
+    is_expert = source == "expert"
+    not_seed = source != "seed"
+    quality = dict(model.expert_quality_)
+    pos = [v for t, lab, v, _ in model.answers_ if v is not None and gold_by_text.get(t) == lab]
+    neg = [v for t, lab, v, _ in model.answers_ if v is not None and gold_by_text.get(t) not in (None, lab)]
+    quality["true_tpr"] = float(np.mean(pos)) if pos else None
+    quality["true_fpr"] = float(np.mean(neg)) if neg else None
+    est = {k: model.estimate_[k] for k in ("pool_accuracy", "low", "high", "calls")}
+    est["strata"] = model.estimate_.get("strata", {})
+    return {"estimate": est, "expert_quality": quality,
+            "expert_precision": float(right[is_expert].mean()) if is_expert.any() else None,
+            "calibration_ece": calibration_error(np.asarray(model.pool_confidence_)[not_seed], right[not_seed]),
+            "quality_calls": {"checks": int(quality["calls"]), "audit": int(est["calls"])}}
+
+
 def run_benchmark(dataset: str, *, k: int = 30, budget=0.25, seed: int = 0, embedder: str = "minilm",
                   subset_size: int = 8, accuracy: float | None = None, profile: str = "careful",
                   methods: tuple[str, ...] = ("red", "flat_al", "flat_seed", "knn", "gold_upper"),
@@ -155,7 +196,7 @@ def run_benchmark(dataset: str, *, k: int = 30, budget=0.25, seed: int = 0, embe
         raise InputError(f"--expert-profile {profile!r}: use {', '.join(PROFILES)}")
 
     def oracle():
-        return SimulatedOracle({}, gold_by_id=dict(zip(pool_ids, pool_gold)), accuracy=accuracy, seed=seed,
+        return SimulatedOracle(dict(zip(seed_texts, seed_labels)), gold_by_id=dict(zip(pool_ids, pool_gold)), accuracy=accuracy, seed=seed,
                                profile=profile)
 
     results: dict[str, dict] = {}
@@ -184,8 +225,10 @@ def run_benchmark(dataset: str, *, k: int = 30, budget=0.25, seed: int = 0, embe
         model = RED(**params).fit(seed_texts, seed_labels, pool=pool_texts, pool_ids=pool_ids, expert=oracle(),
                                   embeddings=(X_seed, X_pool), descriptions=descriptions, monitor=monitor)
         test_pred = model.predict(None, embeddings=X_test)
+        delivered = np.asarray(model.pool_labels_, dtype=object)
         results[name] = {
-            "pool_accuracy": float(np.mean(np.asarray(model.pool_labels_, dtype=object) == pool_gold)),
+            "pool_accuracy": float(np.mean(delivered == pool_gold)),
+            **trust_figures(model, delivered, pool_gold, dict(zip(pool_texts, pool_gold))),
             "test_accuracy": float(np.mean(test_pred == test_gold)),
             "test_macro_f1": _macro_f1(test_gold, test_pred),
             "expert_calls": int(model.expert_calls_),
@@ -234,9 +277,11 @@ def run_benchmark(dataset: str, *, k: int = 30, budget=0.25, seed: int = 0, embe
         "expert_calls": main["expert_calls"], "pool_accuracy": main["pool_accuracy"],
         "test_accuracy": main["test_accuracy"], "test_macro_f1": main["test_macro_f1"],
         "rounds": main["rounds"], "stop_reason": main["stop_reason"], "selection": main.get("selection"),
+        **{key: main[key] for key in TRUST_KEYS if key in main},
         "wall_s": main["wall_s"], "peak_rss_mb": _peak_rss_mb(),
         "methods": {name: {key: r[key] for key in ("pool_accuracy", "test_accuracy", "test_macro_f1", "expert_calls",
-                                                   "rounds", "stop_reason", "selection", "wall_s") if key in r}
+                                                   "rounds", "stop_reason", "selection", "wall_s") + TRUST_KEYS
+                           if key in r}
                     for name, r in results.items()},
     }
     out["_methods"] = results  # full detail for the table; removed before writing JSON

@@ -20,6 +20,10 @@ OracleAccuracy = Annotated[Optional[float], typer.Option(help="oracle: accuracy 
 ExpertProfile = Annotated[str, typer.Option(help="oracle: careful (5 % errors), agreeable (says yes to a confusable "
                                                  "wrong label 40 % of the time, like LLM judges) or strict (rejects "
                                                  "15 % of right labels).")]
+Checks = Annotated[str, typer.Option(help="Known-answer questions from the seed that measure the expert's error "
+                                           "rates: a share of the budget (0.03) or a count (40); 0 = none.")]
+Audit = Annotated[str, typer.Option(help="Delivered labels put to the expert after the loop to estimate the pool's "
+                                          "accuracy with an interval: a share of the budget (0.02) or a count; 0 = none.")]
 RandomState = Annotated[int, typer.Option(help="Seed for every random choice.")]
 TextCol = Annotated[str, typer.Option(help="Column holding the texts.")]
 LabelCol = Annotated[str, typer.Option(help="Column holding the labels (seed, gold).")]
@@ -51,3 +55,19 @@ def llm_settings(*, base_url=None, concurrency=8, timeout=60.0, cache=None, max_
     return {"base_url": base_url, "concurrency": concurrency, "timeout": timeout,
             "cache": str(Path(cache).resolve()) if cache else None, "max_calls": max_calls, "max_cost": max_cost,
             "price_prompt": price_prompt, "price_completion": price_completion, "logprobs": logprobs}
+
+
+def parse_quality(checks, audit):
+    """``--checks`` and ``--audit`` as given on the command line (a share of the budget or a count)."""
+    from ..core.budget import parse_budget
+    from ..errors import InputError
+    from ..options import QualityOptions
+
+    values = {}
+    for flag, value in (("--checks", checks), ("--audit", audit)):
+        try:
+            values[flag] = parse_budget(value, flag=flag)
+        except InputError:
+            raise InputError(f"{flag} {value!r}: give a share of the budget (0.03), a percentage (3%) or a count "
+                             "of calls (40); 0 turns it off") from None
+    return QualityOptions(checks=values["--checks"], audit=values["--audit"])

@@ -7,7 +7,7 @@ from typing import Optional
 import typer
 
 from . import app, log
-from .options import (Address, Backend, BaseUrl, Cache, Concurrency, Descriptions, Embedder, Expert, ExpertProfile,
+from .options import (Address, Audit, Backend, BaseUrl, Cache, Checks, Concurrency, Descriptions, Embedder, Expert, ExpertProfile,
                       Gold, GrowBudget, GrowPool, IdCol, LabelCol, MaxCalls, MaxCost, Model, OracleAccuracy, Out,
                       RandomState, TextCol, Timeout, llm_settings)
 
@@ -52,6 +52,8 @@ def run(
     id_col: IdCol = "id",
     oracle_accuracy: OracleAccuracy = None,
     expert_profile: ExpertProfile = "careful",
+    checks: Checks = "0.03",
+    audit: Audit = "0.02",
     random_state: RandomState = 0,
     base_url: BaseUrl = None,
     concurrency: Concurrency = 8,
@@ -71,6 +73,7 @@ def run(
     The API key of an openai: expert comes from REDTEXT_API_KEY or OPENAI_API_KEY, never from a flag."""
     from ..app.runner import start
     from ..options import ClassifierOptions, RoundOptions, options_to_json
+    from .options import parse_quality
 
     size = _subset_size(subset_size)
     if reduce not in ("none", "umap"):
@@ -81,7 +84,7 @@ def run(
     params = {"subset_size": size, "max_candidates": max_candidates, "embedder": embedder,
               "random_state": random_state, "uncertainty": uncertainty,
               "classifier": options_to_json(classifier), "rounds": options_to_json(rounds),
-              "backend": backend, "address": address}
+              "quality": options_to_json(parse_quality(checks, audit)), "backend": backend, "address": address}
     llm = llm_settings(base_url=base_url, concurrency=concurrency, timeout=timeout, cache=cache, max_calls=max_calls,
                        max_cost=max_cost, price_prompt=price_prompt, price_completion=price_completion,
                        logprobs=logprobs)

@@ -29,8 +29,10 @@ class Examples:
     def add(self, label: int, x: np.ndarray, text: str) -> None:
         self.rows[label].append((x, text))
 
-    def nearest(self, label: int, x: np.ndarray, n: int) -> tuple[str, ...]:
-        rows = self.rows[label]
+    def nearest(self, label: int, x: np.ndarray, n: int, *, exclude: str | None = None) -> tuple[str, ...]:
+        """The ``n`` known examples of ``label`` nearest to ``x`` (never the text ``exclude``: a
+        text is not shown as an example in its own question)."""
+        rows = [r for r in self.rows[label] if r[1] != exclude] if exclude is not None else self.rows[label]
         if not rows or n <= 0:
             return ()
         vecs = np.stack([v for v, _ in rows])
@@ -58,8 +60,9 @@ class Asker:
     def exhausted(self) -> bool:
         return bool(self.expert.exhausted)
 
-    def ask(self, questions: Sequence[Question], round_no: int) -> list[Verdict]:
-        """One answer per question, in order: stored ones replayed, the others asked and recorded;
+    def ask(self, questions: Sequence[Question], round_no: int, kind: str = "label") -> list[Verdict]:
+        """One answer per question, in order: stored ones replayed, the others asked and recorded
+        (``kind``: ``label`` for the loop's questions, ``check`` for known-answer ones, ``audit``);
         ``NOT_ASKED`` for those the expert could not answer."""
         answers: list = [None] * len(questions)
         to_ask: list[int] = []
@@ -92,7 +95,7 @@ class Asker:
                     continue
                 items.append((q.text, q.label, to_verdict(v, self.expert.name)))
                 answered.append(j)
-            self.journal.record(items, expert=self.expert.name, round_no=round_no)
+            self.journal.record(items, expert=self.expert.name, round_no=round_no, kind=kind)
             usage = self.expert.usage
             if usage is not None:  # hard limits carry over to a resumed run
                 self.journal.record_spent(self.spent_before[0] + usage.http_calls,

@@ -3,11 +3,16 @@
 Each pool text gets one label, a confidence and a provenance (``source``):
 
 - ``seed`` — the text is a seed text: its seed label, confidence 1;
-- ``expert`` — the expert accepted a label for it (or for an identical text): that label,
-  confidence 1;
-- ``classifier`` — otherwise the final classifiers' best candidate, with its probability.
+- a text the expert was asked about: the label with the highest posterior probability, its
+  prior being the classifier's view when the text was first asked and its evidence every
+  answer about it, weighed by the expert's measured rates (:mod:`.ledger`, :mod:`.evidence`);
+  ``expert`` when the expert said yes to that label, ``classifier`` otherwise (a "no" moves the
+  text to its next best candidate: a rejected label is delivered only if the evidence, at the
+  expert's measured reliability, still favours it); the confidence is the posterior;
+- every other text: the final classifiers' best candidate, with its probability — calibrated
+  by the sharpness the expert's answers measured (:func:`redtext.core.evidence.fit_sharpness`).
 
-It also says which validated texts the final classifiers were trained on (one row per distinct
+It also says which settled texts the final classifiers were trained on (one row per distinct
 text), which a saved model keeps so that it can grow later.
 """
 from __future__ import annotations
@@ -16,7 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .loop import LoopResult, Problem
+from .loop import LoopResult, Problem, duplicate_groups
 
 
 @dataclass
@@ -27,26 +32,34 @@ class Delivery:
     candidates: np.ndarray          # (N, k) ranked candidate label indices of the final classifiers
     candidate_scores: np.ndarray    # (N, k)
     all_noise: np.ndarray           # (N,) every subset classifier said NOISE
-    train_rows: np.ndarray          # pool indices of the validated texts trained on, one per distinct text
+    train_rows: np.ndarray          # pool indices of the settled texts trained on, one per distinct text
 
 
 def deliver(problem: Problem, result: LoopResult) -> Delivery:
+    from .evidence import sharpen
+
     pred = result.predictions
     n = len(problem.pool_texts)
     labels = pred.label.copy()
-    conf = pred.confidence.astype(np.float64).copy()
+    # the classifier's probabilities, calibrated as the expert's answers showed (:mod:`.evidence`)
+    scores = sharpen(pred.candidate_scores, len(problem.classes), result.ledger.sharpness)
+    conf = scores[:, 0].copy()
     source = np.array(["classifier"] * n, dtype=object)
-    val = result.validated >= 0
-    labels[val] = result.validated[val]
-    conf[val] = 1.0
-    source[val] = "expert"
+    _, members = duplicate_groups(problem.pool_texts)
+    for i, answers in result.ledger.answers.items():
+        cand, post, _ = result.ledger.belief(i, result.rates)
+        j = int(np.argmax(post))
+        rows = members.get(i, i)
+        labels[rows] = cand[j]
+        conf[rows] = post[j]
+        source[rows] = "expert" if any(v is True and lab == cand[j] for lab, v in answers) else "classifier"
     fx = problem.fixed >= 0
     labels[fx] = problem.fixed[fx]
     conf[fx] = 1.0
     source[fx] = "seed"
     keep: dict[str, int] = {}
-    for i in np.flatnonzero(val):
+    for i in np.flatnonzero(result.trained >= 0):
         keep.setdefault(problem.pool_texts[i], int(i))
     rows = np.fromiter(keep.values(), dtype=np.int64, count=len(keep))
     return Delivery(label=labels, confidence=conf, source=source.tolist(), candidates=pred.candidates,
-                    candidate_scores=pred.candidate_scores, all_noise=pred.all_noise, train_rows=rows)
+                    candidate_scores=scores.astype(np.float32), all_noise=pred.all_noise, train_rows=rows)

@@ -16,8 +16,10 @@ class Journal(Protocol):
     def answers(self) -> dict[tuple[str, str], Verdict]:
         """Every recorded answer of this run: ``(text, label) -> verdict``."""
 
-    def record(self, items: Iterable[tuple[str, str, Verdict]], *, expert: str, round_no: int) -> None:
-        """Persist ``(text, label, verdict)`` answers (all or none) — before the loop uses them."""
+    def record(self, items: Iterable[tuple[str, str, Verdict]], *, expert: str, round_no: int,
+               kind: str = "label") -> None:
+        """Persist ``(text, label, verdict)`` answers (all or none) — before the loop uses them;
+        ``kind`` is ``label`` (the loop's questions), ``check`` (known answers) or ``audit``."""
 
     def spent(self) -> tuple[int, float]:
         """HTTP calls and money the run's expert spent in earlier processes (hard limits carry over)."""
@@ -40,7 +42,7 @@ class MemoryJournal:
     def answers(self) -> dict[tuple[str, str], Verdict]:
         return dict(self._answers)
 
-    def record(self, items, *, expert: str, round_no: int) -> None:
+    def record(self, items, *, expert: str, round_no: int, kind: str = "label") -> None:
         for text, label, verdict in items:
             self._answers[(text, label)] = verdict
 

@@ -3,15 +3,20 @@ rule fires (:mod:`.stop`).
 
 One round:
 
-1. train the classifiers on the seed plus every expert-validated pool text, with the expert's
-   rejections as hard negatives (:class:`~redtext.core.trainer.Trainer`);
+1. train the classifiers on the seed plus every pool text whose posterior-best label is more
+   likely right than wrong (:data:`TRAIN_ABOVE`),
+   with the expert's rejections as hard negatives (:class:`~redtext.core.trainer.Trainer`);
 2. predict the whole pool: ranked candidates, label, confidence, uncertainty;
 3. record the round and check the stopping rules;
-4. select the most uncertain unresolved texts (spread across subsets) and ask the expert about
-   their candidates, best first; on a "no", ask about the next candidate, up to
-   ``max_candidates``. Answers go through an :class:`~redtext.core.asking.Asker`: recorded in
-   the journal before they are used, replayed from it on a resume — a resumed run replays the
-   same deterministic rounds, taking stored answers instead of asking.
+4. put this round's known-answer questions to the expert (:mod:`.quality`): they measure its
+   rates, which weigh every other answer (:mod:`.evidence`);
+5. select the most uncertain unsettled texts (spread across subsets) and ask about their
+   candidates in waves: each text's best candidate by its posterior first; on a "no" — or a
+   "yes" too weak to settle the text, from an expert that says yes too easily — the next best,
+   up to ``max_candidates``. A text is settled once its best label's posterior reaches
+   ``settle`` (:mod:`.ledger`). Answers go through an :class:`~redtext.core.asking.Asker`:
+   recorded in the journal before they are used, replayed from it on a resume — a resumed run
+   replays the same deterministic rounds, taking stored answers instead of asking.
 
 The loop owns the rounds and nothing else: what is delivered for each text is decided
 afterwards, by :mod:`.deliver`.
@@ -27,8 +32,11 @@ from typing import Callable
 import numpy as np
 
 from .asking import Asker, Examples
+from .evidence import Rates
 from .journal import Journal
+from .ledger import Ledger
 from .predict import Predictions, predict_compact
+from .quality import Check, plan_checks, schedule
 from .questions import NOT_ASKED, Context, Question, Verdict
 from .select import resolve_auto, select
 from .stop import StopRules, stop_reason
@@ -36,10 +44,19 @@ from .trainer import Negatives, Trainer
 
 log = logging.getLogger("redtext")
 
+#: an asked text is trained on with its posterior-best label once that label is more likely
+#: right than wrong; it stops being asked about (is *settled*) only at ``LoopConfig.settle``.
+#: Measured (clinc150, seed 0, flat loop): training only on settled texts gave pool 96.9 % with
+#: the agreeable expert and 98.7 % with the careful one; training above 0.5 gives 97.7 / 98.9.
+TRAIN_ABOVE = 0.5
+
 
 @dataclass
 class LoopConfig:
-    budget: int                      # hard cap on expert calls (questions)
+    budget: int                      # hard cap on expert calls: the loop's questions, the checks and the audit
+    checks: int = 0                  # known-answer questions among them (quality control)
+    audit: int = 0                   # calls held back for the audit after the loop
+    settle: float = 0.9              # a text is settled (no more questions; shown as an example) once its best posterior reaches this
     max_rounds: int = 20
     rounds_hint: int = 8             # the budget is spread over about this many rounds
     max_candidates: int = 3          # questions per text per round (correction depth)
@@ -52,9 +69,10 @@ class LoopConfig:
     n_examples: int = 6              # nearest known examples shown to the expert
     spread: bool = True              # spread selections across subsets
     ask_labels: np.ndarray | None = None  # bool per label: only these may be asked about (add-classes, retrain)
+    random_state: int = 0                # which seed texts make the known-answer questions, in which order
 
     def stop_rules(self) -> StopRules:
-        return StopRules(budget=self.budget, max_rounds=self.max_rounds, min_gain=self.min_gain,
+        return StopRules(budget=self.budget - self.audit, max_rounds=self.max_rounds, min_gain=self.min_gain,
                          min_drop=self.min_drop, patience=self.patience)
 
 
@@ -77,7 +95,11 @@ class Problem:
 class LoopResult:
     model: object
     predictions: Predictions         # of the last round's model, for every pool text
-    validated: np.ndarray            # pool idx -> label idx the expert accepted, else -1
+    validated: np.ndarray            # pool idx -> label idx the answers settled (posterior >= settle), else -1
+    trained: np.ndarray              # pool idx -> label idx the last model was trained on (posterior > TRAIN_ABOVE), else -1
+    ledger: Ledger                   # every asked text's prior and answers (by its representative)
+    rates: Rates                     # the expert's rates, measured on the known-answer questions
+    checks: list[tuple[Check, Verdict]]  # the known-answer questions answered, in order
     answers: list[tuple[int, int, Verdict, int]]  # (pool idx, label idx, verdict, round), in order
     rounds: list[dict]
     stop_reason: str
@@ -124,7 +146,12 @@ class Delegation:
         self.rep, self.members = duplicate_groups(problem.pool_texts)
         self.is_rep = self.rep == np.arange(n_pool)   # the first copy of each distinct text stands for all
         self.validated = np.full(n_pool, -1, dtype=np.int64)
-        self.asked: dict[int, set[int]] = {}          # representative idx -> labels asked
+        self.trained = np.full(n_pool, -1, dtype=np.int64)
+        self.ledger = Ledger(len(problem.classes))
+        self.rates = Rates()
+        self.plan = plan_checks(problem.X_seed, problem.y_seed, len(problem.classes), config.random_state,
+                                allowed=config.ask_labels) if config.checks > 0 else []
+        self.checks: list[tuple[Check, Verdict]] = []
         self.neg_rows: list[int] = []
         self.neg_labels: list[int] = []
         self.answers: list[tuple[int, int, Verdict, int]] = []
@@ -150,8 +177,13 @@ class Delegation:
             stop = stop_reason(cfg.stop_rules(), rounds, calls, can_ask=bool(eligible.any()),
                                expert_exhausted=exhausted, last_round_idle=idle)
             if stop is None:
-                round_calls = min(cfg.budget - calls, max(1, math.ceil(cfg.budget / max(1, cfg.rounds_hint))))
-                spent = self._ask_round(pred, eligible, round_calls, calls, calls_per_text, metrics)
+                room = cfg.budget - cfg.audit
+                round_calls = min(room - calls, max(1, math.ceil(room / max(1, cfg.rounds_hint))))
+                checked = self._ask_checks(round_no, min(round_calls, schedule(cfg.checks, cfg.rounds_hint, round_no,
+                                                                               len(self.checks))))
+                spent = checked + self._ask_round(pred, eligible, round_calls - checked, calls + checked,
+                                                  calls_per_text, metrics)
+                metrics["checks"] = checked
                 calls += spent
                 if metrics["texts_asked"]:
                     calls_per_text = max(1.0, spent / metrics["texts_asked"])
@@ -161,8 +193,10 @@ class Delegation:
                 exhausted, idle = self.asker.exhausted, spent == 0
             self.journal.record_round(round_no, metrics)
             if stop is not None:
-                return LoopResult(model=model, predictions=pred, validated=self.validated, answers=self.answers,
-                                  rounds=rounds, stop_reason=stop, calls=calls, new_calls=self.asker.new_answers,
+                return LoopResult(model=model, predictions=pred, validated=self.validated, trained=self.trained,
+                                  ledger=self.ledger,
+                                  rates=self.rates, checks=self.checks, answers=self.answers, rounds=rounds,
+                                  stop_reason=stop, calls=calls, new_calls=self.asker.new_answers,
                                   selection=self.selection)
             round_no += 1
 
@@ -170,11 +204,11 @@ class Delegation:
     def _train_and_predict(self, round_no: int, calls: int):
         p, cfg = self.p, self.cfg
         t0 = time.perf_counter()
-        val_idx = np.flatnonzero((self.validated >= 0) & self.is_rep)
+        val_idx = np.flatnonzero((self.trained >= 0) & self.is_rep)
         X_train = np.vstack([p.X_seed, p.X_pool[val_idx]])
-        y_train = np.concatenate([p.y_seed, self.validated[val_idx]])
+        y_train = np.concatenate([p.y_seed, self.trained[val_idx]])
         negatives = Negatives(p.X_pool[self.neg_rows], np.asarray(self.neg_labels, dtype=np.int64),
-                              self.validated[self.neg_rows]) if self.neg_rows else None
+                              self.trained[self.neg_rows]) if self.neg_rows else None
         model = self.trainer.fit(X_train, y_train, negatives)
         t_train = time.perf_counter() - t0
         t1 = time.perf_counter()
@@ -189,7 +223,7 @@ class Delegation:
             "all_noise": int((pred.all_noise & ~resolved).sum()),
             "mean_confidence": float(pred.confidence[~resolved].mean()) if (~resolved).any() else 1.0,
             "train_s": round(t_train, 4), "predict_s": round(t_predict, 4), "selection": self.selection,
-            "texts_asked": 0, "accepted": 0, "rejected": 0, "abstained": 0, "round_calls": 0,
+            "texts_asked": 0, "accepted": 0, "rejected": 0, "abstained": 0, "round_calls": 0, "checks": 0,
         }
         return model, pred, metrics
 
@@ -201,7 +235,8 @@ class Delegation:
         cfg, p = self.cfg, self.p
         resolved = (self.validated >= 0) | (p.fixed >= 0)
         eligible = ~resolved & self.is_rep
-        for i, labs in self.asked.items():
+        for i in self.ledger.answers:
+            labs = self.ledger.asked(i)
             cands = [c for c in pred.candidates[i].tolist() if self._askable(c)]
             if len(labs) >= 2 * cfg.max_candidates or labs.issuperset(cands):
                 eligible[i] = False
@@ -216,56 +251,112 @@ class Delegation:
         return Question(text_id=p.pool_ids[i], text=p.pool_texts[i], label=name,
                         context=Context(label=name, description=p.descriptions.get(name), examples=examples))
 
+    def _ask_checks(self, round_no: int, n: int) -> int:
+        """Put ``n`` more known-answer questions to the expert; their answers update the rates."""
+        p = self.p
+        todo = self.plan[len(self.checks):len(self.checks) + n]
+        if not todo:
+            return 0
+        questions = []
+        for c in todo:
+            name, text = p.classes[c.label], p.seed_texts[c.row]
+            examples = self.examples.nearest(c.label, p.X_seed[c.row], self.cfg.n_examples, exclude=text)
+            questions.append(Question(text_id=f"seed:{c.row}", text=text, label=name,
+                                      context=Context(label=name, description=p.descriptions.get(name),
+                                                      examples=examples)))
+        answered = 0
+        for c, verdict in zip(todo, self.asker.ask(questions, round_no, kind="check")):
+            if verdict is NOT_ASKED:
+                break  # the expert stopped: the rest of the plan waits for a resume
+            self.checks.append((c, verdict))
+            self.rates = self.rates.add(c.positive, verdict)
+            answered += 1
+        return answered
+
+    def _next_label(self, i: int, pred: Predictions) -> int | None:
+        """The label to ask about next: the text's best by its posterior among those not asked."""
+        labels, post, _ = self.ledger.belief(i, self.rates)
+        asked = self.ledger.asked(i)
+        for j in np.argsort(-post, kind="stable"):
+            lab = int(labels[j])
+            if lab not in asked and self._askable(lab):
+                return lab
+        return None
+
+    def _settled(self, i: int) -> bool:
+        return self.ledger.best(i, self.rates)[1] >= self.cfg.settle
+
     def _ask_round(self, pred: Predictions, eligible: np.ndarray, round_calls: int, calls: int,
                    calls_per_text: float, metrics: dict) -> int:
-        """Select texts and ask about their candidates, best first, in waves: on a "no" the next
-        candidate is asked in the next wave. Returns the answers spent; fills ``metrics``."""
-        cfg, p = self.cfg, self.p
+        """Select texts and ask about their candidates in waves (see the module doc). Returns the
+        answers spent; fills ``metrics``."""
+        cfg = self.cfg
         t0 = time.perf_counter()
-        n_texts = max(1, int(math.ceil(round_calls / calls_per_text)))
+        n_texts = max(1, int(math.ceil(round_calls / calls_per_text))) if round_calls > 0 else 0
         groups = self.label_group[pred.label] if cfg.spread else None
         picks = select(pred.uncertainty, n_texts, groups=groups, eligible=eligible)
         t_select = time.perf_counter() - t0
+        for i in picks:  # the prior each text is weighed against: the classifier's view when first asked
+            self.ledger.note_prior(int(i), pred.candidates[i], pred.candidate_scores[i])
         tried = {int(i): 0 for i in picks}
         open_picks = [int(i) for i in picks]
         spent = accepted = rejected = abstained = 0
+        limit = cfg.budget - cfg.audit - calls
         for _wave in range(cfg.max_candidates):
             pending = []
             for i in open_picks:
-                done = self.asked.setdefault(i, set())
-                nxt = next((int(c) for c in pred.candidates[i] if int(c) not in done and self._askable(int(c))), None)
-                if nxt is not None and tried[i] < cfg.max_candidates:
+                if len(self.ledger.asked(i)) >= 2 * cfg.max_candidates or (i in self.ledger and self._settled(i)):
+                    continue
+                nxt = self._next_label(i, pred)
+                if nxt is not None:
                     pending.append((i, nxt))
-            pending = pending[:max(0, min(round_calls - spent, cfg.budget - calls - spent))]
+            pending = pending[:max(0, min(round_calls - spent, limit - spent))]
             if not pending:
                 break
             answers = self.asker.ask([self._question(i, lab) for i, lab in pending], metrics["round"])
-            still_open = []
+            open_picks = []
             for (i, lab), verdict in zip(pending, answers):
                 if verdict is NOT_ASKED:
                     continue  # not answered: may be asked again later
                 spent += 1
-                self.asked[i].add(lab)
                 tried[i] += 1
+                self.ledger.add(i, lab, verdict)
                 self.answers.append((i, lab, verdict, metrics["round"]))
                 if verdict is True:
                     accepted += 1
-                    self.validated[self.members.get(i, i)] = lab
-                    self.examples.add(lab, p.X_pool[i], p.pool_texts[i])
+                elif verdict is False:
+                    rejected += 1
+                    self.neg_rows.append(i)
+                    self.neg_labels.append(lab)
                 else:
-                    if verdict is False:
-                        rejected += 1
-                        self.neg_rows.append(i)
-                        self.neg_labels.append(lab)
-                    else:
-                        abstained += 1
-                    still_open.append(i)
-            in_wave = {i for i, _ in pending}  # a text the expert could not answer waits for a later round
-            still_open += [i for i in open_picks if i not in in_wave and tried[i] < cfg.max_candidates]
-            open_picks = [i for i in still_open if tried[i] < cfg.max_candidates]
+                    abstained += 1
+                if tried[i] < cfg.max_candidates:
+                    open_picks.append(i)
             if self.asker.exhausted:
                 break  # the expert quit or hit its own limit: no more questions this round
+        self._refresh()
         metrics.update(texts_asked=sum(1 for v in tried.values() if v > 0), accepted=accepted, rejected=rejected,
                        abstained=abstained, round_calls=spent, select_s=round(t_select, 4),
                        ask_s=round(time.perf_counter() - t0 - t_select, 4))
         return spent
+
+    def _refresh(self) -> None:
+        """The settled texts (and the examples the expert is shown) from every answer so far."""
+        p = self.p
+        self.ledger.calibrate(self.rates)
+        self.validated[:] = -1
+        self.trained[:] = -1
+        self.examples = Examples(len(p.classes), p.X_seed, p.y_seed, p.seed_texts)
+        for i in self.ledger.answers:
+            label, prob = self.ledger.best(i, self.rates)
+            if prob > TRAIN_ABOVE:
+                self.trained[self.members.get(i, i)] = label
+            if prob >= self.cfg.settle:
+                self.validated[self.members.get(i, i)] = label
+                self.examples.add(label, p.X_pool[i], p.pool_texts[i])
+
+    def ask_audit(self, rows: list[int], labels: list[int], round_no: int) -> dict[int, Verdict]:
+        """The audit: "is the delivered label right?" for each of ``rows`` (its label in ``labels``),
+        asked and recorded like every other question (kind ``audit``); the rows answered."""
+        answers = self.asker.ask([self._question(i, lab) for i, lab in zip(rows, labels)], round_no, kind="audit")
+        return {i: v for i, v in zip(rows, answers) if v is not NOT_ASKED}

@@ -127,3 +127,21 @@ def predict_compact(model, X: np.ndarray, *, n_candidates: int = 5, uncertainty:
     return Predictions(proba=None, candidates=candidates, candidate_scores=cand_scores,
                        label=candidates[:, 0], confidence=cand_scores[:, 0],
                        uncertainty=np.asarray(unc, dtype=np.float64), all_noise=np.asarray(all_noise, dtype=bool))
+
+
+def calibrated(pred: Predictions, n_labels: int, sharpness: float) -> Predictions:
+    """``pred`` with its probabilities calibrated by ``sharpness`` (the power the expert's answers
+    measured, :func:`redtext.core.evidence.fit_sharpness`): the candidates' scores and the
+    confidence as a run delivers them; the dense ``proba`` (when present) renormalised to the same
+    power. Labels and candidates' order do not change."""
+    from dataclasses import replace
+
+    from .evidence import sharpen
+
+    if sharpness == 1.0:
+        return pred
+    scores = sharpen(pred.candidate_scores, n_labels, sharpness).astype(pred.candidate_scores.dtype)
+    proba = None
+    if pred.proba is not None:
+        proba = sharpen(pred.proba, n_labels, sharpness).astype(pred.proba.dtype)
+    return replace(pred, candidate_scores=scores, confidence=scores[:, 0].copy(), proba=proba)

@@ -35,6 +35,7 @@ class ExpertSettings:
     accuracy: float | None = None         # oracle: accuracy of the careful simulated expert (default 0.95)
     profile: str = "careful"              # oracle: careful | agreeable | strict
     seed: int = 0                         # oracle: seed of its errors
+    seed_gold: dict = field(default_factory=dict)  # oracle: the seed's labels by text (its known-answer questions)
     text_col: str = "text"
     label_col: str = "label"
     id_col: str = "id"
@@ -61,7 +62,7 @@ def _oracle(spec: str, s: ExpertSettings):
 
     rec = load_gold(s.gold, text_col=s.text_col, label_col=s.label_col, id_col=s.id_col)
     has_ids = not all(i == f"row-{n}" for n, i in enumerate(rec.ids))
-    return SimulatedOracle(dict(zip(rec.texts, rec.labels)), gold_by_id=dict(zip(rec.ids, rec.labels)) if has_ids
+    return SimulatedOracle({**s.seed_gold, **dict(zip(rec.texts, rec.labels))}, gold_by_id=dict(zip(rec.ids, rec.labels)) if has_ids
                            else {}, accuracy=s.accuracy, seed=s.seed, profile=s.profile)
 
 

@@ -142,7 +142,12 @@ def _m3(conn: sqlite3.Connection) -> None:
                      "SELECT key, verdict, created FROM verdict_cache")
 
 
-MIGRATIONS = [_m1, _m2, _m3]
+def _m4(conn: sqlite3.Connection) -> None:
+    """What each answer was for: the loop's question (label), a known-answer check, or the audit."""
+    conn.execute("ALTER TABLE verdicts ADD COLUMN kind TEXT NOT NULL DEFAULT 'label'")
+
+
+MIGRATIONS = [_m1, _m2, _m3, _m4]
 SCHEMA_VERSION = len(MIGRATIONS)
 REQUIRED = ("runs", "texts", "descriptions", "verdicts", "rounds", "predictions")
 
@@ -197,7 +202,7 @@ class RunSnapshot:
     pool_ids: list
     pool_texts: list
     descriptions: dict
-    verdicts: list                   # (seq, round, text, label, verdict: 1 | 0 | None, expert)
+    verdicts: list                   # (seq, round, text, label, verdict: 1 | 0 | None, expert, kind)
     predictions: list                # (idx, label, confidence, source, candidates [[label, score], ...])
     usage: tuple | None              # (http_calls, cost), None when not recorded
 
@@ -326,17 +331,18 @@ class Store:
         return {(t, lab): (None if v is None else bool(v)) for t, lab, v in rows}
 
     def record_verdicts(self, run_id: int, items: Iterable[tuple[str, str, bool | None]], *,
-                        expert: str, round_no: int) -> None:
-        """Persist answers (one transaction) — call before using them."""
+                        expert: str, round_no: int, kind: str = "label") -> None:
+        """Persist answers (one transaction) — call before using them. ``kind``: ``label`` (the
+        loop's questions about pool texts), ``check`` (known-answer questions) or ``audit``."""
         now = time.time()
         rows = []
         for text, label, verdict in items:
             self._seq += 1
             rows.append((run_id, text, label, None if verdict is None else int(verdict), expert, round_no,
-                         self._seq, now))
+                         self._seq, now, kind))
         with self._tx():
-            self.conn.executemany("INSERT INTO verdicts(run_id, text, label, verdict, expert, round, seq, asked_at) "
-                                  "VALUES (?,?,?,?,?,?,?,?)", rows)
+            self.conn.executemany("INSERT INTO verdicts(run_id, text, label, verdict, expert, round, seq, asked_at, "
+                                  "kind) VALUES (?,?,?,?,?,?,?,?,?)", rows)
 
     def count_verdicts(self, run_id: int) -> int:
         return self.conn.execute("SELECT COUNT(*) FROM verdicts WHERE run_id=?", (run_id,)).fetchone()[0]
@@ -391,8 +397,9 @@ class Store:
             raise ValueError("config or rounds are not JSON objects")
         seed = self.texts(run_id, "seed")
         pool = self.texts(run_id, "pool")
-        verdicts = [(int(s), int(r), t, lab, None if v is None else int(v), e) for s, r, t, lab, v, e in
-                    self.conn.execute("SELECT seq, round, text, label, verdict, expert FROM verdicts "
+        kind = "kind" if self._has_column("verdicts", "kind") else "'label'"
+        verdicts = [(int(s), int(r), t, lab, None if v is None else int(v), e, k) for s, r, t, lab, v, e, k in
+                    self.conn.execute(f"SELECT seq, round, text, label, verdict, expert, {kind} FROM verdicts "
                                       "WHERE run_id=? ORDER BY seq", (run_id,))]
         predictions = [(int(i), lab, float(c), src, json.loads(cands)) for i, lab, c, src, cands in self.conn.execute(
             "SELECT idx, label, confidence, source, candidates FROM predictions WHERE run_id=? ORDER BY idx",
@@ -407,6 +414,9 @@ class Store:
                            seed_ids=seed[0], seed_texts=seed[1], seed_labels=seed[2], pool_ids=pool[0],
                            pool_texts=pool[1], descriptions=self.descriptions(run_id), verdicts=verdicts,
                            predictions=predictions, usage=usage)
+
+    def _has_column(self, table: str, column: str) -> bool:
+        return any(r[1] == column for r in self.conn.execute(f"PRAGMA table_info({table})"))
 
     # -- the embedding cache of the run's texts ------------------------------------------------------
     def embedding_cache(self):

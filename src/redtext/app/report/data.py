@@ -30,12 +30,13 @@ class RunData:
     pool_ids: list
     pool_texts: list
     descriptions: dict
-    verdicts: list                    # (seq, round, text, label, verdict: 1 | 0 | None, expert)
+    verdicts: list                    # the loop's answers: (seq, round, text, label, verdict: 1 | 0 | None, expert)
     predictions: list                 # (idx, label, confidence, source, candidates [[label, score], ...])
     usage: Optional[tuple]            # (http_calls, cost) from run_usage, None when not recorded
     report_json: Optional[dict] = None
     in_progress: bool = False         # another process holds the run folder's lock right now
     notes: list = field(default_factory=list)
+    checks: list = field(default_factory=list)  # known-answer and audit answers: (..., expert, kind)
 
 
 def lock_held(run_dir: Path) -> bool:
@@ -86,7 +87,9 @@ def load_run(run_dir: Path) -> RunData:
                    stop_reason=snap.stop_reason, created=snap.created, updated=snap.updated, config=snap.config,
                    rounds=snap.rounds, seed_texts=snap.seed_texts, seed_labels=snap.seed_labels,
                    pool_ids=snap.pool_ids, pool_texts=snap.pool_texts, descriptions=snap.descriptions,
-                   verdicts=snap.verdicts, predictions=snap.predictions, usage=snap.usage)
+                   verdicts=[v[:6] for v in snap.verdicts if v[6] == "label"],
+                   checks=[v for v in snap.verdicts if v[6] != "label"], predictions=snap.predictions,
+                   usage=snap.usage)
     # a resume does not reset the status of a failed run, nor of one stopped by the expert's own limit
     data.in_progress = in_progress and (data.status != "done" or data.stop_reason == "expert_limit")
     report_path = run_dir / "report.json"

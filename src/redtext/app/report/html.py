@@ -119,6 +119,8 @@ def render_html(data: RunData, summary: dict, plots: list) -> str:
         parts.append(f"<tr><th>wall time (last process)</th><td>{_e(data.report_json['wall_s'])} s</td></tr>")
     parts.append("</tbody></table></section>")
 
+    parts.append(_quality_section(data.report_json or {}, s))
+
     # stop
     parts.append(f'<section id="stop"><h2>Why the loop stopped</h2><p class="stop" id="stop-reason" '
                  f'data-state="{_e(stop["state"])}" data-reason="{_e(stop["reason"] or "")}">'
@@ -222,4 +224,37 @@ def render_html(data: RunData, summary: dict, plots: list) -> str:
         notes.append(f"run.db holds {data.runs_in_store} runs; this page is about the latest, run {data.run_id}.")
     parts.append('<section id="notes"><h2>Notes</h2><ul>' + "".join(f"<li>{_e(n)}</li>" for n in notes)
                  + "</ul></section></body></html>\n")
+    return "".join(parts)
+
+
+def _quality_section(report: dict, s: dict) -> str:
+    """How good the labels are, from the expert's answers alone: its measured rates on the
+    known-answer questions, and the audit's estimate of the pool's accuracy by stratum."""
+    parts = ['<section id="quality"><h2>How good are the labels</h2>']
+    q, est = report.get("expert_quality"), report.get("estimate")
+    if not q and not est:
+        parts.append('<p class="note">No quality figures: the run asked no known-answer or audit questions '
+                     '(<code>--checks 0 --audit 0</code>, or a run from an older redtext).</p></section>')
+        return "".join(parts)
+    if q and q.get("warning"):
+        parts.append(f'<p class="warning" id="expert-warning">Warning: {_e(q["warning"])}</p>')
+    if q:
+        rows = [("says yes to the right label (tpr)", _pct(q.get("tpr")),
+                 f"{_pct(q.get('tpr_low'))}–{_pct(q.get('tpr_high'))}", q.get("positives", 0)),
+                ("says yes to a hard wrong label (fpr)", _pct(q.get("fpr")),
+                 f"{_pct(q.get('fpr_low'))}–{_pct(q.get('fpr_high'))}", q.get("negatives", 0))]
+        parts.append(f'<p>The expert, measured on <span id="check-questions">{s.get("check_questions", 0)}</span> '
+                     'questions whose answers are known (seed texts with their own label and with their hardest '
+                     'wrong label):</p>')
+        parts.append(_table("expert-quality", ["rate", "measured", "95 % interval", "questions"], rows, {3}))
+    if est:
+        parts.append(f'<p id="estimate">Estimated share of right labels: <strong>{_pct(est["pool_accuracy"])}'
+                     f'</strong>, 95 % interval {_pct(est["low"])}–{_pct(est["high"])}, from '
+                     f'<span id="audit-questions">{s.get("audit_questions", 0)}</span> audit questions and the '
+                     'answers above; no gold labels used.</p>')
+        strata = [(name, v["texts"], _pct(v["accuracy"]), f"{_pct(v['low'])}–{_pct(v['high'])}")
+                  for name, v in (est.get("strata") or {}).items()]
+        parts.append(_table("estimate-strata", ["stratum", "texts", "estimated accuracy", "95 % interval"],
+                            strata, {1}))
+    parts.append("</section>")
     return "".join(parts)

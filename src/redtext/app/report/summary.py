@@ -80,6 +80,10 @@ def summarize(data: RunData) -> dict:
     per_label = {lab: Counter() for lab in classes}
     by_text_round: dict = defaultdict(list)
     by_text: dict = defaultdict(list)
+    kinds = Counter(v[6] for v in data.checks)
+    for _seq, rnd, _text, _lab, verdict, _expert, _kind in data.checks:  # known-answer and audit questions
+        totals[{1: "accepted", 0: "rejected", None: "abstained"}.get(verdict, "abstained")] += 1
+        per_round_q[rnd] += 1
     for seq, rnd, text, lab, verdict, _expert in data.verdicts:
         key = {1: "accepted", 0: "rejected", None: "abstained"}.get(verdict, "abstained")
         totals[key] += 1
@@ -172,7 +176,9 @@ def summarize(data: RunData) -> dict:
     return {
         "run_id": data.run_id, "status": data.status, "stop_reason": data.stop_reason,
         "in_progress": data.in_progress, "classes": classes, "pool_size": len(data.pool_texts),
-        "seed_size": len(data.seed_texts), "questions": len(data.verdicts), "accepted": totals["accepted"],
+        "seed_size": len(data.seed_texts), "questions": len(data.verdicts) + len(data.checks),
+        "check_questions": kinds.get("check", 0), "audit_questions": kinds.get("audit", 0),
+        "accepted": totals["accepted"],
         "rejected": totals["rejected"], "abstained": totals["abstained"], "budget_calls": budget,
         "sources": {s: sources.get(s, 0) for s in ("expert", "classifier", "seed")},
         "has_predictions": bool(data.predictions),
@@ -202,7 +208,7 @@ def _stop_story(data: RunData, rounds: list, budget: Optional[int]) -> dict:
     asked_rounds = [r for r in rounds if r["texts_asked"] > 0][-patience:]
     share = _ratio(accepted, asked)
     evidence = [
-        ("expert questions stored", f"{len(data.verdicts)}" + (f" of a budget of {budget}" if budget is not None
+        ("expert questions stored", f"{len(data.verdicts) + len(data.checks)}" + (f" of a budget of {budget}" if budget is not None
                                                                else "")),
         ("rounds stored", f"{len(rounds)} (cap: rounds 0–{max_rounds})"),
         (f"uncertain pool texts, last {min(len(rounds), patience + 1)} rounds",

@@ -1,0 +1,171 @@
+"""How good are the delivered labels? An estimate of the pool's accuracy with an honest interval.
+
+The pool falls into strata: texts that are seed texts (right by definition), texts the expert
+was asked about (their delivered label's posterior, :mod:`.ledger`), and the texts only the
+classifier labelled, by confidence band. The classifier's strata are audited: a random sample
+of each is put to the expert ("is the delivered label right?", the ordinary question), and —
+prediction-powered inference within the band — the band's accuracy is its mean confidence
+corrected by the sample's mean of ``z - c``, where ``c`` is a sampled text's confidence and
+``z = (yes - fpr) / (tpr - fpr)`` is an unbiased reading of the expert's answer given its
+measured rates. The asked strata are estimated from their posteriors.
+
+The interval comes from drawing what is uncertain — the expert's rates (their Beta posteriors
+from the known-answer questions), the sampled texts (a Bayesian bootstrap per band) — and
+recomputing the estimate, so it widens with a noisy expert and a thin audit, as it should.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+#: confidence bands of the classifier's strata (upper bounds)
+BANDS = (0.5, 0.8, 0.95, 0.99, 1.000001)
+DRAWS = 2000
+#: below this gap between the expert's measured tpr and fpr its answers are taken to say nothing
+USABLE_GAP = 0.3
+
+
+def band_of(confidence: np.ndarray) -> np.ndarray:
+    return np.searchsorted(np.asarray(BANDS), np.asarray(confidence, dtype=np.float64), side="right").clip(
+        0, len(BANDS) - 1)
+
+
+def plan_audit(eligible: np.ndarray, confidence: np.ndarray, n: int, seed: int) -> list[int]:
+    """``n`` pool rows to audit among ``eligible`` (a bool per row: the distinct texts only the
+    classifier labelled, never asked about): a stratified random sample over the confidence
+    bands, in proportion to their sizes. Places go to the bands one at a time (the band with the
+    most texts per place taken so far next) and each band's texts come in a fixed random order,
+    so the sample for ``n`` is the start of the sample for any larger ``n``: a resumed run
+    replays its audit, and ``redtext audit --calls`` extends it without wasting an answer."""
+    rows = np.flatnonzero(eligible)
+    if len(rows) == 0 or n <= 0:
+        return []
+    rng = np.random.default_rng([int(seed), 23])
+    bands = band_of(np.asarray(confidence)[rows])
+    members = [rng.permutation(rows[bands == b]) for b in range(len(BANDS))]
+    sizes = np.array([len(m) for m in members], dtype=np.float64)
+    taken = np.zeros(len(BANDS), dtype=np.int64)
+    chosen: list[int] = []
+    for _ in range(min(n, len(rows))):
+        room = taken < sizes
+        b = int(np.argmax(np.where(room, sizes / (taken + 0.5), -1.0)))  # Sainte-Laguë: house-monotone
+        chosen.append(int(members[b][taken[b]]))
+        taken[b] += 1
+    return chosen
+
+
+def _rate_draws(yes: int, n: int, prior: tuple[float, float], draws: int, rng) -> np.ndarray:
+    return rng.beta(yes + prior[0], n - yes + prior[1], size=draws)
+
+
+def estimate(*, source: list[str], confidence: np.ndarray, members: dict,
+             asked_posterior, audited: dict[int, object], rates, level: float = 0.95, seed: int = 0) -> dict:
+    """The pool's accuracy, with a ``level`` interval, overall, by source and by confidence band.
+
+    ``asked_posterior(tpr, fpr) -> {rep: posterior of its delivered label}`` gives the asked
+    texts' posteriors under given rates (vectorised over draws); ``audited`` maps audited rows
+    to the expert's answer; ``rates`` are the measured :class:`~redtext.core.evidence.Rates`."""
+    from .evidence import PRIOR_FPR, PRIOR_TPR
+
+    source = np.asarray(source, dtype=object)
+    conf = np.asarray(confidence, dtype=np.float64)
+    n = len(source)
+    rng = np.random.default_rng([int(seed), 29])
+    t = _rate_draws(rates.yes_pos, rates.n_pos, PRIOR_TPR, DRAWS, rng)
+    f = _rate_draws(rates.yes_neg, rates.n_neg, PRIOR_FPR, DRAWS, rng)
+    f = np.minimum(f, t - 1e-3)  # an expert no better than chance says nothing: keep tpr > fpr
+    t_hat, f_hat = rates.tpr, min(rates.fpr, rates.tpr - 1e-3)
+    total_draws = np.zeros(DRAWS)
+    total_point = 0.0
+    parts = {}
+
+    # an expert that barely tells right labels from wrong ones (the warning's rule) cannot
+    # correct anything: every stratum but the seed is then unknown, and the interval says so
+    # (judged on the measured shares as the warning is, not on the prior-smoothed rates)
+    q = rates.as_dict()
+    informative = q["tpr"] is None or q["fpr"] is None or q["tpr"] - q["fpr"] >= USABLE_GAP
+
+    def add(name, rows, point, draws):
+        nonlocal total_point, total_draws
+        k = len(rows)
+        if k == 0:
+            return
+        if not informative and name != "seed":
+            draws = rng.uniform(0.0, 1.0, DRAWS)
+        total_point += point * k
+        total_draws = total_draws + draws * k
+        lo, hi = np.quantile(draws, [(1 - level) / 2, (1 + level) / 2])
+        parts[name] = {"texts": k, "accuracy": round(float(point), 4), "low": round(float(lo), 4),
+                       "high": round(float(hi), 4)}
+
+    seed_rows = np.flatnonzero(source == "seed")
+    add("seed", seed_rows, 1.0, np.ones(DRAWS))
+    # the asked texts: their delivered label's posterior, under drawn rates
+    post_point = asked_posterior(np.array([t_hat]), np.array([f_hat]))
+    post_draws = asked_posterior(t, f)
+    for name in ("expert", "asked classifier"):
+        reps = [i for i in post_point if (source[i] == "expert") == (name == "expert")]
+        rows = [r for i in reps for r in np.atleast_1d(members.get(i, i))]
+        if not rows:
+            continue
+        w = np.array([len(np.atleast_1d(members.get(i, i))) for i in reps], dtype=np.float64)
+        point = float(np.dot(w, [post_point[i][0] for i in reps]) / w.sum())
+        draws = np.array([post_draws[i] for i in reps]).T @ w / w.sum()
+        add(name, rows, point, draws)
+    # the classifier's texts never asked: confidence, corrected by the audit, band by band
+    unasked = np.flatnonzero((source == "classifier") & ~np.isin(np.arange(n), [r for i in post_point for r in
+                                                                              np.atleast_1d(members.get(i, i))]))
+    bands = band_of(conf[unasked])
+    answered = [i for i in audited if audited[i] is not None]
+
+    def correction(sample):
+        """The mean of ``z - c`` over ``sample``: its point value and its draws."""
+        yes = np.array([float(audited[i]) for i in sample])
+        c = conf[sample]
+        point = float(np.mean((yes - f_hat) / (t_hat - f_hat) - c))
+        z = (yes[None, :] - f[:, None]) / (t - f)[:, None]
+        boot = rng.dirichlet(np.ones(len(sample)), size=DRAWS)
+        return point, np.sum(boot * (z - c[None, :]), axis=1)
+
+    overall = correction(answered) if answered else (0.0, np.zeros(DRAWS))
+    for b in range(len(BANDS)):
+        rows = unasked[bands == b]
+        if len(rows) == 0:
+            continue
+        mean_c = float(conf[rows].mean())
+        in_band = set(rows.tolist())
+        sample = [i for i in answered if i in in_band]
+        # a band the audit did not reach borrows the correction measured over every audited text
+        point, draws = correction(sample) if sample else overall
+        add(f"classifier, confidence ≤ {min(BANDS[b], 1.0):.2f}", rows, float(np.clip(mean_c + point, 0, 1)),
+            np.clip(mean_c + draws, 0.0, 1.0))
+    covered = sum(p["texts"] for p in parts.values())
+    point = total_point / max(1, covered)
+    draws = total_draws / max(1, covered)
+    lo, hi = np.quantile(draws, [(1 - level) / 2, (1 + level) / 2])
+    return {"pool_accuracy": round(float(point), 4), "low": round(float(lo), 4), "high": round(float(hi), 4),
+            "level": level, "calls": len(audited), "informative": bool(informative), "strata": parts}
+
+
+def run_audit(delegation, delivered, result, n: int, seed: int) -> dict:
+    """Audit ``n`` delivered labels through ``delegation``'s expert and estimate the pool's accuracy.
+    Rows already audited (in the journal, by a resumed run) are replayed first."""
+    from .loop import duplicate_groups
+
+    problem = delegation.p
+    rep, members = duplicate_groups(problem.pool_texts)
+    eligible = (rep == np.arange(len(rep))) & (np.asarray(delivered.source, dtype=object) == "classifier")
+    eligible[list(result.ledger.answers)] = False  # asked texts are estimated from their own answers
+    allowed = delegation.cfg.ask_labels
+    if allowed is not None:  # add-classes / retrain: only the labels the expert may be asked about
+        eligible &= np.asarray(allowed, dtype=bool)[np.asarray(delivered.label, dtype=np.int64)]
+    rows = plan_audit(eligible, delivered.confidence, n, seed)
+    audited = {}
+    if rows:
+        round_no = max(0, len(result.rounds) - 1)  # recorded with the last round
+        answers = delegation.ask_audit(rows, [int(delivered.label[i]) for i in rows], round_no)
+        audited = {i: answers[i] for i in rows if i in answers}
+    out = estimate(source=delivered.source, confidence=delivered.confidence, members=members,
+                   asked_posterior=result.ledger.delivered_posterior(result.rates), audited=audited,
+                   rates=result.rates, seed=seed)
+    out["audited"] = {int(i): v for i, v in audited.items()}
+    return out

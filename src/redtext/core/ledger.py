@@ -1,0 +1,108 @@
+"""What the expert said about each pool text, and what it adds up to.
+
+For every text the expert was asked about the ledger keeps the classifier's ranked candidates
+and probabilities *when the text was first asked* (later rounds train on the text's own
+answer, so their predictions of it are not an independent prior) and every answer since.
+:meth:`Ledger.belief` combines the two through the expert's measured rates
+(:func:`redtext.core.evidence.posterior`), the prior first calibrated by the ledger's
+``sharpness`` (:func:`redtext.core.evidence.fit_sharpness`, refit by :meth:`Ledger.calibrate`).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .evidence import Rates, fit_sharpness, posterior, sharpen
+
+
+class Ledger:
+    def __init__(self, n_labels: int):
+        self.n_labels = n_labels
+        self.prior: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        self.answers: dict[int, list[tuple[int, object]]] = {}
+        self.sharpness = 1.0          # the classifier's calibration (see the module doc)
+
+    def calibrate(self, rates: Rates) -> float:
+        """Refit :attr:`sharpness` to every answer so far (under ``rates``); returns it."""
+        texts = []
+        for i, answers in self.answers.items():
+            cands, scores = self.prior[i]
+            index = {lab: j for j, lab in enumerate(cands.tolist())}
+            for lab, _ in answers:
+                index.setdefault(lab, len(index))
+            texts.append((scores, [(index[lab], v) for lab, v in answers]))
+        self.sharpness = fit_sharpness(texts, self.n_labels, rates)
+        return self.sharpness
+
+    def __contains__(self, i: int) -> bool:
+        return i in self.answers
+
+    def note_prior(self, i: int, candidates: np.ndarray, scores: np.ndarray) -> None:
+        if i not in self.prior:
+            self.prior[i] = (np.asarray(candidates, dtype=np.int64).copy(), np.asarray(scores, dtype=np.float64).copy())
+
+    def add(self, i: int, label: int, verdict) -> None:
+        self.answers.setdefault(i, []).append((int(label), verdict))
+
+    def asked(self, i: int) -> set[int]:
+        return {lab for lab, _ in self.answers.get(i, ())}
+
+    def belief(self, i: int, rates: Rates) -> tuple[np.ndarray, np.ndarray, float]:
+        """(labels, posterior, rest): the text's candidates (and any other label asked about) with
+        their posterior probabilities, and the posterior that the truth is another label."""
+        labels, prior = self._prior_of(i)  # a label asked outside the candidates: its share of the rest
+        index = {lab: j for j, lab in enumerate(labels)}
+        post, rest_post = posterior(prior, [(index[lab], v) for lab, v in self.answers.get(i, ())],
+                                    rates.tpr, rates.fpr)
+        return np.asarray(labels, dtype=np.int64), post, rest_post
+
+    def best(self, i: int, rates: Rates) -> tuple[int, float]:
+        labels, post, _ = self.belief(i, rates)
+        j = int(np.argmax(post))
+        return int(labels[j]), float(post[j])
+
+    def delivered_posterior(self, rates: Rates):
+        """``fn(tpr, fpr) -> {text: posterior of its delivered label}`` for arrays of rates (one
+        value per draw): the delivered label is the best one under ``rates``; how sure the answers
+        make it, under other rates the expert might have, is what the audit's interval draws."""
+        chosen = {}
+        for i in self.answers:
+            labels, post, _ = self.belief(i, rates)
+            chosen[i] = int(np.argmax(post))
+
+        def fn(tpr: np.ndarray, fpr: np.ndarray) -> dict[int, np.ndarray]:
+            tpr = np.asarray(tpr, dtype=np.float64)[:, None]
+            fpr = np.asarray(fpr, dtype=np.float64)[:, None]
+            out = {}
+            for i, j_star in chosen.items():
+                labels, prior = self._prior_of(i)
+                index = {lab: k for k, lab in enumerate(labels)}
+                log_like = np.zeros((tpr.shape[0], len(labels)))
+                log_rest = np.zeros((tpr.shape[0], 1))
+                for lab, v in self.answers[i]:
+                    if v is None:
+                        continue
+                    k = index[lab]
+                    hit = np.log(tpr if v else 1 - tpr)
+                    miss = np.log(fpr if v else 1 - fpr)
+                    log_like += miss
+                    log_like[:, k:k + 1] += hit - miss
+                    log_rest += miss
+                rest = max(0.0, 1.0 - float(prior.sum()))
+                num = prior[None, :] * np.exp(log_like)
+                den = num.sum(axis=1) + rest * np.exp(log_rest[:, 0])
+                out[i] = num[:, j_star] / np.maximum(den, 1e-300)
+            return out
+
+        return fn
+
+    def _prior_of(self, i: int) -> tuple[list[int], np.ndarray]:
+        cands, scores = self.prior[i]
+        labels = list(cands.tolist())
+        probs = list(sharpen(scores[None, :], self.n_labels, self.sharpness)[0])
+        rest = max(0.0, 1.0 - float(np.sum(probs)))
+        outside = max(1, self.n_labels - len(labels))
+        for lab, _ in self.answers.get(i, ()):
+            if lab not in labels:
+                labels.append(lab)
+                probs.append(rest / outside)
+        return labels, np.asarray(probs)

@@ -1,0 +1,154 @@
+"""Trust: the expert's measured rates, verdicts weighed as evidence, the calibrated classifier,
+the audit's estimate and its interval, the warnings a user sees."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from redtext.core.audit import BANDS, band_of, estimate, plan_audit
+from redtext.core.evidence import Rates, fit_sharpness, posterior, sharpen
+from redtext.core.quality import hardest_wrong_labels, plan_checks
+
+
+def _rates(tp, n_pos, fp, n_neg):
+    return Rates(yes_pos=tp, n_pos=n_pos, yes_neg=fp, n_neg=n_neg)
+
+
+def test_rates_intervals_cover_the_measured_share_and_narrow_with_answers():
+    few, many = _rates(9, 10, 4, 10), _rates(90, 100, 40, 100)
+    for r in (few, many):
+        lo, hi = r.interval("fpr")
+        assert lo < r.yes_neg / r.n_neg < hi
+    assert np.diff(many.interval("fpr")) < np.diff(few.interval("fpr"))
+    assert Rates().tpr == pytest.approx(0.9) and Rates().fpr == pytest.approx(0.1)  # the prior alone
+    assert Rates().add(True, None) == Rates()  # an abstention measures nothing
+
+
+def test_a_yes_from_an_agreeable_expert_weighs_less_than_from_a_careful_one():
+    prior = np.array([0.4, 0.3, 0.2])
+    careful, _ = posterior(prior, [(1, True)], tpr=0.95, fpr=0.03)
+    agreeable, _ = posterior(prior, [(1, True)], tpr=0.97, fpr=0.40)
+    assert careful[1] > 0.85 and agreeable[1] < 0.55 and careful[1] > agreeable[1]
+    # a "no" from an expert that rarely rejects right labels moves the mass to the others
+    post, rest = posterior(prior, [(0, False)], tpr=0.97, fpr=0.40)
+    assert post[0] < 0.05 and post[1] > prior[1] and rest > 0.1 - 1e-12
+    assert post.sum() + rest == pytest.approx(1.0)
+
+
+def test_sharpen_is_a_monotone_power_that_keeps_the_order():
+    scores = np.array([[0.5, 0.3, 0.1]])
+    assert np.allclose(sharpen(scores, 10, 1.0), scores)
+    sharp = sharpen(scores, 10, 2.0)
+    assert sharp[0, 0] > 0.5 and np.all(np.diff(sharp[0]) < 0)
+    flat = sharpen(scores, 10, 0.5)
+    assert flat[0, 0] < 0.5
+
+
+def test_fit_sharpness_recovers_the_power_that_generated_the_answers():
+    """Texts whose truth is drawn from sharpen(scores, a=2), answered by an expert with known
+    rates: the maximum-likelihood power is near 2, not 1."""
+    rng = np.random.default_rng(0)
+    n_labels, tpr, fpr = 20, 0.95, 0.05
+    texts = []
+    for _ in range(600):
+        raw = np.sort(rng.dirichlet(np.ones(n_labels) * 0.3))[::-1][:3]
+        p = sharpen(raw[None, :], n_labels, 2.0)[0]
+        truth = rng.choice(4, p=np.r_[p, max(0.0, 1 - p.sum())] / max(1e-12, np.r_[p, max(0.0, 1 - p.sum())].sum()))
+        answers = [(j, bool(rng.random() < (tpr if j == truth else fpr))) for j in range(2)]
+        texts.append((raw, answers))
+    a = fit_sharpness(texts, n_labels, _rates(95, 100, 5, 100))
+    assert 1.5 <= a <= 2.7
+
+
+def test_known_answer_questions_pair_a_seed_text_with_its_own_and_its_hardest_wrong_label():
+    X = np.array([[1.0, 0.0], [0.9, 0.1], [0.0, 1.0], [0.1, 0.9], [0.7, 0.7], [0.6, 0.8]])
+    y = np.array([0, 0, 1, 1, 2, 2])
+    wrong = hardest_wrong_labels(X, y, 3)
+    assert all(w != t for w, t in zip(wrong, y))
+    assert wrong[0] == 2 and wrong[2] == 2  # label 2's centroid sits between the others
+    checks = plan_checks(X, y, 3, seed=0)
+    assert len(checks) == len(y) and len({c.row for c in checks}) == len(y)
+    assert sum(c.positive for c in checks) == 2  # one positive for two negatives
+    for c in checks:
+        assert (c.label == y[c.row]) == c.positive
+    allowed = np.array([True, True, False])
+    assert all(c.label != 2 and y[c.row] != 2 for c in plan_checks(X, y, 3, seed=0, allowed=allowed))
+
+
+def test_the_audit_sample_is_stratified_and_nested():
+    rng = np.random.default_rng(1)
+    conf = np.r_[rng.uniform(0.3, 0.5, 100), rng.uniform(0.96, 0.99, 900)]
+    eligible = np.ones(1000, dtype=bool)
+    eligible[::10] = False
+    small, big = plan_audit(eligible, conf, 20, seed=3), plan_audit(eligible, conf, 60, seed=3)
+    assert big[:20] == small and len(set(big)) == 60 and all(eligible[big])
+    low = sum(conf[i] < 0.5 for i in big)
+    assert 4 <= low <= 8  # a tenth of the eligible texts: a tenth of the sample
+    assert band_of(np.array([0.2, 0.5, 0.9, 1.0])).tolist() == [0, 1, 2, len(BANDS) - 1]
+
+
+@pytest.mark.parametrize("tpr,fpr", [(0.95, 0.03), (0.97, 0.40), (0.85, 0.01)])
+def test_the_estimate_covers_the_truth_it_never_sees(tpr, fpr):
+    """A classifier whose confidences run 5 points too high: the audit, read through the
+    expert's measured rates, corrects them; the 95 % interval holds the truth in most trials."""
+    hits, widths = 0, []
+    for trial in range(20):
+        rng = np.random.default_rng(trial)
+        n = 3000
+        conf = rng.uniform(0.6, 1.0, n)
+        right = rng.random(n) < conf - 0.05
+        source = ["classifier"] * n
+        rows = plan_audit(np.ones(n, dtype=bool), conf, 300, seed=trial)
+        said = {i: bool(rng.random() < (tpr if right[i] else fpr)) for i in rows}
+        checks = Rates(yes_pos=int(rng.binomial(60, tpr)), n_pos=60, yes_neg=int(rng.binomial(120, fpr)), n_neg=120)
+        est = estimate(source=source, confidence=conf, members={}, asked_posterior=lambda t, f: {},
+                       audited=said, rates=checks, seed=trial)
+        hits += est["low"] <= right.mean() <= est["high"]
+        widths.append(est["high"] - est["low"])
+    assert hits >= 17, hits
+    assert np.mean(widths) < 0.25
+
+
+def test_expert_warning_names_an_expert_that_says_yes_to_wrong_labels():
+    from redtext.app.trust import expert_warning
+
+    agreeable = _rates(30, 30, 45, 60).as_dict()
+    careful = _rates(29, 30, 2, 60).as_dict()
+    naysayer = _rates(10, 30, 1, 60).as_dict()
+    assert "yes to 75% of known-wrong labels" in expert_warning(agreeable)
+    assert expert_warning(careful) is None
+    assert "no to 67% of known-right labels" in expert_warning(naysayer)
+    assert expert_warning(_rates(3, 3, 3, 3).as_dict()) is None  # too few answers to judge
+
+
+def test_a_run_with_an_expert_that_always_says_yes_warns_and_does_not_trust_it(problem_dirs, capsys, monkeypatch):
+    """The CLI end to end with a python: expert that accepts everything: the warning is printed,
+    the expert's labels are weak evidence, and the estimate's interval is wide."""
+    import json
+
+    from redtext.cli import main
+
+    d = problem_dirs
+    monkeypatch.syspath_prepend(str(d["dir"]))
+    code = main(["run", "--seed", str(d["seed"]), "--pool", str(d["pool"]), "--expert", "python:yes_expert:ask",
+                 "--out", str(d["dir"] / "out"), "--embedder", "hashing", "--budget", "1.0"])
+    err = capsys.readouterr().err
+    assert code == 0, err
+    report = json.loads((d["dir"] / "out" / "report.json").read_text())
+    q = report["expert_quality"]
+    assert q["fpr"] == 1.0 and q["warning"] and "known-wrong" in q["warning"]
+    assert "warning: the expert said yes to 100%" in err
+    est = report["estimate"]
+    assert est["high"] - est["low"] > 0.1
+
+
+@pytest.fixture
+def problem_dirs(tmp_path):
+    from redtext.testing import topic_texts, write_jsonl
+
+    seed, pool = topic_texts(6, seed=1), topic_texts(20, seed=2)
+    write_jsonl(tmp_path / "seed.jsonl", [{"text": t, "label": lab} for t, lab in seed])
+    write_jsonl(tmp_path / "pool.jsonl", [{"id": f"p{i}", "text": t} for i, (t, _) in enumerate(pool)])
+    yes = tmp_path / "yes_expert.py"
+    yes.write_text("def ask(text, label, context):\n    return True\n")
+    return {"dir": tmp_path, "seed": tmp_path / "seed.jsonl", "pool": tmp_path / "pool.jsonl", "yes": yes}
