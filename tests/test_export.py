@@ -124,6 +124,29 @@ def test_jsonl_has_every_pool_text_with_its_label_and_provenance(run, run_copy, 
     assert "export.jsonl" in err
 
 
+@pytest.mark.parametrize("fmt", ["jsonl", "csv", "parquet"])
+def test_min_confidence_marks_the_rows_to_route_to_people(run_copy, capsys, fmt):
+    code, _, err = cli(capsys, "export", run_copy, "--format", fmt, "--min-confidence", "0.9")
+    assert code == 0, err
+    preds = read_jsonl(run_copy / "predictions.jsonl")
+    out = run_copy / f"export.{fmt}"
+    if fmt == "jsonl":
+        flags = [r["needs_review"] for r in read_jsonl(out)]
+    elif fmt == "csv":
+        with open(out, newline="", encoding="utf-8") as fh:
+            flags = [r["needs_review"] == "true" for r in csv.DictReader(fh)]
+    else:
+        import pyarrow.parquet as pq
+
+        flags = pq.read_table(out).column("needs_review").to_pylist()
+    expected = [p["source"] != "seed" and p["confidence"] < 0.9 for p in preds]
+    assert flags == expected and any(expected) and not all(expected)
+    assert f"{sum(expected)} of {len(preds)} rows are under confidence 0.9" in err
+    # without the option the columns stay as they were
+    code, _, err = cli(capsys, "export", run_copy, "--format", "jsonl", "--out", run_copy / "plain.jsonl")
+    assert code == 0 and "needs_review" not in read_jsonl(run_copy / "plain.jsonl")[0]
+
+
 def test_csv_round_trips_commas_quotes_newlines_and_unicode(run_copy, capsys):
     out = run_copy / "sub" / "pool.csv"  # missing folders are made
     code, _, err = cli(capsys, "export", run_copy, "--format", "csv", "--out", out)
@@ -268,6 +291,8 @@ def test_bad_input_is_one_line_exit_2_and_writes_nothing(run, tmp_path, capsys):
         "out would replace predictions": ([run_dir, "--out", run_dir / "predictions.jsonl"], "overwrite"),
         "out would replace report.json": ([run_dir, "--format", "label-studio", "--out", run_dir / "report.json"],
                                           "overwrite"),
+        "confidence over 1": ([run_dir, "--min-confidence", "1.5"], "between 0 and 1"),
+        "confidence not a number": ([run_dir, "--min-confidence", "nan"], "between 0 and 1"),
     }
     before = {p: listing(p) for p in (run_dir, garbage, empty, folder, tmp_path)}
     db_bytes = (run_dir / "run.db").read_bytes()

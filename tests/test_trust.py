@@ -152,3 +152,70 @@ def problem_dirs(tmp_path):
     yes = tmp_path / "yes_expert.py"
     yes.write_text("def ask(text, label, context):\n    return True\n")
     return {"dir": tmp_path, "seed": tmp_path / "seed.jsonl", "pool": tmp_path / "pool.jsonl", "yes": yes}
+
+
+@pytest.fixture
+def finished_run(problem_dirs, capsys):
+    import json
+
+    from redtext.cli import main
+    from redtext.testing import topic_texts, write_jsonl
+
+    d = problem_dirs
+    pool = topic_texts(20, seed=2)
+    write_jsonl(d["dir"] / "gold.jsonl", [{"id": f"p{i}", "text": t, "label": lab} for i, (t, lab) in enumerate(pool)])
+    out = d["dir"] / "run"
+    code = main(["run", "--seed", str(d["seed"]), "--pool", str(d["pool"]), "--expert", "oracle",
+                 "--gold", str(d["dir"] / "gold.jsonl"), "--out", str(out), "--embedder", "hashing", "--budget", "0.15"])
+    assert code == 0, capsys.readouterr().err
+    capsys.readouterr()
+    return out, json.loads((out / "report.json").read_text())
+
+
+def _pairs(out):
+    import sqlite3
+
+    with sqlite3.connect(out / "run.db") as conn:
+        return conn.execute("SELECT text, label, kind, COUNT(*) FROM verdicts GROUP BY text, label, kind").fetchall()
+
+
+def test_audit_more_tightens_the_estimate_without_changing_a_label(finished_run, capsys):
+    import json
+
+    from redtext.cli import main
+
+    out, before = finished_run
+    labels = [json.loads(line)["label"] for line in (out / "predictions.jsonl").read_text().splitlines()]
+    assert main(["audit", str(out), "--calls", "30"]) == 0, capsys.readouterr().err
+    err = capsys.readouterr().err
+    after = json.loads((out / "report.json").read_text())
+    assert after["quality"]["audit"] == before["quality"]["audit"] + 30
+    assert after["new_expert_calls"] == 30 and after["expert_calls"] == before["expert_calls"] + 30
+    assert after["quality"]["checks"] == before["quality"]["checks"]  # the loop replayed as it ran
+    assert [json.loads(line)["label"] for line in (out / "predictions.jsonl").read_text().splitlines()] == labels
+    wide, narrow = before["estimate"], after["estimate"]
+    assert narrow["high"] - narrow["low"] < wide["high"] - wide["low"]
+    assert "95 % interval" in err.splitlines()[-1]
+    assert all(n == 1 for *_, n in _pairs(out))  # nothing asked twice
+    # bad input: one line, exit 2
+    assert main(["audit", str(out), "--calls", "0"]) == 2
+    assert main(["audit", str(out.parent / "nowhere"), "--calls", "5"]) == 2
+    assert "holds no run" in capsys.readouterr().err
+
+
+def test_resume_with_a_raised_budget_continues_a_finished_run(finished_run, capsys):
+    import json
+
+    from redtext.cli import main
+
+    out, before = finished_run
+    assert main(["resume", str(out), "--budget", "0.4"]) == 0, capsys.readouterr().err
+    after = json.loads((out / "report.json").read_text())
+    assert after["budget_calls"] == int(0.4 * 20 * 12) > before["budget_calls"]
+    assert before["expert_calls"] < after["expert_calls"] <= after["budget_calls"]
+    assert all(n == 1 for *_, n in _pairs(out))  # the stored answers were replayed, not asked again
+    # every stored answer was kept; the raised budget spreads the rounds differently, so a few may
+    # no longer be on the loop's path — stored, never asked again
+    assert sum(n for *_, n in _pairs(out)) == before["expert_calls"] + after["new_expert_calls"]
+    assert main(["resume", str(out), "--budget", "0.1"]) == 2
+    assert "already had" in capsys.readouterr().err

@@ -1,6 +1,8 @@
 """Token and call estimates: what a run will cost, and what asking an LLM about every text would."""
 from __future__ import annotations
 
+import json
+
 import random
 from typing import Sequence
 
@@ -42,3 +44,24 @@ def estimate(*, seed_texts: Sequence[str], seed_labels: Sequence[str], pool_text
     ratio = (run["prompt_tokens"] + run["completion_tokens"]) / max(1, llm_only["prompt_tokens"] + llm_only["completion_tokens"])
     return {"run": run, "llm_only": llm_only, "token_ratio": round(ratio, 4),
             "avg_prompt_tokens_per_question": round(avg_q, 1)}
+
+
+def dry_run_estimate(seed_rec, pool_rec, descriptions, budget_value, llm: dict, *, log=print) -> dict:
+    """What a run would ask and spend, before anything is sent or written."""
+    from ..core.budget import resolve_budget
+
+    calls = resolve_budget(budget_value, len(pool_rec.texts))
+    if calls == 0 and budget_value:
+        log(f"warning: --budget {budget_value} of {len(pool_rec.texts)} pool texts rounds down to 0 calls")
+    est = estimate(seed_texts=seed_rec.texts, seed_labels=seed_rec.labels, pool_texts=pool_rec.texts, calls=calls,
+                   descriptions=descriptions, price_prompt=float(llm.get("price_prompt") or 0.0),
+                   price_completion=float(llm.get("price_completion") or 0.0))
+    if llm.get("max_calls") is not None:
+        est["run"]["calls_cap"] = int(llm["max_calls"])
+    r, o = est["run"], est["llm_only"]
+    print(json.dumps(est, indent=2))
+    log(f"dry run: at most {r['calls']} expert questions, ~{r['prompt_tokens']:,} prompt + "
+        f"{r['completion_tokens']:,} completion tokens (cost {r['cost']}); an LLM asked about every text with "
+        f"every label listed: {o['calls']} calls, ~{o['prompt_tokens']:,} prompt tokens (cost {o['cost']}) — "
+        f"{est['token_ratio']:.1%} of its tokens. Nothing was sent or written.")
+    return est

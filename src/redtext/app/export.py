@@ -4,7 +4,10 @@ One row per pool text, in pool order: the delivered ``label``, its ``confidence`
 ``source`` (``expert``, ``classifier`` or ``seed``), the ``round`` it was settled in (the round
 of the expert's acceptance; ``null`` for seed and classifier labels), the ``expert`` that
 answered about the text, the expert's verdicts on the text (``accepted``, ``rejected`` and
-``abstained`` labels), ``all_noise`` and the ranked ``candidates``.
+``abstained`` labels), ``all_noise`` and the ranked ``candidates``. With ``min_confidence``
+(``--min-confidence X``) a last column ``needs_review`` is true for the rows under ``X`` (seed
+rows never): the ones to route to people. Delivered confidences are calibrated (the run's
+measured sharpness), so about a share ``c`` of the rows near confidence ``c`` are right.
 
 Formats: ``jsonl``, ``csv`` (list columns as JSON arrays), ``parquet``, ``label-studio`` (a
 JSON list of tasks with pre-annotations, plus the labelling config XML written next to it)
@@ -137,14 +140,15 @@ def write_csv(rows: list[dict], out: Path) -> list[Path]:
 
     with _atomic(out) as fh:
         writer = csv.writer(fh, lineterminator="\n")
-        writer.writerow(COLUMNS)
+        review = bool(rows) and "needs_review" in rows[0]
+        writer.writerow(COLUMNS + (("needs_review",) if review else ()))
         for r in rows:
             writer.writerow([
                 r["id"], r["text"], r["label"], r["confidence"], r["source"],
                 "" if r["round"] is None else r["round"], r["expert"] or "",
                 _json(r["accepted"]), _json(r["rejected"]), _json(r["abstained"]),
                 "" if r["all_noise"] is None else str(r["all_noise"]).lower(), _json(r["candidates"]),
-            ])
+            ] + ([str(r["needs_review"]).lower()] if review else []))
     return [out]
 
 
@@ -159,7 +163,10 @@ def write_parquet(rows: list[dict], out: Path) -> list[Path]:
         ("rejected", strings), ("abstained", strings), ("all_noise", pa.bool_()),
         ("candidates", pa.list_(pa.struct([("label", pa.string()), ("score", pa.float64())]))),
     ])
-    table = pa.table({name: [r[name] for r in rows] for name in COLUMNS}, schema=schema)
+    columns = COLUMNS
+    if rows and "needs_review" in rows[0]:
+        schema, columns = schema.append(pa.field("needs_review", pa.bool_())), COLUMNS + ("needs_review",)
+    table = pa.table({name: [r[name] for r in rows] for name in columns}, schema=schema)
     with _atomic(out, "path") as tmp:
         pq.write_table(table, tmp)
     return [out]
@@ -198,7 +205,8 @@ def write_label_studio(rows: list[dict], out: Path, classes: list[str]) -> list[
             task = {
                 "data": {"text": r["text"], "pool_id": r["id"], "source": r["source"],
                          "confidence": r["confidence"], "round": r["round"], "expert": r["expert"],
-                         "accepted": r["accepted"], "rejected": r["rejected"]},
+                         "accepted": r["accepted"], "rejected": r["rejected"],
+                         **({"needs_review": r["needs_review"]} if "needs_review" in r else {})},
                 "meta": {"all_noise": r["all_noise"], "candidates": r["candidates"],
                          "abstained": r["abstained"]},
                 "predictions": [{
@@ -231,6 +239,7 @@ def argilla_records(rows: list[dict]) -> list[dict]:
             "source": r["source"], "confidence": r["confidence"], "round": r["round"], "expert": r["expert"],
             "accepted": r["accepted"] or None, "rejected": r["rejected"] or None,
             "candidates": [c["label"] for c in r["candidates"]] or None,
+            **({"needs_review": r["needs_review"]} if "needs_review" in r else {}),
         })
     return out
 
@@ -255,16 +264,26 @@ def _json(value) -> str:
 
 # -- the command ---------------------------------------------------------------------------------
 def export(run_dir: str | os.PathLike, fmt: str = "jsonl", out: str | os.PathLike | None = None, *,
-           log=None) -> list[Path]:
+           min_confidence: float | None = None, log=None) -> list[Path]:
     """Write the pool of the run in ``run_dir`` as ``fmt``; returns the files written."""
+    import math
+
     fmt = (fmt or "").strip().lower()
     if fmt not in FORMATS:
         raise InputError(f"--format {fmt!r}: use one of {', '.join(FORMATS)}")
+    if min_confidence is not None and not (math.isfinite(min_confidence) and 0.0 <= min_confidence <= 1.0):
+        raise InputError(f"--min-confidence {min_confidence}: give a confidence between 0 and 1, e.g. 0.9")
     run_dir = Path(run_dir)
     out_path = Path(out) if out is not None else run_dir / FORMATS[fmt]
     if out_path.is_dir():
         raise InputError(f"--out {out_path} is a folder; give a file name such as {out_path / FORMATS[fmt]}")
     rows, facts = load_rows(run_dir, log=log)
+    if min_confidence is not None:
+        for r in rows:
+            r["needs_review"] = r["source"] != "seed" and r["confidence"] < min_confidence
+        if log is not None:
+            n = sum(r["needs_review"] for r in rows)
+            log(f"{n} of {len(rows)} rows are under confidence {min_confidence} (needs_review: true)")
     targets = [out_path]
     if fmt == "label-studio":
         targets.append(_sidecar(out_path, ".xml"))

@@ -196,6 +196,8 @@ def start(*, seed: str | None, pool: str | None, out: str, expert: str, gold: st
         log(f"warning: --budget {budget} of {len(pool_rec.texts)} pool texts rounds down to 0 expert calls; "
             "give a count instead, e.g. --budget 10")
     if dry_run:
+        from .cost import dry_run_estimate
+
         return dry_run_estimate(seed_rec, pool_rec, desc, budget_value, llm or {}, log=log)
     if "quality" not in params:  # every new run records its quality-control shares
         from ..options import QualityOptions, options_to_json
@@ -470,25 +472,3 @@ def _grow_report(cfg: dict, model, n_base: int, base_stats, log) -> dict:
             log("warning: the base model recorded no per-class statistics (saved by an older redtext); "
                 "'before' columns are empty")
     return report
-
-
-def dry_run_estimate(seed_rec, pool_rec, descriptions, budget_value, llm: dict, *, log=print) -> dict:
-    """What a run would ask and spend, before anything is sent or written."""
-    from ..core.budget import resolve_budget
-    from .cost import estimate
-
-    calls = resolve_budget(budget_value, len(pool_rec.texts))
-    if calls == 0 and budget_value:
-        log(f"warning: --budget {budget_value} of {len(pool_rec.texts)} pool texts rounds down to 0 calls")
-    est = estimate(seed_texts=seed_rec.texts, seed_labels=seed_rec.labels, pool_texts=pool_rec.texts, calls=calls,
-                   descriptions=descriptions, price_prompt=float(llm.get("price_prompt") or 0.0),
-                   price_completion=float(llm.get("price_completion") or 0.0))
-    if llm.get("max_calls") is not None:
-        est["run"]["calls_cap"] = int(llm["max_calls"])
-    r, o = est["run"], est["llm_only"]
-    print(json.dumps(est, indent=2))
-    log(f"dry run: at most {r['calls']} expert questions, ~{r['prompt_tokens']:,} prompt + "
-        f"{r['completion_tokens']:,} completion tokens (cost {r['cost']}); an LLM asked about every text with "
-        f"every label listed: {o['calls']} calls, ~{o['prompt_tokens']:,} prompt tokens (cost {o['cost']}) — "
-        f"{est['token_ratio']:.1%} of its tokens. Nothing was sent or written.")
-    return est

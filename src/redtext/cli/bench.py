@@ -73,6 +73,39 @@ def bench(
         _write(markdown, render_markdown(result, plot=rel))
 
 
+@app.command("bench-trust")
+def bench_trust(
+    datasets: str = typer.Option("clinc150,banking77,onet_titles", help="Comma-separated: clinc150, banking77, "
+                                                                         "onet_titles (each at its protocol's k and budget)."),
+    profiles: str = typer.Option("careful,agreeable,strict", help="Comma-separated oracle profiles."),
+    seeds: str = typer.Option("0,1,2", help="Comma-separated seeds."),
+    embedder: Embedder = "minilm",
+    json_out: Optional[Path] = typer.Option(None, "--json", help="Write the rows to this JSON file."),
+    markdown: Optional[Path] = typer.Option(None, help="Also write the table as Markdown to this file."),
+):
+    """The trust measurement: datasets × expert profiles × seeds with the default configuration;
+    the run's own estimate and interval beside the truth, the expert's measured rates beside its true ones."""
+    from ..bench.trust import run_grid, render
+    from ..errors import InputError
+
+    try:
+        seed_list = [int(s) for s in seeds.split(",") if s.strip()]
+    except ValueError:
+        raise InputError(f"--seeds {seeds!r}: give whole numbers separated by commas, e.g. 0,1,2") from None
+    from ..experts.oracle import PROFILES
+
+    profile_list = [p.strip() for p in profiles.split(",") if p.strip()]
+    unknown = [p for p in profile_list if p not in PROFILES]
+    if unknown or not profile_list or not seed_list:
+        raise InputError(f"--profiles {profiles!r}: use some of {', '.join(PROFILES)}; --seeds must not be empty")
+    rows = run_grid([d.strip() for d in datasets.split(",") if d.strip()], profile_list, seed_list,
+                    embedder=embedder, log=log)
+    table = render(rows)
+    print(table)
+    _write(json_out, json.dumps(rows, indent=2))
+    _write(markdown, table)
+
+
 @app.command("bench-scale")
 def bench_scale(
     classes: int = typer.Option(1000, help="Labels in the synthetic label space (real classes merged or split)."),

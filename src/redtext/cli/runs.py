@@ -28,9 +28,11 @@ def export(
                             help="jsonl, csv, parquet, label-studio (tasks JSON + labelling config XML) "
                                  "or argilla (records JSONL + label list)."),
     out: Optional[Path] = typer.Option(None, help="File to write (default: DIR/export.<ext>)."),
+    min_confidence: Optional[float] = typer.Option(None, help="Add a needs_review column: true for rows whose "
+                                                              "(calibrated) confidence is under this, e.g. 0.9."),
 ):
     """Export a run's labelled pool with confidence and provenance (expert verdicts, round, candidates)."""
     from ..app.export import export as do_export
 
-    files = do_export(run_dir, fmt, out, log=log)
+    files = do_export(run_dir, fmt, out, min_confidence=min_confidence, log=log)
     log(f"exported the pool of {run_dir} as {fmt.strip().lower()} -> {', '.join(map(str, files))}")

@@ -101,12 +101,34 @@ def resume(
     max_calls: Optional[int] = typer.Option(None, help="openai: a new hard cap on HTTP calls (whole run)."),
     max_cost: Optional[float] = typer.Option(None, help="openai: a new hard cap on money (whole run)."),
     concurrency: Optional[int] = typer.Option(None, help="openai: requests in flight at once."),
+    budget: Optional[str] = typer.Option(None, help="A finished run: raise its budget (a fraction of the pool, a "
+                                                    "percentage or a count) and continue the loop."),
 ):
-    """Continue a stopped run; questions already answered are never asked again."""
+    """Continue a stopped run; questions already answered are never asked again. With --budget, extend
+    a finished one."""
     from ..app.runner import resume as do_resume
 
-    do_resume(str(out), log=log, llm_overrides={"base_url": base_url, "max_calls": max_calls,
-                                                "max_cost": max_cost, "concurrency": concurrency})
+    overrides = {"base_url": base_url, "max_calls": max_calls, "max_cost": max_cost, "concurrency": concurrency}
+    if budget is not None:
+        from ..app.extend import extend
+
+        extend(str(out), budget=budget, llm_overrides=overrides, log=log)
+        return
+    do_resume(str(out), log=log, llm_overrides=overrides)
+
+
+@app.command()
+def audit(
+    out: Path = typer.Argument(..., metavar="DIR", help="The --out folder of a finished run."),
+    calls: int = typer.Option(..., help="More delivered labels to put to the expert (resumable, cached)."),
+):
+    """Tighten a run's estimate of its accuracy: N more stratified audit questions; the labels do not change."""
+    from ..app.extend import extend
+    from ..errors import InputError
+
+    if calls < 1:
+        raise InputError(f"--calls {calls}: give at least 1 more audit question")
+    extend(str(out), audit_calls=calls, log=log)
 
 
 def _grow(*, model: Path, seed: Optional[Path], pool: Optional[Path], classes: Optional[list[str]], expert: str,
