@@ -344,3 +344,27 @@ def test_no_arguments_prints_the_help_once_and_version_prints_the_version(capsys
     assert code == 0 and out.strip() == f"redtext {redtext.__version__}"
     code, out, _ = run_cli(["run", "--help"], capsys)
     assert "redtext[fast]" in out.replace("\n", "").replace("│", "").replace(" ", "")
+
+
+def test_a_model_remembers_the_columns_of_its_run(problem, capsys):
+    """#17 item 7: a run on `utterance`/`msg_id` columns; classify needs no --text-col again."""
+    d = problem["dir"]
+    rename = {"text": "utterance", "id": "msg_id", "label": "intent"}
+    for name in ("seed", "pool", "gold"):
+        rows = [json.loads(line) for line in problem[name].read_text().splitlines()]
+        write_jsonl(d / f"{name}_cols.jsonl", [{rename.get(k, k): v for k, v in r.items()} for r in rows])
+    out = d / "cols"
+    args = base_args({"seed": d / "seed_cols.jsonl", "pool": d / "pool_cols.jsonl", "gold": d / "gold_cols.jsonl"},
+                     out) + ["--text-col", "utterance", "--label-col", "intent", "--id-col", "msg_id"]
+    code, _, err = run_cli(args, capsys)
+    assert code == 0, err
+    code, _, err = run_cli(["classify", "--model", out / "model", "--input", d / "pool_cols.jsonl", "--out",
+                            d / "cols.jsonl"], capsys)
+    assert code == 0, err
+    rows = [json.loads(line) for line in (d / "cols.jsonl").read_text().splitlines()]
+    pool = [json.loads(line) for line in (d / "pool_cols.jsonl").read_text().splitlines()]
+    assert [r["id"] for r in rows] == [p["msg_id"] for p in pool]
+    # an explicit option still wins
+    code, _, err = run_cli(["classify", "--model", out / "model", "--input", d / "pool_cols.jsonl", "--out",
+                            d / "cols2.jsonl", "--text-col", "nope"], capsys)
+    assert code == 2 and "no column 'nope'" in err

@@ -75,7 +75,11 @@ def test_an_interrupted_old_run_resumes_replaying_its_answers(old, capsys):
         pairs = conn.execute("SELECT text, label, COUNT(*) FROM verdicts GROUP BY text, label").fetchall()
     assert all(n == 1 for _, _, n in pairs) and len(pairs) == report["expert_calls"]
     after = [json.loads(line)["label"] for line in (old / "predictions.jsonl").read_text().splitlines()]
-    assert len(after) == len(before) and sum(a == b for a, b in zip(after, before)) >= 0.9 * len(before)
+    gold = [json.loads(line)["label"] for line in (old / "gold.jsonl").read_text().splitlines()]
+    assert len(after) == len(before) == len(gold)
+    # the labels are today's delivery of the same answers: no worse than 0.1 delivered them
+    right_before, right_after = (sum(a == g for a, g in zip(x, gold)) for x in (before, after))
+    assert right_after >= right_before - 2, (right_before, right_after)
 
 
 def test_the_old_model_grows(old, tmp_path, capsys):

@@ -78,6 +78,26 @@ def test_max_calls_stops_the_run_cleanly(problem, capsys):
     with FakeLLM(gold_of(problem)) as server:
         assert main(["resume", str(d / "lim")]) == 0
         assert server.requests == []
+    first = report["expert_usage"]["http_calls"]
+    # a raised limit: report.json counts the whole run's HTTP calls, not the last process's
+    with FakeLLM(gold_of(problem)) as server:
+        assert main(["resume", str(d / "lim"), "--max-calls", "20", "--base-url", server.base_url]) == 0, \
+            capsys.readouterr().err
+        second = len(server.requests)
+    usage = json.loads((d / "lim" / "report.json").read_text())["expert_usage"]
+    assert second > 0 and usage["http_calls"] == first + second <= 20
+    assert usage["this_process"]["http_calls"] == second
+
+
+def test_dry_run_respects_the_hard_limits(problem, capsys):
+    d = problem["dir"]
+    with FakeLLM(gold_of(problem)) as server:
+        code = main([str(a) for a in llm_args(problem, d / "dry", server, d / "c.db", **{"--max-calls": "5"})]
+                    + ["--dry-run"])
+        out, err = capsys.readouterr()
+        assert code == 0, err
+    assert json.loads(out)["run"]["calls"] == 5 and "at most 5 expert questions" in err
+    assert "--max-calls 5" in err
 
 
 def test_dry_run_sends_and_writes_nothing(problem, capsys):

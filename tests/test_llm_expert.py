@@ -154,6 +154,19 @@ def test_max_cost_is_never_overshot(tmp_path):
     assert len(server.requests) >= 1
 
 
+def test_max_cost_spends_close_to_the_cap_with_concurrency(tmp_path):
+    """#17 item 2: with 8 requests in flight the worst-case reservations used to stop the run far
+    below the cap; near the cap questions now wait for replies to release their reservation."""
+    with FakeLLM(GOLD, delay=0.02) as server:
+        e = expert(server, tmp_path, concurrency=8, max_cost=3.0, price_prompt=1000, price_completion=1000)
+        e.ask(questions(80))
+    one_call = 0.101  # 100 prompt tokens + 1 completion token at 1000 per million
+    worst = max(e._worst_cost(sum(len(m["content"].encode()) + 16 for m in b["messages"])) for b in server.requests)
+    print("spent", e.usage.cost, "of 3.0")
+    assert e.exhausted and "--max-cost 3 was reached" in e.exhausted_reason
+    assert 3.0 - worst - one_call <= e.usage.cost <= 3.0, e.usage.cost
+
+
 def test_max_cost_holds_when_the_server_counts_one_token_per_byte(tmp_path):
     # CJK text: far more tokens than the ~4-characters-a-token estimate; the reserved bound
     # (UTF-8 bytes) must still keep the real cost under the cap

@@ -69,3 +69,12 @@ def test_no_gain_looks_at_the_last_rounds_that_asked_only():
 def test_saturated_when_the_uncertain_count_stops_falling(counts, stops):
     rounds = [rnd(c) for c in counts]
     assert (stop_reason(RULES, rounds, 10, can_ask=True) == "saturated") is stops
+
+
+def test_saturation_needs_enough_asked_texts_so_small_budgets_do_not_stop_on_noise():
+    """A person answering 3 questions a round: the uncertain count wobbles (1860 → 1847 → 1852)
+    by retraining noise; that is not saturation until the rounds asked enough texts."""
+    few = [rnd(1860, texts_asked=3, accepted=2), rnd(1847, texts_asked=3, accepted=2), rnd(1852)]
+    assert stop_reason(RULES, few, 6, can_ask=True) is None
+    many = [rnd(1860, texts_asked=15, accepted=9), rnd(1860, texts_asked=15, accepted=9), rnd(1862)]
+    assert stop_reason(RULES, many, 30, can_ask=True) == "saturated"

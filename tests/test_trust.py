@@ -219,3 +219,31 @@ def test_resume_with_a_raised_budget_continues_a_finished_run(finished_run, caps
     assert sum(n for *_, n in _pairs(out)) == before["expert_calls"] + after["new_expert_calls"]
     assert main(["resume", str(out), "--budget", "0.1"]) == 2
     assert "already had" in capsys.readouterr().err
+
+
+def test_a_label_a_reliable_expert_rejected_is_never_delivered(tmp_path, capsys, monkeypatch):
+    """#17 item 1: with an expert answering from gold, no row carries a label from its own
+    ``rejected`` column — a "no" from an expert measured reliable outweighs the classifier."""
+    import json
+
+    from redtext.cli import main
+    from redtext.testing import topic_texts, write_jsonl
+
+    seed, pool = topic_texts(3, seed=1), topic_texts(25, seed=4)
+    write_jsonl(tmp_path / "seed.jsonl", [{"text": t, "label": lab} for t, lab in seed])
+    write_jsonl(tmp_path / "pool.jsonl", [{"id": f"p{i}", "text": t} for i, (t, _) in enumerate(pool)])
+    gold = {t: lab for t, lab in seed + pool}
+    (tmp_path / "gold_expert.py").write_text(f"GOLD = {json.dumps(gold)}\n\n"
+                                             "def ask(text, label, context):\n    return GOLD[text] == label\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    out = tmp_path / "run"
+    code = main(["run", "--seed", str(tmp_path / "seed.jsonl"), "--pool", str(tmp_path / "pool.jsonl"), "--expert",
+                 "python:gold_expert:ask", "--out", str(out), "--embedder", "hashing", "--budget", "0.5"])
+    assert code == 0, capsys.readouterr().err
+    assert main(["export", str(out)]) == 0
+    rows = [json.loads(line) for line in (out / "export.jsonl").read_text().splitlines()]
+    rejected_somewhere = [r for r in rows if r["rejected"]]
+    assert len(rejected_somewhere) > 20
+    assert not [r for r in rows if r["label"] in r["rejected"]]
+    # and a text with a yes carries it
+    assert all(r["label"] in r["accepted"] for r in rows if r["accepted"])

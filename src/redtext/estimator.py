@@ -381,7 +381,8 @@ class RED(Params):
                            params=params,
                            extra={"subsets": [list(map(int, s)) for s in self.subsets_],
                                   "class_stats": getattr(self, "class_stats_", None),
-                                  "sharpness": float(getattr(self, "sharpness_", 1.0))},
+                                  "sharpness": float(getattr(self, "sharpness_", 1.0)),
+                                  "columns": getattr(self, "columns_", None)},
                            training=(self.train_texts_, self.train_labels_, self.train_X_)
                            if hasattr(self, "train_X_") else None)
 
@@ -431,6 +432,7 @@ class RED(Params):
         self.manifest_ = manifest
         self.class_stats_ = manifest.get("class_stats")
         self.sharpness_ = float(manifest.get("sharpness", 1.0))  # bundles before 0.3: uncalibrated
+        self.columns_ = manifest.get("columns")  # the run's text and id columns, for classify
         return self
 
 

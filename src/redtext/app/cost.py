@@ -51,16 +51,25 @@ def dry_run_estimate(seed_rec, pool_rec, descriptions, budget_value, llm: dict, 
     from ..core.budget import resolve_budget
 
     calls = resolve_budget(budget_value, len(pool_rec.texts))
-    if calls == 0 and budget_value:
-        log(f"warning: --budget {budget_value} of {len(pool_rec.texts)} pool texts rounds down to 0 calls")
     est = estimate(seed_texts=seed_rec.texts, seed_labels=seed_rec.labels, pool_texts=pool_rec.texts, calls=calls,
                    descriptions=descriptions, price_prompt=float(llm.get("price_prompt") or 0.0),
                    price_completion=float(llm.get("price_completion") or 0.0))
-    if llm.get("max_calls") is not None:
-        est["run"]["calls_cap"] = int(llm["max_calls"])
+    capped = []
+    if llm.get("max_calls") is not None and int(llm["max_calls"]) < calls:
+        capped.append(f"--max-calls {llm['max_calls']}")
+        calls = int(llm["max_calls"])
+    per_call = est["run"]["cost"] / max(1, est["run"]["calls"])
+    if llm.get("max_cost") is not None and per_call > 0 and int(float(llm["max_cost"]) / per_call) < calls:
+        capped.append(f"--max-cost {llm['max_cost']}")
+        calls = int(float(llm["max_cost"]) / per_call)
+    if capped:  # the hard limits stop the run first: estimate what they let through
+        est = estimate(seed_texts=seed_rec.texts, seed_labels=seed_rec.labels, pool_texts=pool_rec.texts,
+                       calls=calls, descriptions=descriptions, price_prompt=float(llm.get("price_prompt") or 0.0),
+                       price_completion=float(llm.get("price_completion") or 0.0))
+        est["run"]["capped_by"] = capped
     r, o = est["run"], est["llm_only"]
     print(json.dumps(est, indent=2))
-    log(f"dry run: at most {r['calls']} expert questions, ~{r['prompt_tokens']:,} prompt + "
+    log(f"dry run: at most {r['calls']} expert questions{' (' + ', '.join(capped) + ')' if capped else ''}, ~{r['prompt_tokens']:,} prompt + "
         f"{r['completion_tokens']:,} completion tokens (cost {r['cost']}); an LLM asked about every text with "
         f"every label listed: {o['calls']} calls, ~{o['prompt_tokens']:,} prompt tokens (cost {o['cost']}) — "
         f"{est['token_ratio']:.1%} of its tokens. Nothing was sent or written.")

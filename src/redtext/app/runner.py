@@ -434,12 +434,13 @@ def _write_outputs(store, run_id, out_dir, model, cfg, pool_ids, pool_texts, des
                                        [[c["label"], c["score"]] for c in r["candidates"]])
                                       for i, r in enumerate(rows)))
     write_jsonl_atomic(out_dir / "predictions.jsonl", rows)
+    model.columns_ = {"text_col": cfg.get("text_col", "text"), "id_col": cfg.get("id_col", "id")}
     model.save(out_dir / "model")
     sources = {s: model.pool_source_.count(s) for s in ("expert", "classifier", "seed")}
     llm = cfg.get("llm") or {}
     usage = getattr(expert_obj, "usage", None)
     tokens = estimate(seed_texts=model.train_texts_, seed_labels=model.train_labels_, pool_texts=pool_texts,
-                      calls=model.new_expert_calls_ if usage is not None else model.expert_calls_,
+                      calls=model.expert_calls_,  # the whole run's questions, over every process
                       descriptions=descriptions, price_prompt=float(llm.get("price_prompt") or 0.0),
                       price_completion=float(llm.get("price_completion") or 0.0))
     report = {
@@ -449,11 +450,23 @@ def _write_outputs(store, run_id, out_dir, model, cfg, pool_ids, pool_texts, des
         "rounds": model.history_, "stop_reason": model.stop_reason_,
         "stop_explanation": STOP_REASONS.get(model.stop_reason_, ""), "stop_detail": model.stop_detail_,
         "sources": sources, "wall_s": round(wall, 2),
-        "expert_usage": usage.as_dict() if usage is not None else None, "token_estimate": tokens,
+        "expert_usage": _run_usage(store, run_id, usage), "token_estimate": tokens,
         **trust_report(model),
     }
     _write_report(out_dir, report)
     return report
+
+
+def _run_usage(store, run_id: int, usage) -> dict | None:
+    """The expert's usage over the whole run: HTTP calls and cost are the totals the store keeps
+    across processes (a run, then its resumes); the rest, and ``this_process``, count the last
+    process only."""
+    if usage is None:
+        return None
+    mine = usage.as_dict()
+    calls, cost = store.usage(run_id)
+    return {**mine, "http_calls": max(calls, mine["http_calls"]), "cost": round(max(cost, mine["cost"]), 6),
+            "this_process": mine}
 
 
 def _grow_report(cfg: dict, model, n_base: int, base_stats, log) -> dict:

@@ -8,7 +8,7 @@ from typing import Optional
 import typer
 
 from . import app, log
-from .options import Address, Backend, IdCol, LabelCol, TextCol
+from .options import Address, Backend, LabelCol, TextCol
 
 
 @app.command()
@@ -16,8 +16,10 @@ def classify(
     model: Path = typer.Option(..., help="A model/ folder written by `redtext run`."),
     input: Path = typer.Option(..., "--input", help="Texts to classify (JSONL, CSV, Parquet, JSON)."),
     out: Path = typer.Option(..., help="Where to write predictions (JSONL)."),
-    text_col: TextCol = "text",
-    id_col: IdCol = "id",
+    text_col: Optional[str] = typer.Option(None, help="Column holding the texts (default: the one the model's run "
+                                                      "used, else text)."),
+    id_col: Optional[str] = typer.Option(None, help="Column holding ids (default: the one the model's run used, "
+                                                    "else id; row numbers when absent)."),
     backend: Backend = "local",
     address: Address = None,
 ):
@@ -30,7 +32,9 @@ def classify(
     if out.is_dir():
         raise InputError(f"--out {out} is a folder; give a file name such as {out / 'predictions.jsonl'}")
     red = RED.load(model, backend=get_backend(backend, address))
-    n = classify_file(red, input, out, text_col=text_col, id_col=id_col, log=log)
+    remembered = red.columns_ or {}  # the model remembers the columns of the run that trained it
+    n = classify_file(red, input, out, text_col=text_col or remembered.get("text_col") or "text",
+                      id_col=id_col or remembered.get("id_col") or "id", log=log)
     log(f"classified {n} texts -> {out}")
 
 

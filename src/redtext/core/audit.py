@@ -89,8 +89,6 @@ def estimate(*, source: list[str], confidence: np.ndarray, members: dict,
         k = len(rows)
         if k == 0:
             return
-        if not informative and name != "seed":
-            draws = rng.uniform(0.0, 1.0, DRAWS)
         total_point += point * k
         total_draws = total_draws + draws * k
         lo, hi = np.quantile(draws, [(1 - level) / 2, (1 + level) / 2])
@@ -142,6 +140,11 @@ def estimate(*, source: list[str], confidence: np.ndarray, members: dict,
     point = total_point / max(1, covered)
     draws = total_draws / max(1, covered)
     lo, hi = np.quantile(draws, [(1 - level) / 2, (1 + level) / 2])
+    if not informative:  # nothing but the seed is known: every other stratum could be anywhere in [0, 1]
+        for name, part in parts.items():
+            if name != "seed":
+                part["low"], part["high"] = 0.0, 1.0
+        lo, hi = parts.get("seed", {}).get("texts", 0) / max(1, covered), 1.0
     return {"pool_accuracy": round(float(point), 4), "low": round(float(lo), 4), "high": round(float(hi), 4),
             "level": level, "calls": len(audited), "informative": bool(informative), "strata": parts}
 
@@ -165,7 +168,7 @@ def run_audit(delegation, delivered, result, n: int, seed: int) -> dict:
         answers = delegation.ask_audit(rows, [int(delivered.label[i]) for i in rows], round_no)
         audited = {i: answers[i] for i in rows if i in answers}
     out = estimate(source=delivered.source, confidence=delivered.confidence, members=members,
-                   asked_posterior=result.ledger.delivered_posterior(result.rates), audited=audited,
+                   asked_posterior=result.ledger.delivered_posterior(result.rates, delivered.outside_share), audited=audited,
                    rates=result.rates, seed=seed)
     out["audited"] = {int(i): v for i, v in audited.items()}
     return out

@@ -8,7 +8,9 @@ Each pool text gets one label, a confidence and a provenance (``source``):
   answer about it, weighed by the expert's measured rates (:mod:`.ledger`, :mod:`.evidence`);
   ``expert`` when the expert said yes to that label, ``classifier`` otherwise (a "no" moves the
   text to its next best candidate: a rejected label is delivered only if the evidence, at the
-  expert's measured reliability, still favours it); the confidence is the posterior;
+  expert's measured reliability, still favours it over every label never asked about; when it
+  does not, the final classifiers' best label not asked about is delivered, with its share of
+  that remaining posterior); the confidence is the posterior;
 - every other text: the final classifiers' best candidate, with its probability — calibrated
   by the sharpness the expert's answers measured (:func:`redtext.core.evidence.fit_sharpness`).
 
@@ -33,6 +35,7 @@ class Delivery:
     candidate_scores: np.ndarray    # (N, k)
     all_noise: np.ndarray           # (N,) every subset classifier said NOISE
     train_rows: np.ndarray          # pool indices of the settled texts trained on, one per distinct text
+    outside_share: dict             # asked text -> its delivered label's share of the "never asked" mass
 
 
 def deliver(problem: Problem, result: LoopResult) -> Delivery:
@@ -46,12 +49,25 @@ def deliver(problem: Problem, result: LoopResult) -> Delivery:
     conf = scores[:, 0].copy()
     source = np.array(["classifier"] * n, dtype=object)
     _, members = duplicate_groups(problem.pool_texts)
+    outside: dict[int, float] = {}
     for i, answers in result.ledger.answers.items():
         cand, post, _ = result.ledger.belief(i, result.rates)
-        j = int(np.argmax(post))
+        j, p = result.ledger.decide(i, result.rates)
         rows = members.get(i, i)
+        if j is None:  # every asked label ruled out: the final classifiers' best label not asked about
+            asked = {lab for lab, _ in answers}
+            free = [k for k, lab in enumerate(pred.candidates[i].tolist()) if lab not in asked]
+            if free:
+                mass = float(scores[i, free].sum()) + max(0.0, 1.0 - float(scores[i].sum()))
+                outside[i] = float(scores[i, free[0]]) / max(mass, 1e-12)
+                labels[rows] = pred.candidates[i, free[0]]
+                conf[rows] = p * outside[i]
+                source[rows] = "classifier"
+                continue
+            j = int(np.argmax(post))  # nothing left unasked among them: the best asked label
+            p = float(post[j])
         labels[rows] = cand[j]
-        conf[rows] = post[j]
+        conf[rows] = p
         source[rows] = "expert" if any(v is True and lab == cand[j] for lab, v in answers) else "classifier"
     fx = problem.fixed >= 0
     labels[fx] = problem.fixed[fx]
@@ -62,4 +78,4 @@ def deliver(problem: Problem, result: LoopResult) -> Delivery:
         keep.setdefault(problem.pool_texts[i], int(i))
     rows = np.fromiter(keep.values(), dtype=np.int64, count=len(keep))
     return Delivery(label=labels, confidence=conf, source=source.tolist(), candidates=pred.candidates,
-                    candidate_scores=scores.astype(np.float32), all_noise=pred.all_noise, train_rows=rows)
+                    candidate_scores=scores.astype(np.float32), all_noise=pred.all_noise, train_rows=rows, outside_share=outside)

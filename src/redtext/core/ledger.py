@@ -60,14 +60,25 @@ class Ledger:
         j = int(np.argmax(post))
         return int(labels[j]), float(post[j])
 
-    def delivered_posterior(self, rates: Rates):
+    def decide(self, i: int, rates: Rates) -> tuple[int | None, float]:
+        """(index into the text's labels, posterior) of its best label — or ``(None, rest)`` when
+        that label was rejected and the truth more likely lies among the labels never asked
+        about: the expert's "no", at its measured reliability, has ruled it out."""
+        labels, post, rest = self.belief(i, rates)
+        j = int(np.argmax(post))
+        rejected = any(lab == labels[j] and v is False for lab, v in self.answers.get(i, ()))
+        if rejected and rest > post[j]:
+            return None, float(rest)
+        return j, float(post[j])
+
+    def delivered_posterior(self, rates: Rates, outside_share: dict[int, float] | None = None):
         """``fn(tpr, fpr) -> {text: posterior of its delivered label}`` for arrays of rates (one
-        value per draw): the delivered label is the best one under ``rates``; how sure the answers
-        make it, under other rates the expert might have, is what the audit's interval draws."""
-        chosen = {}
-        for i in self.answers:
-            labels, post, _ = self.belief(i, rates)
-            chosen[i] = int(np.argmax(post))
+        value per draw): the delivered label is the one :meth:`decide` picks under ``rates`` (for a
+        label from outside the asked ones, ``outside_share[i]`` is its share of the rest); how sure
+        the answers make it, under other rates the expert might have, is what the audit's
+        interval draws."""
+        outside_share = outside_share or {}
+        chosen = {i: self.decide(i, rates)[0] for i in self.answers}
 
         def fn(tpr: np.ndarray, fpr: np.ndarray) -> dict[int, np.ndarray]:
             tpr = np.asarray(tpr, dtype=np.float64)[:, None]
@@ -90,7 +101,10 @@ class Ledger:
                 rest = max(0.0, 1.0 - float(prior.sum()))
                 num = prior[None, :] * np.exp(log_like)
                 den = num.sum(axis=1) + rest * np.exp(log_rest[:, 0])
-                out[i] = num[:, j_star] / np.maximum(den, 1e-300)
+                if j_star is None:
+                    out[i] = rest * np.exp(log_rest[:, 0]) / np.maximum(den, 1e-300) * outside_share.get(i, 0.0)
+                else:
+                    out[i] = num[:, j_star] / np.maximum(den, 1e-300)
             return out
 
         return fn

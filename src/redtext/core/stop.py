@@ -13,7 +13,8 @@ order they are checked (the first that fires is the reason recorded):
   expert accepted fell under ``min_gain`` (judged once at least :data:`MIN_TEXTS_FOR_GAIN`
   texts were asked);
 - ``saturated``: for ``patience`` rounds in a row the count of uncertain pool texts did not
-  fall by more than ``min_drop`` (a share).
+  fall by more than ``min_drop`` (a share) — judged once those rounds asked at least
+  :data:`MIN_TEXTS_FOR_GAIN` texts, so a small budget is not stopped by noise.
 """
 from __future__ import annotations
 
@@ -30,7 +31,7 @@ STOP_REASONS = {
     "expert_limit": "the expert stopped answering (its own hard limit, or a person quit)",
 }
 
-#: the no_gain rule needs at least this many asked texts to judge by
+#: the no_gain and saturated rules need at least this many asked texts to judge by
 MIN_TEXTS_FOR_GAIN = 20
 
 
@@ -68,7 +69,10 @@ def stop_reason(rules: StopRules, rounds: Sequence[dict], calls: int, *, can_ask
     asked = sum(r["texts_asked"] for r in asked_rounds)
     if asked >= MIN_TEXTS_FOR_GAIN and sum(r["accepted"] for r in asked_rounds) / asked < rules.min_gain:
         return "no_gain"
-    if len(rounds) > rules.patience:
+    # saturation needs evidence too: a round that asked 3 texts cannot move the uncertain count
+    # beyond the noise of retraining, so the rounds it looks at must have asked enough texts
+    window = rounds[-(rules.patience + 1):-1]
+    if len(rounds) > rules.patience and sum(r["texts_asked"] for r in window) >= MIN_TEXTS_FOR_GAIN:
         counts = [r["uncertain"] for r in rounds[-(rules.patience + 1):]]
         if all(b >= a * (1 - rules.min_drop) for a, b in zip(counts, counts[1:])):
             return "saturated"

@@ -66,6 +66,10 @@ def messages_tokens_bound(messages: list[dict]) -> int:
     return sum(len(m["content"].encode("utf-8")) + 16 for m in messages)
 
 
+#: what :meth:`OpenAIExpert._reserve` answers when the cost cap leaves no room *yet*
+_WAIT = object()
+
+
 @dataclass
 class Usage:
     http_calls: int = 0
@@ -180,6 +184,8 @@ class OpenAICompatibleExpert(BaseExpert):
         worst = self._worst_cost(prompt_tokens)
         spent = self.usage.cost + getattr(self, "_spent_before", 0.0)
         if self.max_cost is not None and spent + self._reserved_cost + worst > self.max_cost + 1e-12:
+            if self._reserved_cost > 0:
+                return _WAIT  # replies in flight will release what they did not use: try again then
             self.exhausted = True
             self.exhausted_reason = (f"--max-cost {self.max_cost:g} was reached (spent {spent:.6g}; one more "
                                      f"question could cost up to {worst:.6g}){self._failures()}")
@@ -259,6 +265,9 @@ class OpenAICompatibleExpert(BaseExpert):
         Usage and cost are counted here, once per reply that arrived."""
         for retry in range(self.max_retries + 1):
             reserved = self._reserve(est_tokens)
+            while reserved is _WAIT:  # near the cost cap: one question at a time, as reservations free up
+                await asyncio.sleep(0.005)
+                reserved = self._reserve(est_tokens)
             if reserved is None:
                 return None, 0.0, None
             async with sem:

@@ -187,6 +187,21 @@ def _separator_hint(name: str, cols: Sequence[str]) -> str | None:
     return None
 
 
+#: what the default columns are often called instead
+_SYNONYMS = {
+    "text": ("utterance", "sentence", "query", "message", "content", "body", "title", "question", "input", "msg",
+             "description", "document", "review", "comment", "prompt"),
+    "label": ("intent", "category", "class", "tag", "target", "topic", "y", "labels", "class_name", "occupation",
+              "code"),
+    "id": ("msg_id", "message_id", "uid", "uuid", "key", "row_id", "doc_id", "index", "idx"),
+}
+
+
+def _other(column: str) -> str:
+    """The default column a missing one is most often confused with."""
+    return {"text": "label", "label": "text"}.get(column.strip().lower(), "")
+
+
 def _missing_column_error(name: str, column: str, available: Sequence[str], fix: str,
                           taken: Sequence[str] = ()) -> InputError:
     cols = [str(c) for c in available if c is not None]
@@ -203,6 +218,10 @@ def _missing_column_error(name: str, column: str, available: Sequence[str], fix:
     free = [c for c in cols if c not in taken]  # never suggest a column already used for something else
     lowered = {c.strip().lower(): c for c in free}
     guess = lowered.get(column.strip().lower())
+    if guess is None:  # the usual other names first: a text column is rarely called like the label one
+        others = [c for c in free if c.strip().lower() not in _SYNONYMS.get(_other(column), ())]
+        guess = next((lowered[w] for w in _SYNONYMS.get(column.strip().lower(), ()) if w in lowered), None)
+        free = others
     if guess is None:
         close = difflib.get_close_matches(column, free, n=1, cutoff=0.6)
         guess = close[0] if close else None
