@@ -233,3 +233,67 @@ def test_default_red_is_one_flat_classifier_below_the_auto_threshold(problem):
     assert model.subset_size_ is None and len(model.subsets_) == 1
     partitioned, _, _ = _fit(problem, subset_size=4)
     assert partitioned.subset_size_ == 4 and len(partitioned.subsets_) == 3
+
+
+def test_a_text_whose_first_candidates_were_all_rejected_is_asked_the_current_classifiers_next():
+    """The next label to ask comes from the candidates when first asked *and* the retrained
+    classifiers' candidates; a text with nothing left to ask is not eligible (it used to be
+    picked, ask nothing and let the rounds idle until the loop stopped as "pool exhausted")."""
+    from redtext.core.journal import MemoryJournal
+    from redtext.core.loop import Delegation, LoopConfig, Problem
+    from redtext.core.predict import Predictions
+    from redtext.experts.base import as_expert
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(8, 4)).astype(np.float32)
+    problem = Problem(classes=list("abcdef"), X_seed=X[:6], y_seed=np.arange(6), seed_texts=[f"s{i}" for i in range(6)],
+                      X_pool=X[6:], pool_texts=["t0", "t1"], pool_ids=["p0", "p1"], fixed=np.array([-1, -1]))
+    loop = Delegation(problem, LoopConfig(budget=10, max_candidates=3), trainer=None,
+                      expert=as_expert(lambda text, label, context: False), journal=MemoryJournal(),
+                      label_group=np.zeros(6, dtype=np.int64))
+    for i in (0, 1):  # both texts: first asked with candidates a, b; both rejected
+        loop.ledger.note_prior(i, np.array([0, 1]), np.array([0.5, 0.3]))
+        loop.ledger.add(i, 0, False)
+        loop.ledger.add(i, 1, False)
+
+    def pred(cands):
+        c = np.array(cands, dtype=np.int64)
+        return Predictions(proba=None, candidates=c, candidate_scores=np.tile([0.6, 0.3], (2, 1)),
+                           label=c[:, 0], confidence=np.full(2, 0.6), uncertainty=np.full(2, 0.4),
+                           all_noise=np.zeros(2, dtype=bool))
+
+    now = pred([[0, 3], [1, 0]])  # text 0: the retrained classifiers now rank d second; text 1: nothing new
+    assert loop._next_label(0, now) == 3
+    assert loop._next_label(1, now) is None
+    assert loop._eligible(now).tolist() == [True, False]
+
+
+def _thin_run(monkeypatch, thin_below):
+    import redtext.core.loop as loop_mod
+    from redtext.testing import topic_texts
+
+    monkeypatch.setattr(loop_mod, "THIN_BELOW", thin_below)
+    seed = topic_texts(6, seed=1)
+    seed = [(t, lab) for t, lab in seed if lab != "pets"] + [next((t, lab) for t, lab in seed if lab == "pets")]
+    pool = topic_texts(15, seed=3)
+    gold = {t: lab for t, lab in seed + pool}
+    asked = []
+
+    def expert(text, label, context):
+        asked.append(label)
+        return gold[text] == label
+
+    model = RED(embedder="hashing", subset_size=None, budget=0.3, verbose=False).fit(
+        [t for t, _ in seed], [lab for _, lab in seed], pool=[t for t, _ in pool], expert=expert)
+    pets = [i for i, (_, lab) in enumerate(pool) if lab == "pets"]
+    return sum(model.pool_labels_[i] == "pets" for i in pets) / len(pets), asked
+
+
+def test_a_label_with_one_example_is_explored_and_learnt(monkeypatch):
+    """#17 item 6: a label given one seed example is otherwise rarely a candidate worth asking
+    about; its nearest pool texts are put to the expert, and it is learnt."""
+    before, asked_before = _thin_run(monkeypatch, 0)
+    after, asked_after = _thin_run(monkeypatch, 10)
+    assert asked_after.count("pets") > asked_before.count("pets")
+    print("pets recall", before, after)
+    assert after > before + 0.2, (before, after)

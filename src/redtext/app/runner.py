@@ -420,7 +420,7 @@ def _write_report(out_dir: Path, report: dict) -> None:
 
 def _write_outputs(store, run_id, out_dir, model, cfg, pool_ids, pool_texts, descriptions, expert_obj, wall) -> dict:
     from ..core.stop import STOP_REASONS
-    from .trust import trust_report
+    from .trust import thin_labels, trust_report
     from ..io.atomic import write_jsonl_atomic
     from .cost import estimate
 
@@ -451,7 +451,7 @@ def _write_outputs(store, run_id, out_dir, model, cfg, pool_ids, pool_texts, des
         "stop_explanation": STOP_REASONS.get(model.stop_reason_, ""), "stop_detail": model.stop_detail_,
         "sources": sources, "wall_s": round(wall, 2),
         "expert_usage": _run_usage(store, run_id, usage), "token_estimate": tokens,
-        **trust_report(model),
+        **trust_report(model), "thin_labels": thin_labels(store.texts(run_id, "seed")[2], model),
     }
     _write_report(out_dir, report)
     return report

@@ -44,9 +44,32 @@ def estimate_line(report: dict) -> str | None:
             f"{est['calls']} audit questions; no gold labels used)")
 
 
+def thin_labels(seed_labels: list[str], model) -> list[dict]:
+    """How each label given fewer than ``THIN_BELOW`` seed examples fared: its pool texts
+    delivered, and how many the expert confirmed."""
+    from collections import Counter
+
+    from ..core.loop import THIN_BELOW
+
+    seed = Counter(seed_labels)
+    thin = sorted(lab for lab, n in seed.items() if n < THIN_BELOW)
+    if not thin:
+        return []
+    delivered = Counter(model.pool_labels_)
+    confirmed = Counter(lab for lab, src in zip(model.pool_labels_, model.pool_source_) if src == "expert")
+    return [{"label": lab, "seed": seed[lab], "delivered": delivered.get(lab, 0), "expert": confirmed.get(lab, 0)}
+            for lab in thin]
+
+
 def trust_lines(report: dict) -> list[str]:
     """What the CLI prints last: the expert warning (if any), then the estimate."""
     lines = []
+    thin = report.get("thin_labels") or []
+    if thin:
+        shown = "; ".join(f"{t['label']} ({t['seed']} seed): {t['delivered']} delivered, {t['expert']} confirmed"
+                          for t in thin[:10])
+        lines.append(f"labels with few seed examples: {shown}" + (f"; … {len(thin) - 10} more in report.json"
+                                                               if len(thin) > 10 else ""))
     warning = (report.get("expert_quality") or {}).get("warning")
     if warning:
         lines.append(f"warning: {warning}")

@@ -71,6 +71,32 @@ class Split:
     test_labels: list[str]
 
 
+def thin_split(split: Split, thin: int, seed: int) -> tuple[Split, list[str]]:
+    """``split`` with ``thin`` classes (drawn with ``seed``) left with one seed example each,
+    their other seed examples moved to the pool: the labels a user can give one example of."""
+    if thin < 0:
+        raise InputError(f"--thin {thin}: give a number of classes, 0 or more")
+    if thin == 0:
+        return split, []
+    if thin > len(split.classes):
+        raise InputError(f"--thin {thin}: the dataset has {len(split.classes)} classes")
+    rng = np.random.default_rng([seed, 41])
+    chosen = sorted(split.classes[i] for i in rng.choice(len(split.classes), thin, replace=False))
+    labels = np.asarray(split.train_labels, dtype=object)
+    keep, moved = [], []
+    first: set = set()
+    for i in split.seed_idx.tolist():
+        lab = labels[i]
+        if lab in chosen and lab in first:
+            moved.append(i)
+        else:
+            first.add(lab)
+            keep.append(i)
+    pool = np.sort(np.concatenate([split.pool_idx, np.asarray(moved, dtype=np.int64)]))
+    return Split(split.classes, np.asarray(keep, dtype=np.int64), pool, split.train_texts, split.train_labels,
+                 split.test_texts, split.test_labels), chosen
+
+
 def make_split(folder: Path, k: int, seed: int) -> Split:
     if k < 1:
         raise InputError(f"--k {k}: need at least 1 seed example per class")
@@ -146,7 +172,8 @@ def trust_figures(model, delivered: np.ndarray, pool_gold: np.ndarray, gold_by_t
 def run_benchmark(dataset: str, *, k: int = 30, budget=0.25, seed: int = 0, embedder: str = "minilm",
                   subset_size: int = 8, accuracy: float | None = None, profile: str = "careful",
                   methods: tuple[str, ...] = ("red", "flat_al", "flat_seed", "knn", "gold_upper"),
-                  progress: bool = True, log=print, red_params: dict | None = None, backend="local") -> dict:
+                  progress: bool = True, log=print, red_params: dict | None = None, backend="local",
+                  thin: int = 0) -> dict:
     """Every method on one split of ``dataset``; the top-level figures are those of the
     configuration ``redtext run`` uses by default (``default_method``). ``red_params`` are
     extra :class:`~redtext.RED` parameters for both loops (``red`` uses ``subset_size``
@@ -165,7 +192,7 @@ def run_benchmark(dataset: str, *, k: int = 30, budget=0.25, seed: int = 0, embe
     folder = resolve_dataset(dataset)
     budget = parse_budget(budget)
     t_start = time.perf_counter()
-    split = make_split(folder, k, seed)
+    split, thin_labels = thin_split(make_split(folder, k, seed), thin, seed)
     runner = get_backend(backend)
     emb = CachedEmbedder(runner.wrap_embedder(get_embedder(embedder)), EmbeddingCache(default_cache_path()),
                          progress=progress)
@@ -229,6 +256,10 @@ def run_benchmark(dataset: str, *, k: int = 30, budget=0.25, seed: int = 0, embe
         results[name] = {
             "pool_accuracy": float(np.mean(delivered == pool_gold)),
             **trust_figures(model, delivered, pool_gold, dict(zip(pool_texts, pool_gold))),
+            **({"thin_recall": {lab: round(float(np.mean(delivered[pool_gold == lab] == lab)), 4)
+                                for lab in thin_labels},
+                "other_accuracy": float(np.mean((delivered == pool_gold)[~np.isin(pool_gold, thin_labels)]))}
+               if thin_labels else {}),
             "test_accuracy": float(np.mean(test_pred == test_gold)),
             "test_macro_f1": _macro_f1(test_gold, test_pred),
             "expert_calls": int(model.expert_calls_),
@@ -277,10 +308,11 @@ def run_benchmark(dataset: str, *, k: int = 30, budget=0.25, seed: int = 0, embe
         "expert_calls": main["expert_calls"], "pool_accuracy": main["pool_accuracy"],
         "test_accuracy": main["test_accuracy"], "test_macro_f1": main["test_macro_f1"],
         "rounds": main["rounds"], "stop_reason": main["stop_reason"], "selection": main.get("selection"),
-        **{key: main[key] for key in TRUST_KEYS if key in main},
+        **{key: main[key] for key in TRUST_KEYS + ("thin_recall", "other_accuracy") if key in main},
         "wall_s": main["wall_s"], "peak_rss_mb": _peak_rss_mb(),
         "methods": {name: {key: r[key] for key in ("pool_accuracy", "test_accuracy", "test_macro_f1", "expert_calls",
-                                                   "rounds", "stop_reason", "selection", "wall_s") + TRUST_KEYS
+                                                   "rounds", "stop_reason", "selection", "wall_s",
+                                                   "thin_recall", "other_accuracy") + TRUST_KEYS
                            if key in r}
                     for name, r in results.items()},
     }

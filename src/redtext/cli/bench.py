@@ -40,6 +40,8 @@ def bench(
     plot: Optional[Path] = typer.Option(None, help="Also plot accuracy against expert calls to this PNG."),
     backend: Backend = "local",
     address: Address = None,
+    thin: int = typer.Option(0, help="Leave this many classes (drawn by --seed) one seed example each, the rest "
+                                     "in the pool; reports their pool recall (thin_recall)."),
 ):
     """Run the benchmark protocol (the README's "Benchmark" section) with its baselines; print the table.
 
@@ -61,7 +63,7 @@ def bench(
         params["uncertainty"] = uncertainty
     result = run_benchmark(dataset, k=k, budget=budget, seed=seed, embedder=embedder, subset_size=subset_size,
                            accuracy=oracle_accuracy, profile=expert_profile, log=log,
-                           backend=get_backend(backend, address), red_params=params)
+                           backend=get_backend(backend, address), red_params=params, thin=thin)
     Console(width=max(120, Console().width)).print(render_table(result))
     _write(json_out, json.dumps(to_json(result), indent=2))
     if plot:

@@ -49,6 +49,10 @@ log = logging.getLogger("redtext")
 #: Measured (clinc150, seed 0, flat loop): training only on settled texts gave pool 96.9 % with
 #: the agreeable expert and 98.7 % with the careful one; training above 0.5 gives 97.7 / 98.9.
 TRAIN_ABOVE = 0.5
+#: a label with fewer examples than this (seed plus trained) is explored each round: its nearest
+#: unasked pool texts are put to the expert, at most THIN_ASK a label and a quarter of the round
+THIN_BELOW = 10
+THIN_ASK = 10
 
 
 @dataclass
@@ -236,10 +240,10 @@ class Delegation:
         resolved = (self.validated >= 0) | (p.fixed >= 0)
         eligible = ~resolved & self.is_rep
         for i in self.ledger.answers:
-            labs = self.ledger.asked(i)
-            cands = [c for c in pred.candidates[i].tolist() if self._askable(c)]
-            if len(labs) >= 2 * cfg.max_candidates or labs.issuperset(cands):
-                eligible[i] = False
+            if not eligible[i]:
+                continue
+            if len(self.ledger.asked(i)) >= 2 * cfg.max_candidates or self._next_label(i, pred) is None:
+                eligible[i] = False  # nothing left worth asking about this text
         if cfg.ask_labels is not None:  # only texts with an askable candidate
             eligible &= cfg.ask_labels[pred.candidates[:, :cfg.max_candidates]].any(axis=1)
         return eligible
@@ -274,14 +278,27 @@ class Delegation:
         return answered
 
     def _next_label(self, i: int, pred: Predictions) -> int | None:
-        """The label to ask about next: the text's best by its posterior among those not asked."""
-        labels, post, _ = self.ledger.belief(i, self.rates)
+        """The label to ask about next: the text's best by its posterior among those not asked —
+        its candidates when first asked, and the current classifiers' candidates, which share the
+        posterior left to "another label" in proportion to their current scores."""
+        from .evidence import sharpen
+
+        labels, post, rest = self.ledger.belief(i, self.rates)
         asked = self.ledger.asked(i)
-        for j in np.argsort(-post, kind="stable"):
-            lab = int(labels[j])
-            if lab not in asked and self._askable(lab):
-                return lab
-        return None
+        best, best_p = None, -1.0
+        for lab, p in zip(labels.tolist(), post.tolist()):
+            if lab not in asked and self._askable(lab) and p > best_p:
+                best, best_p = lab, p
+        known = set(labels.tolist())
+        scores = sharpen(pred.candidate_scores[i][None, :], len(self.p.classes), self.ledger.sharpness)[0]
+        new = [k for k, lab in enumerate(pred.candidates[i].tolist()) if lab not in known]
+        if new and rest > 0:
+            mass = float(scores[new].sum()) + max(0.0, 1.0 - float(scores.sum()))
+            for k in new:
+                lab, p = int(pred.candidates[i][k]), rest * float(scores[k]) / max(mass, 1e-12)
+                if lab not in asked and self._askable(lab) and p > best_p:
+                    best, best_p = lab, p
+        return best
 
     def _settled(self, i: int) -> bool:
         return self.ledger.best(i, self.rates)[1] >= self.cfg.settle
@@ -292,16 +309,31 @@ class Delegation:
         answers spent; fills ``metrics``."""
         cfg = self.cfg
         t0 = time.perf_counter()
+        limit = cfg.budget - cfg.audit - calls
+        # labels with too few examples first: their nearest unasked texts (see _thin_questions)
+        thin = self._thin_questions(pred, eligible, min(round_calls, limit) // 4)
+        explored = self.asker.ask([self._question(i, lab) for i, lab in thin], metrics["round"]) if thin else []
+        eligible = eligible.copy()
+        spent = accepted = rejected = abstained = 0
+        tried: dict[int, int] = {}
+        for (i, lab), verdict in zip(thin, explored):
+            eligible[i] = False
+            if verdict is NOT_ASKED:
+                continue
+            spent += 1
+            tried[i] = tried.get(i, 0) + 1
+            accepted, rejected, abstained = self._take(i, lab, verdict, metrics["round"], accepted, rejected,
+                                                       abstained)
+        round_calls -= spent
         n_texts = max(1, int(math.ceil(round_calls / calls_per_text))) if round_calls > 0 else 0
         groups = self.label_group[pred.label] if cfg.spread else None
         picks = select(pred.uncertainty, n_texts, groups=groups, eligible=eligible)
         t_select = time.perf_counter() - t0
         for i in picks:  # the prior each text is weighed against: the classifier's view when first asked
             self.ledger.note_prior(int(i), pred.candidates[i], pred.candidate_scores[i])
-        tried = {int(i): 0 for i in picks}
+        tried.update({int(i): 0 for i in picks})
         open_picks = [int(i) for i in picks]
-        spent = accepted = rejected = abstained = 0
-        limit = cfg.budget - cfg.audit - calls
+        round_calls += spent
         for _wave in range(cfg.max_candidates):
             pending = []
             for i in open_picks:
@@ -320,16 +352,8 @@ class Delegation:
                     continue  # not answered: may be asked again later
                 spent += 1
                 tried[i] += 1
-                self.ledger.add(i, lab, verdict)
-                self.answers.append((i, lab, verdict, metrics["round"]))
-                if verdict is True:
-                    accepted += 1
-                elif verdict is False:
-                    rejected += 1
-                    self.neg_rows.append(i)
-                    self.neg_labels.append(lab)
-                else:
-                    abstained += 1
+                accepted, rejected, abstained = self._take(i, lab, verdict, metrics["round"], accepted, rejected,
+                                                           abstained)
                 if tried[i] < cfg.max_candidates:
                     open_picks.append(i)
             if self.asker.exhausted:
@@ -339,6 +363,58 @@ class Delegation:
                        abstained=abstained, round_calls=spent, select_s=round(t_select, 4),
                        ask_s=round(time.perf_counter() - t0 - t_select, 4))
         return spent
+
+    def _take(self, i: int, lab: int, verdict, round_no: int, accepted: int, rejected: int, abstained: int):
+        """Record one answer about pool text ``i``; returns the round's updated counts."""
+        self.ledger.add(i, lab, verdict)
+        self.answers.append((i, lab, verdict, round_no))
+        if verdict is True:
+            return accepted + 1, rejected, abstained
+        if verdict is False:
+            self.neg_rows.append(i)
+            self.neg_labels.append(lab)
+            return accepted, rejected + 1, abstained
+        return accepted, rejected, abstained + 1
+
+    def _thin_questions(self, pred: Predictions, eligible: np.ndarray, n_max: int) -> list[tuple[int, int]]:
+        """Up to ``n_max`` questions for the labels with fewer than :data:`THIN_BELOW` examples
+        (seed plus trained): for each, its nearest unasked eligible pool texts (cosine to the
+        label's examples) asked "is it this label?" — a label given one example is otherwise
+        never a candidate worth asking about, and never learnt. At most :data:`THIN_ASK` a label,
+        the thinnest labels first, each text once."""
+        p = self.p
+        n_labels = len(p.classes)
+        if n_max <= 0:
+            return []
+        rows = np.flatnonzero((self.trained >= 0) & self.is_rep)
+        counts = np.bincount(p.y_seed, minlength=n_labels) + np.bincount(self.trained[rows], minlength=n_labels)
+        thin = [lab for lab in np.argsort(counts, kind="stable").tolist()
+                if 0 < counts[lab] < THIN_BELOW and self._askable(lab)]
+        if not thin:
+            return []
+        free = eligible.copy()
+        out: list[tuple[int, int]] = []
+        for lab in thin[:n_max]:
+            vecs = np.vstack([p.X_seed[p.y_seed == lab], p.X_pool[rows[self.trained[rows] == lab]]])
+            sims = p.X_pool @ vecs.mean(axis=0)
+            order = np.argsort(-sims, kind="stable")
+            taken = 0
+            for i in order[:max(50, 10 * THIN_ASK)].tolist():
+                if taken >= min(THIN_ASK, n_max - len(out)):
+                    break
+                if free[i] and lab not in self.ledger.asked(i):
+                    # the classifiers know the label from too few examples to score it: the text,
+                    # nearest to those examples, makes it as plausible as their own best guess
+                    cands, scores = pred.candidates[i], pred.candidate_scores[i].astype(np.float64)
+                    keep = cands != lab
+                    prior = np.r_[scores[0], scores[keep]]
+                    self.ledger.note_prior(i, np.r_[lab, cands[keep]], prior / max(1.0, float(prior.sum())))
+                    out.append((i, lab))
+                    free[i] = False
+                    taken += 1
+            if len(out) >= n_max:
+                break
+        return out
 
     def _refresh(self) -> None:
         """The settled texts (and the examples the expert is shown) from every answer so far."""
