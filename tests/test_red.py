@@ -297,3 +297,26 @@ def test_a_label_with_one_example_is_explored_and_learnt(monkeypatch):
     assert asked_after.count("pets") > asked_before.count("pets")
     print("pets recall", before, after)
     assert after > before + 0.2, (before, after)
+
+
+def test_no_progress_bar_is_drawn_over_a_person_answering_in_the_terminal(problem, monkeypatch):
+    """#17 item 8: the live bar overwrote the [y/n/s/u/q] prompt."""
+    import io
+
+    import redtext.progress as est
+    from redtext.experts.human import TerminalExpert
+
+    shown = []
+    real = est.progress_bar
+
+    def spy(label, total=None, enabled=True, **kw):
+        if label == "expert questions":
+            shown.append(enabled)
+        return real(label, total=total, enabled=False, **kw)
+
+    monkeypatch.setattr(est, "progress_bar", spy)
+    answers = iter(["y", "n"] * 200)
+    person = TerminalExpert(None, input_fn=lambda prompt: next(answers), output=io.StringIO())
+    _fit(problem, expert=person, budget=6, verbose=True)
+    _fit(problem, budget=6, verbose=True)  # the oracle: the bar is drawn
+    assert shown == [False, True]

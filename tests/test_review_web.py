@@ -52,6 +52,13 @@ def test_a_person_answers_the_queue_in_a_browser(problem, tmp_path):
                 assert page.locator("#examples li").count() >= 1
                 # the keyboard shortcut first, then the buttons; "no" for the last question
                 if answers == 0:
+                    page.keyboard.press("n")  # a slip: undone with u, the same question comes back
+                    page.wait_for_function("document.getElementById('progress').textContent.startsWith('1 answered')",
+                                           timeout=5000)
+                    page.keyboard.press("u")
+                    page.wait_for_function("document.getElementById('progress').textContent.startsWith('0 answered')",
+                                           timeout=5000)
+                    assert page.locator("#text").inner_text() == text and page.locator("#label").inner_text() == label
                     page.keyboard.press("y")
                 elif answers < 5:
                     page.locator("#yes").click()
@@ -60,10 +67,13 @@ def test_a_person_answers_the_queue_in_a_browser(problem, tmp_path):
                 answers += 1
                 page.wait_for_function(f"document.getElementById('progress').textContent.startsWith('{answers} answered')",
                                        timeout=5000)
+            run.wait(timeout=120)
+            assert run.returncode == 0, run.stderr.read()
+            # the run is over: the page says so instead of checking again forever
+            page.locator("#over").wait_for(state="visible", timeout=10000)
+            assert "The run is over (done" in page.locator("#over").inner_text()
             page.screenshot(path=str(tmp_path / "review.png"))
             browser.close()
-        run.wait(timeout=120)
-        assert run.returncode == 0, run.stderr.read()
     finally:
         for p in (server, run):
             if p.poll() is None:

@@ -143,3 +143,17 @@ def test_in_memory_store_works():
     s.record_verdicts(run, [("x", "A", None)], expert="e", round_no=0)
     assert s.verdicts(run) == {("x", "A"): None}
     s.close()
+
+
+def test_a_review_answer_can_be_undone_until_the_run_uses_it(tmp_path):
+    store = Store(tmp_path / "run.db")
+    store.queue_questions([("k1", "p1", "text one", "a", None, []), ("k2", "p2", "text two", "b", None, [])])
+    assert store.answer_queued("k1", True)
+    assert store.take_answers(["k1", "k2"]) is None  # k2 still pending: nothing taken
+    assert store.undo_queued("k1") and store.next_queued()[0]["key"] == "k1"  # back in the queue, first
+    assert store.answer_queued("k1", False) and store.answer_queued("k2", True)
+    assert store.take_answers(["k1", "k2"]) == [False, True]
+    assert not store.undo_queued("k1")  # the run used it: too late
+    assert store.next_queued()[1:] == (0, 2)
+    assert store.take_answers(["k1", "k2"]) == [False, True]  # a resumed run takes them again
+    store.close()

@@ -108,6 +108,7 @@ def check_expert(expert, labels: Sequence[str] = ("alpha", "beta", "gamma")) -> 
     assert isinstance(e.batch_size, int) and e.batch_size >= 1, \
         f"expert.batch_size must be a whole number >= 1, got {e.batch_size!r}"
     assert isinstance(e.exhausted, bool), f"expert.exhausted must be True or False, got {e.exhausted!r}"
+    assert isinstance(e.interactive, bool), f"expert.interactive must be True or False, got {e.interactive!r}"
     if e.usage is not None:
         for attr in ("http_calls", "cost"):
             assert isinstance(getattr(e.usage, attr, None), (int, float)), f"expert.usage.{attr} must be a number"

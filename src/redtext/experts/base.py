@@ -19,6 +19,9 @@ does this text belong to this label?). The protocol, all of which the loop relie
 ``usage``
     ``None``, or an object with ``http_calls``, ``cost`` and ``as_dict()`` (what it spent in this
     process; the run keeps the totals so that hard limits carry over to a resume);
+``interactive: bool``
+    true for an expert that talks to a person in this terminal (its own prompt shows the
+    progress): the run draws no live progress bar over it;
 ``prepare(labels, label_vectors)``
     called once with the label space before the first question;
 ``preload(http_calls, cost)``
@@ -62,6 +65,7 @@ class BaseExpert:
     batch_size = 16
     exhausted = False
     exhausted_reason: str | None = None
+    interactive = False
     usage = None
 
     def ask(self, questions: Sequence[Question]) -> list[Verdict]:  # pragma: no cover - interface
@@ -97,6 +101,7 @@ class _Adapted(BaseExpert):
         self.inner = inner
         self.name = str(getattr(inner, "name", None) or type(inner).__name__)
         self.batch_size = int(getattr(inner, "batch_size", BaseExpert.batch_size))
+        self.interactive = bool(getattr(inner, "interactive", False))
 
     @property
     def exhausted(self) -> bool:

@@ -24,6 +24,7 @@ def _key(q: Question) -> str:
 
 class TerminalExpert(BaseExpert):
     batch_size = 10
+    interactive = True  # the prompt shows "question n of m": no progress bar drawn over it
     name = "human"
 
     def __init__(self, state_path: str | Path | None = None, *, input_fn: Callable[[str], str] | None = None,

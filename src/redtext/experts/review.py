@@ -3,7 +3,8 @@
 The run (``--expert review``) puts its questions into the review queue of ``DIR/run.db``
 (:mod:`redtext.io.store`) and waits; ``redtext review DIR`` serves the queue on 127.0.0.1 — the
 label, its understanding, the nearest known examples and the text, with keyboard shortcuts
-(y / n / s) and progress. Each answer is committed to the queue the moment it is given, so
+(y / n / s, u to undo the last answer while the run has not used it yet) and progress; once
+the run is over the page says so and stops polling. Each answer is committed to the queue the moment it is given, so
 nothing is lost, and a resumed run takes answered questions from the queue without asking again.
 """
 from __future__ import annotations
@@ -55,13 +56,15 @@ class QueueExpert(BaseExpert):
             self._told = True
         start = time.time()
         while True:
-            rows = self.store.queued_answers(keys)
-            if all(rows[k][0] == "answered" for k in keys):
-                return [rows[k][1] for k in keys]
+            taken = self.store.take_answers(keys)
+            if taken is not None:
+                return taken
             if self.wait is not None and time.time() - start > self.wait:
                 self.exhausted = True
                 self.exhausted_reason = f"nobody answered the review page for {self.wait:g} s"
-                return [rows[k][1] if rows[k][0] == "answered" else NOT_ASKED for k in keys]
+                done = [k for k in keys if self.store.queued_answers([k])[k][0] in ("answered", "used")]
+                taken = dict(zip(done, self.store.take_answers(done) or [])) if done else {}
+                return [taken[k] if k in taken else NOT_ASKED for k in keys]
             time.sleep(self.poll)
 
 
@@ -83,15 +86,26 @@ ul{color:#444}button{font-size:1.1rem;padding:.5rem 1.2rem;margin-right:.5rem;cu
   <button id="yes" data-verdict="yes">Yes <kbd>y</kbd></button>
   <button id="no" data-verdict="no">No <kbd>n</kbd></button>
   <button id="skip" data-verdict="skip">Skip <kbd>s</kbd></button>
+  <button id="undo" data-undo="1" hidden>Undo <kbd>u</kbd></button>
 </div>
 <div id="empty" hidden>No questions are waiting. This page checks again every few seconds.</div>
+<div id="over" hidden></div>
 <script>
-let current = null;
+let current = null, last = null;
 async function next() {
   const r = await fetch('/api/next'); const q = await r.json();
   document.getElementById('progress').textContent = `${q.answered} answered, ${q.pending} waiting`;
   current = q.question;
-  document.getElementById('card').hidden = !current; document.getElementById('empty').hidden = !!current;
+  document.getElementById('undo').hidden = !last;
+  const over = !current && q.run && q.run.over;
+  document.getElementById('card').hidden = !current;
+  document.getElementById('empty').hidden = !!current || over;
+  document.getElementById('over').hidden = !over;
+  if (over) {
+    document.getElementById('over').textContent = `The run is over (${q.run.status}` +
+      (q.run.stop_reason ? `: ${q.run.stop_reason}` : '') + '). Thank you — you can close this page.';
+    return;
+  }
   if (!current) { setTimeout(next, 2000); return; }
   document.getElementById('label').textContent = current.label;
   document.getElementById('desc').textContent = current.description || '';
@@ -102,12 +116,23 @@ async function next() {
 async function answer(verdict) {
   if (!current) return;
   const key = current.key; current = null;
-  await fetch('/api/answer', {method: 'POST', headers: {'Content-Type': 'application/json'},
-                              body: JSON.stringify({key, verdict})});
+  const r = await fetch('/api/answer', {method: 'POST', headers: {'Content-Type': 'application/json'},
+                                        body: JSON.stringify({key, verdict})});
+  last = r.ok ? key : null;
   next();
 }
-for (const b of document.querySelectorAll('button')) b.onclick = () => answer(b.dataset.verdict);
+async function undo() {
+  if (!last) return;
+  const key = last; last = null;
+  const r = await fetch('/api/undo', {method: 'POST', headers: {'Content-Type': 'application/json'},
+                                      body: JSON.stringify({key})});
+  if (!r.ok) document.getElementById('progress').textContent = 'too late to undo: the run already used that answer';
+  else next();
+}
+for (const b of document.querySelectorAll('button[data-verdict]')) b.onclick = () => answer(b.dataset.verdict);
+document.getElementById('undo').onclick = undo;
 document.addEventListener('keydown', e => {
+  if (e.key === 'u') { undo(); return; }
   const m = {y: 'yes', n: 'no', s: 'skip'}[e.key]; if (m) answer(m);
 });
 next();
@@ -146,23 +171,33 @@ def make_server(db_path: str | Path, host: str = "127.0.0.1", port: int = 8765) 
             elif self.path == "/api/next":
                 with lock:
                     question, pending, answered = store.next_queued()
-                self._json(200, {"question": question, "pending": pending, "answered": answered})
+                    status, reason = store.run_state()
+                run = {"status": status, "stop_reason": reason, "over": status in ("done", "failed")}
+                self._json(200, {"question": question, "pending": pending, "answered": answered, "run": run})
             elif self.path == "/health":
                 self._json(200, {"ok": True})
             else:
                 self._json(404, {"error": "not found"})
 
         def do_POST(self):
-            if self.path != "/api/answer":
+            if self.path not in ("/api/answer", "/api/undo"):
                 return self._json(404, {"error": "not found"})
-            length = int(self.headers.get("Content-Length") or 0)
+            try:
+                length = int(self.headers.get("Content-Length") or 0)
+            except ValueError:
+                length = -1
             if length <= 0 or length > MAX_BODY:
                 return self._json(413 if length > MAX_BODY else 400, {"error": "bad body size"})
             try:
                 data = json.loads(self.rfile.read(length))
-                key, verdict = str(data["key"]), {"yes": True, "no": False, "skip": None}[data["verdict"]]
-            except (ValueError, KeyError, TypeError):
-                return self._json(400, {"error": "expected {key, verdict: yes|no|skip}"})
+                key = str(data["key"])
+                if self.path == "/api/undo":
+                    with lock:
+                        done = store.undo_queued(key)
+                    return self._json(200 if done else 409, {"ok": done})
+                verdict = {"yes": True, "no": False, "skip": None}[data["verdict"]]
+            except (ValueError, KeyError, TypeError, RecursionError):
+                return self._json(400, {"error": "expected {key, verdict: yes|no|skip} (or {key} to undo)"})
             with lock:
                 done = store.answer_queued(key, verdict)
             self._json(200 if done else 409, {"ok": done})

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Iterable, Sequence
 
 from ..errors import InputError
+from .person_answers import PersonAnswers
 
 
 def run_db_path(run_dir: str | Path) -> Path:
@@ -207,7 +208,7 @@ class RunSnapshot:
     usage: tuple | None              # (http_calls, cost), None when not recorded
 
 
-class Store:
+class Store(PersonAnswers):
     """One SQLite file (``:memory:`` for throwaway runs) holding one or more runs."""
 
     def __init__(self, path: str | Path = ":memory:", *, threads: bool = False, _readonly: bool = False):
@@ -423,56 +424,3 @@ class Store:
         from .embed_cache import EmbeddingCache
 
         return EmbeddingCache(connection=self.conn)
-
-    # -- a person's answers: the review queue and the terminal ---------------------------------------
-    def queue_questions(self, rows: Sequence[tuple[str, str, str, str, str | None, list[str]]]) -> None:
-        """Queue ``(key, text_id, text, label, description, examples)`` questions (known keys are kept)."""
-        with self._tx():
-            seq = self.conn.execute("SELECT COALESCE(MAX(seq), 0) FROM review_queue").fetchone()[0]
-            self.conn.executemany(
-                "INSERT OR IGNORE INTO review_queue(key, seq, text_id, text, label, description, examples, status, "
-                "queued) VALUES (?,?,?,?,?,?,?,'pending',?)",
-                [(k, seq + n + 1, tid, t, lab, d, json.dumps(list(ex)), time.time())
-                 for n, (k, tid, t, lab, d, ex) in enumerate(rows)])
-
-    def queued_answers(self, keys: Sequence[str]) -> dict[str, tuple[str, bool | None]]:
-        """``key -> (status, verdict)`` for queued questions."""
-        out = {}
-        for start in range(0, len(keys), 900):
-            chunk = list(keys[start:start + 900])
-            marks = ",".join("?" * len(chunk))
-            for k, s, v in self.conn.execute(
-                    f"SELECT key, status, verdict FROM review_queue WHERE key IN ({marks})", chunk):
-                out[k] = (s, None if v is None else bool(v))
-        return out
-
-    def next_queued(self) -> tuple[dict | None, int, int]:
-        """The oldest pending question (or None), and the pending and answered counts."""
-        row = self.conn.execute("SELECT key, text, label, description, examples FROM review_queue "
-                                "WHERE status='pending' ORDER BY seq LIMIT 1").fetchone()
-        pending = self.conn.execute("SELECT COUNT(*) FROM review_queue WHERE status='pending'").fetchone()[0]
-        answered = self.conn.execute("SELECT COUNT(*) FROM review_queue WHERE status='answered'").fetchone()[0]
-        question = None if row is None else {"key": row[0], "text": row[1], "label": row[2], "description": row[3],
-                                             "examples": json.loads(row[4])}
-        return question, int(pending), int(answered)
-
-    def answer_queued(self, key: str, verdict: bool | None) -> bool:
-        """Record a person's answer to a pending question; False when it is not pending."""
-        with self._tx():
-            cur = self.conn.execute("UPDATE review_queue SET status='answered', verdict=?, answered=? "
-                                    "WHERE key=? AND status='pending'",
-                                    (None if verdict is None else int(verdict), time.time(), key))
-        return cur.rowcount > 0
-
-    def logged_answer(self, key: str) -> tuple[bool, bool | None]:
-        row = self.conn.execute("SELECT verdict FROM answer_log WHERE key=?", (key,)).fetchone()
-        return (False, None) if row is None else (True, None if row[0] is None else bool(row[0]))
-
-    def log_answer(self, key: str, verdict: bool | None) -> None:
-        with self._tx():
-            self.conn.execute("INSERT OR REPLACE INTO answer_log(key, verdict, created) VALUES (?,?,?)",
-                              (key, None if verdict is None else int(verdict), time.time()))
-
-    def unlog_answer(self, key: str) -> None:
-        with self._tx():
-            self.conn.execute("DELETE FROM answer_log WHERE key=?", (key,))
