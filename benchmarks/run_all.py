@@ -204,6 +204,15 @@ def write_benchmarks_md() -> None:
                      "labels. A target above the perfect-expert column is out of reach of this design at that budget, "
                      "whatever the expert; a test target above gold_upper asks more than the classifier can learn "
                      "from every label.\n\n" + (RESULTS / "limits.md").read_text())
+    if (RESULTS / "trust.md").exists():
+        parts.append("## Trust: what a run says about itself, against the truth\n\n`redtext bench-trust` (the "
+                     "default configuration, `flat_al` below 1000 labels; known-answer checks and the audit inside "
+                     "the budget): every dataset × expert profile × seed, the run's own estimate of its pool "
+                     "accuracy and 95 % interval beside the true pool accuracy, the expert's false-positive rate "
+                     "measured on the known-answer questions beside its true rate on the pool's wrong candidates, "
+                     "and the calibration error of the delivered confidences.\n\n" + (RESULTS / "trust.md").read_text())
+    if (RESULTS / "thin.md").exists():
+        parts.append("## Labels given one example\n\n" + (RESULTS / "thin.md").read_text())
     if (RESULTS / "add_classes.md").exists():
         parts.append("## Growing a model\n\n" + (RESULTS / "add_classes.md").read_text())
     scale = ROOT / "benchmarks" / "scale" / "table.md"

@@ -247,3 +247,14 @@ def test_a_label_a_reliable_expert_rejected_is_never_delivered(tmp_path, capsys,
     assert not [r for r in rows if r["label"] in r["rejected"]]
     # and a text with a yes carries it
     assert all(r["label"] in r["accepted"] for r in rows if r["accepted"])
+
+
+def test_an_audit_answered_yes_throughout_by_an_agreeable_expert_keeps_an_honest_interval():
+    """Every audited label accepted by an expert that accepts 40 % of wrong labels: that says
+    little, so the interval must not collapse (a bootstrap of all-yes answers has no spread)."""
+    n = 2000
+    conf = np.full(n, 0.9)
+    rows = plan_audit(np.ones(n, dtype=bool), conf, 50, seed=0)
+    est = estimate(source=["classifier"] * n, confidence=conf, members={}, asked_posterior=lambda t, f: {},
+                   audited={i: True for i in rows}, rates=_rates(30, 30, 24, 60), seed=0)
+    assert est["high"] - est["low"] > 0.05

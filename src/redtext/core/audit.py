@@ -10,8 +10,9 @@ corrected by the sample's mean of ``z - c``, where ``c`` is a sampled text's con
 measured rates. The asked strata are estimated from their posteriors.
 
 The interval comes from drawing what is uncertain — the expert's rates (their Beta posteriors
-from the known-answer questions), the sampled texts (a Bayesian bootstrap per band) — and
-recomputing the estimate, so it widens with a noisy expert and a thin audit, as it should.
+from the known-answer questions), the share of yes in each band's sample (its Jeffreys
+posterior) and the sample's mean confidence (a Bayesian bootstrap) — and recomputing the
+estimate, so it widens with a noisy expert and a thin audit, as it should.
 """
 from __future__ import annotations
 
@@ -116,13 +117,15 @@ def estimate(*, source: list[str], confidence: np.ndarray, members: dict,
     answered = [i for i in audited if audited[i] is not None]
 
     def correction(sample):
-        """The mean of ``z - c`` over ``sample``: its point value and its draws."""
+        """The mean of ``z - c`` over ``sample``: its point value and its draws. The share of yes
+        is drawn from its Jeffreys posterior (a bootstrap of the answers would say nothing is
+        uncertain when every answer is yes), the mean confidence by a Bayesian bootstrap."""
         yes = np.array([float(audited[i]) for i in sample])
         c = conf[sample]
-        point = float(np.mean((yes - f_hat) / (t_hat - f_hat) - c))
-        z = (yes[None, :] - f[:, None]) / (t - f)[:, None]
-        boot = rng.dirichlet(np.ones(len(sample)), size=DRAWS)
-        return point, np.sum(boot * (z - c[None, :]), axis=1)
+        point = float((yes.mean() - f_hat) / (t_hat - f_hat) - c.mean())
+        rate = rng.beta(yes.sum() + 0.5, len(yes) - yes.sum() + 0.5, size=DRAWS)
+        c_bar = rng.dirichlet(np.ones(len(sample)), size=DRAWS) @ c
+        return point, (rate - f) / (t - f) - c_bar
 
     overall = correction(answered) if answered else (0.0, np.zeros(DRAWS))
     for b in range(len(BANDS)):
