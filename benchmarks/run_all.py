@@ -55,7 +55,7 @@ def bench(name: str, k: int, budget: float) -> dict:
 def _red(dataset, k, budget, params, methods=("red",), seed=0, accuracy=0.95):
     sys.path.insert(0, str(ROOT / "src"))
     os.environ.setdefault("REDTEXT_PROGRESS", "0")
-    from redtext.bench import run_benchmark
+    from redtext.bench.protocol import run_benchmark
 
     params = dict(params)
     size = params.pop("subset_size", 8)

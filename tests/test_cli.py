@@ -368,3 +368,21 @@ def test_a_model_remembers_the_columns_of_its_run(problem, capsys):
     code, _, err = run_cli(["classify", "--model", out / "model", "--input", d / "pool_cols.jsonl", "--out",
                             d / "cols2.jsonl", "--text-col", "nope"], capsys)
     assert code == 2 and "no column 'nope'" in err
+
+
+def test_bench_trust_table_counts_coverage_and_refuses_bad_input(capsys):
+    from redtext.bench.trust import render
+
+    rows = [{"dataset": "d", "profile": p, "seed": 0, "pool": 0.95, "test": 0.9, "expert_precision": 0.9,
+             "estimate": 0.94, "low": lo, "high": hi, "covered": lo <= 0.95 <= hi, "fpr": 0.1, "true_fpr": 0.05,
+             "tpr": 1.0, "true_tpr": 0.95, "ece": 0.01, "calls": 100, "qc_calls": 3, "audit_calls": 2,
+             "stop": "budget", "wall_s": 1.0} for p, lo, hi in (("careful", 0.93, 0.96), ("strict", 0.96, 0.97))]
+    table = render(rows)
+    assert "covers the true pool accuracy in 1 of 2 runs" in table
+    assert "| d | careful | 0 | 95.00 |" in table and "| no |" in table
+    assert "mean 0.050, max 0.050" in table  # |measured - true fpr|
+    for args, needle in ((["bench-trust", "--datasets", "nope"], "use some of"),
+                         (["bench-trust", "--seeds", "a"], "whole numbers"),
+                         (["bench-trust", "--profiles", "kind"], "use some of")):
+        code, _, err = run_cli(args, capsys)
+        assert code == 2 and needle in err, err

@@ -68,7 +68,7 @@ def test_known_answer_questions_pair_a_seed_text_with_its_own_and_its_hardest_wr
     assert wrong[0] == 2 and wrong[2] == 2  # label 2's centroid sits between the others
     checks = plan_checks(X, y, 3, seed=0)
     assert len(checks) == len(y) and len({c.row for c in checks}) == len(y)
-    assert sum(c.positive for c in checks) == 2  # one positive for two negatives
+    assert sum(c.positive for c in checks) == 3  # a positive and a negative in turn
     for c in checks:
         assert (c.label == y[c.row]) == c.positive
     allowed = np.array([True, True, False])

@@ -20,6 +20,8 @@ class Ledger:
         self.prior: dict[int, tuple[np.ndarray, np.ndarray]] = {}
         self.answers: dict[int, list[tuple[int, object]]] = {}
         self.sharpness = 1.0          # the classifier's calibration (see the module doc)
+        # labels asked outside a text's first candidates: their share of its "another label" mass
+        self.extra: dict[int, dict[int, float]] = {}
 
     def calibrate(self, rates: Rates) -> float:
         """Refit :attr:`sharpness` to every answer so far (under ``rates``); returns it."""
@@ -39,6 +41,14 @@ class Ledger:
     def note_prior(self, i: int, candidates: np.ndarray, scores: np.ndarray) -> None:
         if i not in self.prior:
             self.prior[i] = (np.asarray(candidates, dtype=np.int64).copy(), np.asarray(scores, dtype=np.float64).copy())
+
+    def note_extra(self, i: int, label: int, share: float) -> None:
+        """A label outside text ``i``'s first candidates, about to be asked because later
+        classifiers (or the label's own examples) rank it: its prior is ``share`` of the mass the
+        first candidates left to "another label" (kept once, like the first prior)."""
+        cands = self.prior[i][0].tolist() if i in self.prior else []
+        if label not in cands:
+            self.extra.setdefault(i, {}).setdefault(int(label), float(min(max(share, 0.0), 1.0)))
 
     def add(self, i: int, label: int, verdict) -> None:
         self.answers.setdefault(i, []).append((int(label), verdict))
@@ -114,9 +124,15 @@ class Ledger:
         labels = list(cands.tolist())
         probs = list(sharpen(scores[None, :], self.n_labels, self.sharpness)[0])
         rest = max(0.0, 1.0 - float(np.sum(probs)))
+        extra = self.extra.get(i, {})
+        scale = 1.0 / max(1.0, sum(extra.values()))   # the shares never take more than the rest
+        for lab, share in extra.items():
+            labels.append(lab)
+            probs.append(rest * share * scale)
+        left = rest * max(0.0, 1.0 - sum(extra.values()) * scale)
         outside = max(1, self.n_labels - len(labels))
         for lab, _ in self.answers.get(i, ()):
             if lab not in labels:
                 labels.append(lab)
-                probs.append(rest / outside)
+                probs.append(left / outside)
         return labels, np.asarray(probs)

@@ -281,7 +281,7 @@ class Delegation:
             answered += 1
         return answered
 
-    def _next_label(self, i: int, pred: Predictions) -> int | None:
+    def _next_label(self, i: int, pred: Predictions, *, note: bool = False) -> int | None:
         """The label to ask about next: the text's best by its posterior among those not asked —
         its candidates when first asked, and the current classifiers' candidates, which share the
         posterior left to "another label" in proportion to their current scores."""
@@ -289,7 +289,7 @@ class Delegation:
 
         labels, post, rest = self.ledger.belief(i, self.rates)
         asked = self.ledger.asked(i)
-        best, best_p = None, -1.0
+        best, best_p, share = None, -1.0, None
         for lab, p in zip(labels.tolist(), post.tolist()):
             if lab not in asked and self._askable(lab) and p > best_p:
                 best, best_p = lab, p
@@ -299,9 +299,11 @@ class Delegation:
         if new and rest > 0:
             mass = float(scores[new].sum()) + max(0.0, 1.0 - float(scores.sum()))
             for k in new:
-                lab, p = int(pred.candidates[i][k]), rest * float(scores[k]) / max(mass, 1e-12)
-                if lab not in asked and self._askable(lab) and p > best_p:
-                    best, best_p = lab, p
+                lab, frac = int(pred.candidates[i][k]), float(scores[k]) / max(mass, 1e-12)
+                if lab not in asked and self._askable(lab) and rest * frac > best_p:
+                    best, best_p, share = lab, rest * frac, frac
+        if note and share is not None:  # its prior from now on: that share of the rest
+            self.ledger.note_extra(i, best, share)
         return best
 
     def _settled(self, i: int) -> bool:
@@ -345,7 +347,7 @@ class Delegation:
             for i in open_picks:
                 if len(self.ledger.asked(i)) >= 2 * cfg.max_candidates or (i in self.ledger and self._settled(i)):
                     continue
-                nxt = self._next_label(i, pred)
+                nxt = self._next_label(i, pred, note=True)
                 if nxt is not None:
                     pending.append((i, nxt))
             pending = pending[:max(0, min(round_calls - spent, limit - spent))]
@@ -416,9 +418,13 @@ class Delegation:
                     # the classifiers know the label from too few examples to score it: the text,
                     # nearest to those examples, makes it as plausible as their own best guess
                     cands, scores = pred.candidates[i], pred.candidate_scores[i].astype(np.float64)
-                    keep = cands != lab
-                    prior = np.r_[scores[0], scores[keep]]
-                    self.ledger.note_prior(i, np.r_[lab, cands[keep]], prior / max(1.0, float(prior.sum())))
+                    if i in self.ledger.prior:  # asked before: the label takes the top's weight from the rest
+                        top, left = float(scores[0]), max(1e-12, 1.0 - float(self.ledger.prior[i][1].sum()))
+                        self.ledger.note_extra(i, lab, min(1.0, top / left))
+                    else:
+                        keep = cands != lab
+                        prior = np.r_[scores[0], scores[keep]]
+                        self.ledger.note_prior(i, np.r_[lab, cands[keep]], prior / max(1.0, float(prior.sum())))
                     out.append((i, lab))
                     free[i] = False
                     taken += 1

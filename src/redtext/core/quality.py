@@ -7,8 +7,9 @@ questions look exactly like the others (a text is never shown as an example in i
 question). Their answers measure the expert's ``tpr`` and ``fpr`` on plausible wrong labels —
 exactly where an expert's errors sit (:mod:`.evidence`).
 
-Two negatives are asked for every positive: experts are far more often wrong on plausible wrong
-labels than on right ones, and the false-positive rate is what weighs a "yes".
+One negative is asked for every positive: the false-positive rate weighs every "yes", and the
+true-positive rate is what the audit's correction is most sensitive to (with most delivered
+labels right, the estimate moves almost one for one with it).
 """
 from __future__ import annotations
 
@@ -53,7 +54,7 @@ def hardest_wrong_labels(X: np.ndarray, y: np.ndarray, n_labels: int, *, allowed
 def plan_checks(X_seed: np.ndarray, y_seed: np.ndarray, n_labels: int, seed: int,
                 allowed: np.ndarray | None = None) -> list[Check]:
     """Every known-answer question the seed offers, in the order they are asked: a shuffled seed,
-    each text once, one positive then two negatives in turn. With ``allowed`` (a bool per label:
+    each text once, a positive and a negative in turn. With ``allowed`` (a bool per label:
     the labels the expert may be asked about) only those labels' texts and wrong labels."""
     y_seed = np.asarray(y_seed, dtype=np.int64)
     rows = np.arange(len(y_seed)) if allowed is None else np.flatnonzero(np.asarray(allowed, dtype=bool)[y_seed])
@@ -66,7 +67,7 @@ def plan_checks(X_seed: np.ndarray, y_seed: np.ndarray, n_labels: int, seed: int
     checks = []
     for k, i in enumerate(order):
         i = int(i)
-        if k % 3 == 0:
+        if k % 2 == 0:
             checks.append(Check(i, int(y_seed[i]), True))
         else:
             checks.append(Check(i, int(wrong[i]), False))
