@@ -47,8 +47,10 @@ def test_tiny_run_writes_every_field_with_sane_values(tmp_path, capsys):
     assert 30 < result["peak_rss_mb"] < 4096
     assert result["peak_rss_total_mb"] >= result["peak_rss_mb"]
     assert result["train_rows"] >= 50 * 10  # k = 10 seed rows per label, plus validated texts
-    assert result["round_calls"] == math.ceil(0.25 * 2000 / 8)
-    assert 0 < result["expert_calls"] <= 2 * result["round_calls"]
+    # a round's share of the budget, less the known-answer checks and the audit (each at most a tenth)
+    assert math.ceil(0.8 * 0.25 * 2000 / 8) <= result["round_calls"] <= math.ceil(0.25 * 2000 / 8)
+    # two measured rounds, plus the known-answer checks and the audit (at most a fifth of the budget)
+    assert 0 < result["expert_calls"] <= 2 * result["round_calls"] + 0.2 * 0.25 * 2000
     assert set(result["targets_met"]) == {"round_overhead_s", "classify_ratio", "peak_rss_mb"}
     assert result["targets_met"]["peak_rss_mb"] is True
     # the loop learnt something: far above chance (1/50) on the synthetic gold

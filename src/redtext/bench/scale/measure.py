@@ -20,20 +20,27 @@ def _log(msg: str) -> None:
 # -- one pool size, in its own process ------------------------------------------------------------
 
 class ScriptedExpert(BaseExpert):
-    """Answers from the synthetic gold at once (ids are ``p<row>``); keeps its own time per round."""
+    """Answers from the synthetic gold at once (pool ids are ``p<row>``; the known-answer questions
+    about seed texts ``seed:<row>``, answered from the seed's labels); keeps its own time per round."""
 
     name = "scripted-gold"
     batch_size = 64
 
-    def __init__(self, gold, names):
+    def __init__(self, gold, names, seed_labels=()):
         self.gold = gold
         self.names = names
+        self.seed_labels = list(seed_labels)
         self.round = 0
         self.seconds: dict[int, float] = {}
 
+    def _truth(self, text_id: str) -> str:
+        if text_id.startswith("seed:"):
+            return self.seed_labels[int(text_id[5:])]
+        return self.names[self.gold[int(text_id[1:])]]
+
     def ask(self, questions):
         t = time.perf_counter()
-        out = [self.names[self.gold[int(q.text_id[1:])]] == q.label for q in questions]
+        out = [self._truth(q.text_id) == q.label for q in questions]
         self.seconds[self.round] = self.seconds.get(self.round, 0.0) + time.perf_counter() - t
         return out
 
@@ -107,9 +114,9 @@ def _timed_journal(store, run_id):
         def _add(self, round_no, t):
             self.write_s[round_no] = self.write_s.get(round_no, 0.0) + time.perf_counter() - t
 
-        def record(self, items, *, expert, round_no):
+        def record(self, items, *, expert, round_no, kind="label"):
             t = time.perf_counter()
-            super().record(items, expert=expert, round_no=round_no)
+            super().record(items, expert=expert, round_no=round_no, kind=kind)
             self._add(round_no, t)
 
         def record_round(self, round_no, metrics):
@@ -165,7 +172,7 @@ def run_size(cfg: dict) -> dict:
         store.add_texts(run_id, "pool", pool_ids, pool_texts)
         add_texts_s = time.perf_counter() - t
 
-        expert = ScriptedExpert(gold, names)
+        expert = ScriptedExpert(gold, names, seed_labels)
         per_round = int(cfg["round_calls"])
 
         def on_round(metrics, model, pred, validated):
