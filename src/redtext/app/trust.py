@@ -3,6 +3,8 @@ a warning when they make it unusable), the audit's estimate of the pool's accura
 lines the CLI prints about them."""
 from __future__ import annotations
 
+from ..core.audit import USABLE_GAP
+
 
 def expert_warning(quality: dict) -> str | None:
     """A warning when the known-answer questions show an expert whose answers carry little: it
@@ -16,7 +18,7 @@ def expert_warning(quality: dict) -> str | None:
     if quality["tpr_high"] < 0.7:
         return (f"the expert said no to {1 - quality['tpr']:.0%} of known-right labels (95 % interval for yes "
                 f"{quality['tpr_low']:.0%}–{quality['tpr_high']:.0%}): its no is weak evidence")
-    if quality["tpr"] - quality["fpr"] < 0.3:
+    if quality["tpr"] - quality["fpr"] < USABLE_GAP:
         return (f"the expert barely tells right from wrong labels (yes to {quality['tpr']:.0%} of right ones, "
                 f"{quality['fpr']:.0%} of wrong ones)")
     return None

@@ -155,11 +155,8 @@ def estimate(*, source: list[str], confidence: np.ndarray, members: dict,
 def run_audit(delegation, delivered, result, n: int, seed: int) -> dict:
     """Audit ``n`` delivered labels through ``delegation``'s expert and estimate the pool's accuracy.
     Rows already audited (in the journal, by a resumed run) are replayed first."""
-    from .loop import duplicate_groups
-
-    problem = delegation.p
-    rep, members = duplicate_groups(problem.pool_texts)
-    eligible = (rep == np.arange(len(rep))) & (np.asarray(delivered.source, dtype=object) == "classifier")
+    members = delegation.members  # the loop's duplicate groups: its representatives stand for them
+    eligible = delegation.is_rep & (np.asarray(delivered.source, dtype=object) == "classifier")
     eligible[list(result.ledger.answers)] = False  # asked texts are estimated from their own answers
     allowed = delegation.cfg.ask_labels
     if allowed is not None:  # add-classes / retrain: only the labels the expert may be asked about

@@ -39,7 +39,7 @@ class Delivery:
 
 
 def deliver(problem: Problem, result: LoopResult) -> Delivery:
-    from .evidence import sharpen
+    from .evidence import rest_shares, sharpen
 
     pred = result.predictions
     n = len(problem.pool_texts)
@@ -51,15 +51,13 @@ def deliver(problem: Problem, result: LoopResult) -> Delivery:
     _, members = duplicate_groups(problem.pool_texts)
     outside: dict[int, float] = {}
     for i, answers in result.ledger.answers.items():
-        cand, post, _ = result.ledger.belief(i, result.rates)
-        j, p = result.ledger.decide(i, result.rates)
+        cand, post, j, p = result.ledger.decide(i, result.rates)
         rows = members.get(i, i)
         if j is None:  # every asked label ruled out: the final classifiers' best label not asked about
             asked = {lab for lab, _ in answers}
             free = [k for k, lab in enumerate(pred.candidates[i].tolist()) if lab not in asked]
             if free:
-                mass = float(scores[i, free].sum()) + max(0.0, 1.0 - float(scores[i].sum()))
-                outside[i] = float(scores[i, free[0]]) / max(mass, 1e-12)
+                outside[i] = float(rest_shares(scores[i], free)[0])
                 labels[rows] = pred.candidates[i, free[0]]
                 conf[rows] = p * outside[i]
                 source[rows] = "classifier"

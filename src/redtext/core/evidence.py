@@ -77,28 +77,44 @@ class Rates:
                 "calls": self.n_pos + self.n_neg, "positives": self.n_pos, "negatives": self.n_neg}
 
 
-def posterior(prior: np.ndarray, answers: Sequence[tuple[int, object]], tpr: float, fpr: float) -> tuple[np.ndarray, float]:
-    """Posterior over ``len(prior)`` candidates plus "another label": ``prior`` holds the
-    candidates' probabilities (their sum at most 1; the rest belongs to the other labels);
-    ``answers`` are ``(candidate index, verdict)``. Returns (candidate posteriors, rest)."""
-    p = np.asarray(prior, dtype=np.float64).copy()
+def _weighted(prior: np.ndarray, answers: Sequence[tuple[int, object]], tpr, fpr):
+    """``prior`` times the likelihood of ``answers``, for each candidate and for "another label"
+    (the prior's missing mass). Scalar rates give ``(candidates (k,), rest float)``; arrays of
+    ``D`` rates (one per draw) give ``((D, k), (D,))``. Every answer is a yes or no about one
+    candidate; the rates say how likely it is when that candidate is, or is not, the truth."""
+    p = np.asarray(prior, dtype=np.float64)
     rest = max(0.0, 1.0 - float(p.sum()))
+    draws = bool(np.ndim(tpr))
+    if draws:  # one row per draw; the rates become columns so that they scale each row
+        tpr, fpr = np.asarray(tpr, dtype=np.float64)[:, None], np.asarray(fpr, dtype=np.float64)[:, None]
+        cand, rest = np.repeat(p[None, :], len(tpr), axis=0), np.full((len(tpr), 1), rest)
+    else:
+        cand = p.copy()
     for j, verdict in answers:
         if verdict is None:
             continue
-        if verdict:
-            like = np.full(len(p), fpr)
-            like[j] = tpr
-            rest *= fpr
-        else:
-            like = np.full(len(p), 1.0 - fpr)
-            like[j] = 1.0 - tpr
-            rest *= 1.0 - fpr
-        p *= like
-    total = float(p.sum()) + rest
+        hit, miss = (tpr, fpr) if verdict else (1.0 - tpr, 1.0 - fpr)
+        key = (slice(None), slice(j, j + 1)) if draws else j  # candidate j (a column, with draws)
+        truth_j = cand[key] * hit
+        cand *= miss
+        cand[key] = truth_j
+        rest = rest * miss
+    return (cand, rest[:, 0]) if draws else (cand, rest)
+
+
+def posterior(prior: np.ndarray, answers: Sequence[tuple[int, object]], tpr, fpr):
+    """Posterior over ``len(prior)`` candidates plus "another label": ``prior`` holds the
+    candidates' probabilities (their sum at most 1; the rest belongs to the other labels);
+    ``answers`` are ``(candidate index, verdict)``. Returns (candidate posteriors, rest) — for
+    scalar rates a vector and a float, for arrays of rates (one per draw) one row per draw."""
+    cand, rest = _weighted(prior, answers, tpr, fpr)
+    if np.ndim(tpr):
+        total = np.maximum(cand.sum(axis=1) + rest, 1e-300)
+        return cand / total[:, None], rest / total
+    total = float(cand.sum()) + rest
     if total <= 0:
-        return np.full(len(p), 1.0 / (len(p) + 1)), 1.0 / (len(p) + 1)
-    return p / total, rest / total
+        return np.full(len(cand), 1.0 / (len(cand) + 1)), 1.0 / (len(cand) + 1)
+    return cand / total, rest / total
 
 
 def sharpen(scores: np.ndarray, n_labels: int, a: float) -> np.ndarray:
@@ -117,26 +133,22 @@ def sharpen(scores: np.ndarray, n_labels: int, a: float) -> np.ndarray:
     return top / np.maximum(total, 1e-300)
 
 
+def rest_shares(scores: np.ndarray, idx: Sequence[int]) -> np.ndarray:
+    """How the mass left to "another label" splits over the candidates ``idx`` of one text's
+    (calibrated) ``scores``: in proportion to their scores, the labels beyond the candidates
+    keeping what the scores leave unassigned."""
+    scores = np.asarray(scores, dtype=np.float64)
+    part = scores[list(idx)]
+    mass = float(part.sum()) + max(0.0, 1.0 - float(scores.sum()))
+    return part / max(mass, 1e-12)
+
+
 def log_evidence(prior: np.ndarray, answers: Sequence[tuple[int, object]], tpr: float, fpr: float) -> float:
     """log P(answers) when the truth is drawn from ``prior`` (the candidates, the rest being
     "another label") and each answer follows the rates: the normaliser of :func:`posterior`."""
-    p = np.asarray(prior, dtype=np.float64).copy()
-    rest = max(0.0, 1.0 - float(p.sum()))
-    log_scale = 0.0
-    for j, verdict in answers:
-        if verdict is None:
-            continue
-        hit, miss = (tpr, fpr) if verdict else (1.0 - tpr, 1.0 - fpr)
-        p *= miss
-        p[j] *= hit / miss
-        rest *= miss
-        total = float(p.sum()) + rest
-        if total <= 0:
-            return -np.inf
-        p /= total
-        rest /= total
-        log_scale += np.log(total)
-    return log_scale
+    cand, rest = _weighted(prior, answers, tpr, fpr)
+    total = float(cand.sum()) + rest
+    return float(np.log(total)) if total > 0 else -np.inf
 
 
 #: the sharpness searched: temperatures from 4 down to 1/4

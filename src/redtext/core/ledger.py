@@ -70,16 +70,17 @@ class Ledger:
         j = int(np.argmax(post))
         return int(labels[j]), float(post[j])
 
-    def decide(self, i: int, rates: Rates) -> tuple[int | None, float]:
-        """(index into the text's labels, posterior) of its best label — or ``(None, rest)`` when
-        that label was rejected and the truth more likely lies among the labels never asked
-        about: the expert's "no", at its measured reliability, has ruled it out."""
+    def decide(self, i: int, rates: Rates) -> tuple[np.ndarray, np.ndarray, int | None, float]:
+        """(labels, posterior, index into the labels, its posterior) of the text's best label — the
+        index ``None`` with the posterior of "another label" when that label was rejected and the
+        truth more likely lies among the labels never asked about: the expert's "no", at its
+        measured reliability, has ruled it out."""
         labels, post, rest = self.belief(i, rates)
         j = int(np.argmax(post))
         rejected = any(lab == labels[j] and v is False for lab, v in self.answers.get(i, ()))
         if rejected and rest > post[j]:
-            return None, float(rest)
-        return j, float(post[j])
+            return labels, post, None, float(rest)
+        return labels, post, j, float(post[j])
 
     def delivered_posterior(self, rates: Rates, outside_share: dict[int, float] | None = None):
         """``fn(tpr, fpr) -> {text: posterior of its delivered label}`` for arrays of rates (one
@@ -88,33 +89,16 @@ class Ledger:
         the answers make it, under other rates the expert might have, is what the audit's
         interval draws."""
         outside_share = outside_share or {}
-        chosen = {i: self.decide(i, rates)[0] for i in self.answers}
+        chosen = {i: self.decide(i, rates)[2] for i in self.answers}
 
         def fn(tpr: np.ndarray, fpr: np.ndarray) -> dict[int, np.ndarray]:
-            tpr = np.asarray(tpr, dtype=np.float64)[:, None]
-            fpr = np.asarray(fpr, dtype=np.float64)[:, None]
+            tpr, fpr = np.asarray(tpr, dtype=np.float64), np.asarray(fpr, dtype=np.float64)
             out = {}
             for i, j_star in chosen.items():
                 labels, prior = self._prior_of(i)
                 index = {lab: k for k, lab in enumerate(labels)}
-                log_like = np.zeros((tpr.shape[0], len(labels)))
-                log_rest = np.zeros((tpr.shape[0], 1))
-                for lab, v in self.answers[i]:
-                    if v is None:
-                        continue
-                    k = index[lab]
-                    hit = np.log(tpr if v else 1 - tpr)
-                    miss = np.log(fpr if v else 1 - fpr)
-                    log_like += miss
-                    log_like[:, k:k + 1] += hit - miss
-                    log_rest += miss
-                rest = max(0.0, 1.0 - float(prior.sum()))
-                num = prior[None, :] * np.exp(log_like)
-                den = num.sum(axis=1) + rest * np.exp(log_rest[:, 0])
-                if j_star is None:
-                    out[i] = rest * np.exp(log_rest[:, 0]) / np.maximum(den, 1e-300) * outside_share.get(i, 0.0)
-                else:
-                    out[i] = num[:, j_star] / np.maximum(den, 1e-300)
+                post, rest = posterior(prior, [(index[lab], v) for lab, v in self.answers[i]], tpr, fpr)
+                out[i] = rest * outside_share.get(i, 0.0) if j_star is None else post[:, j_star]
             return out
 
         return fn

@@ -285,7 +285,7 @@ class Delegation:
         """The label to ask about next: the text's best by its posterior among those not asked —
         its candidates when first asked, and the current classifiers' candidates, which share the
         posterior left to "another label" in proportion to their current scores."""
-        from .evidence import sharpen
+        from .evidence import rest_shares, sharpen
 
         labels, post, rest = self.ledger.belief(i, self.rates)
         asked = self.ledger.asked(i)
@@ -297,9 +297,8 @@ class Delegation:
         scores = sharpen(pred.candidate_scores[i][None, :], len(self.p.classes), self.ledger.sharpness)[0]
         new = [k for k, lab in enumerate(pred.candidates[i].tolist()) if lab not in known]
         if new and rest > 0:
-            mass = float(scores[new].sum()) + max(0.0, 1.0 - float(scores.sum()))
-            for k in new:
-                lab, frac = int(pred.candidates[i][k]), float(scores[k]) / max(mass, 1e-12)
+            for k, frac in zip(new, rest_shares(scores, new).tolist()):
+                lab = int(pred.candidates[i][k])
                 if lab not in asked and self._askable(lab) and rest * frac > best_p:
                     best, best_p, share = lab, rest * frac, frac
         if note and share is not None:  # its prior from now on: that share of the rest
