@@ -7,7 +7,7 @@ import pytest
 from redtext import RED
 from redtext.core.grow import place_labels, subsets_holding
 
-from redtext.testing import TOPICS, topic_texts as make_texts
+from redtext.testing import topic_texts as make_texts
 
 NEW = ["pets", "movies"]
 

@@ -1,7 +1,6 @@
 """The OpenAI-compatible expert against a real (local, scripted) HTTP server: faults included."""
 from __future__ import annotations
 
-import json
 import sqlite3
 import time
 

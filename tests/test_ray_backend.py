@@ -6,7 +6,6 @@ go through map_batches in several blocks.
 """
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys

@@ -15,11 +15,12 @@ from typing import Callable, Sequence
 import numpy as np
 
 from .core.budget import resolve_budget
+from .core.openworld import NONE_LABEL, check_inputs, with_none
 from .core.predict import Predictions, calibrated, combine, predict_compact
 from .core.select import UNCERTAINTY
 from .errors import InputError
 from .options import (Check, ClassifierOptions, Either, Instance, Number, OneOf, Params, QualityOptions,
-                      RoundOptions, check_params, options_from_json, options_to_json)
+                      RoundOptions, check_params, options_to_json)
 
 #: ``subset_size="auto"``: one flat classifier below this many labels, subsets from it on
 AUTO_SUBSETS_FROM_LABELS = 1000
@@ -82,6 +83,13 @@ class RED(Params):
     quality : QualityOptions or None
         The known-answer questions that measure the expert and the audit that estimates the
         pool's accuracy, as shares of the budget (:class:`redtext.options.QualityOptions`).
+    open_world : "auto", "on" or "off"
+        May a pool text fit none of the labels? ``auto`` (default): when the expert's answers show
+        more texts rejected for every label asked than the classifier's doubt explains (a
+        likelihood-ratio test, :func:`redtext.core.evidence.fit_calibration`), such texts are
+        delivered with no label (``None``) and the classifier learns "no label" from them; a
+        closed pool stays closed. ``on``: the share is fitted without the test; ``off``: every
+        text gets a label.
     random_state : int
         Seed for every random choice.
     n_jobs : int or None
@@ -110,6 +118,7 @@ class RED(Params):
         "classifier": Either(None, Instance(ClassifierOptions, what=""), what="a ClassifierOptions or None"),
         "rounds": Either(None, Instance(RoundOptions, what=""), what="a RoundOptions or None"),
         "quality": Either(None, Instance(QualityOptions, what=""), what="a QualityOptions or None"),
+        "open_world": OneOf("auto", "on", "off"),
         "random_state": Number(integer=True),
         "n_jobs": Either(None, Number(1, integer=True), what="None or a positive whole number"),
         "backend": Check(_check_backend),
@@ -118,8 +127,8 @@ class RED(Params):
 
     def __init__(self, subset_size="auto", budget=0.25, *, embedder="minilm", uncertainty: str = "auto",
                  max_candidates: int = 3, classifier: ClassifierOptions | None = None,
-                 rounds: RoundOptions | None = None, quality: QualityOptions | None = None, random_state: int = 0,
-                 n_jobs: int | None = None, backend="local", verbose: bool = True):
+                 rounds: RoundOptions | None = None, quality: QualityOptions | None = None, open_world: str = "auto",
+                 random_state: int = 0, n_jobs: int | None = None, backend="local", verbose: bool = True):
         self.subset_size = subset_size
         self.budget = budget
         self.embedder = embedder
@@ -128,6 +137,7 @@ class RED(Params):
         self.classifier = classifier
         self.rounds = rounds
         self.quality = quality
+        self.open_world = open_world
         self.random_state = random_state
         self.n_jobs = n_jobs
         self.backend = backend
@@ -180,7 +190,7 @@ class RED(Params):
 
         self._check_params()
         self._resolve()
-        seed_texts, seed_labels, pool_texts, pool_ids = _inputs(X, y, pool, pool_ids)
+        seed_texts, seed_labels, pool_texts, pool_ids = check_inputs(X, y, pool, pool_ids)
         if len(set(seed_labels)) < 2:
             raise InputError("the seed needs at least 2 distinct labels")
         self.classes_ = sorted(set(seed_labels))
@@ -190,6 +200,7 @@ class RED(Params):
         self.subset_size_ = resolve_subset_size(self.subset_size, len(self.classes_))
         self.subsets_ = partition_labels(self.label_vectors_, self.subset_size_, reduce=self._classifier.reduce,
                                          random_state=self.random_state)
+        self.open_world_ = self.open_world != "off"
         return self._delegate(seed_texts, seed_labels, X_seed, pool_texts, pool_ids, X_pool, descriptions, expert,
                               journal=journal, monitor=monitor)
 
@@ -212,21 +223,26 @@ class RED(Params):
         self._check_fitted()
         self._check_params()
         self._resolve()
-        seed_texts, seed_labels, pool_texts, pool_ids = _inputs(X, y, pool, pool_ids)
+        seed_texts, seed_labels, pool_texts, pool_ids = check_inputs(X, y, pool, pool_ids)
         base_texts, base_labels, base_X = self.training_data()
         base_models = list(self.ensemble_.models_)
-        base_subsets = [list(s) for s in self.subsets_]
         n_base = len(self.classes_)
+        base_subsets = [list(s) for s in self.subsets_]
         self.classes_ = list(self.classes_) + sorted(set(seed_labels) - set(self.classes_))
         unknown = sorted(set(retrain or ()) - set(self.classes_))
         if unknown:
             raise InputError(f"--classes names labels the model does not have: {', '.join(unknown[:5])}; "
                              f"its labels are listed in {getattr(self, 'path_', 'the model')}/manifest.json")
         X_new, X_pool = self._vectors(seed_texts, pool_texts, embeddings)
-        seed_texts = list(base_texts) + seed_texts
-        seed_labels = list(base_labels) + seed_labels
-        X_seed = np.vstack([np.asarray(base_X, dtype=np.float32), X_new])
-        self.label_vectors_ = label_vectors(X_seed, self._indices(seed_labels), len(self.classes_))
+        # a text the new seed labels (an accepted proposal, say) leaves the model's own training rows
+        relabelled = set(seed_texts)
+        keep = [j for j, t in enumerate(base_texts) if t not in relabelled]
+        seed_texts = [base_texts[j] for j in keep] + seed_texts
+        seed_labels = [base_labels[j] for j in keep] + seed_labels
+        X_seed = np.vstack([np.asarray(base_X, dtype=np.float32)[keep], X_new])
+        y_all = self._indices(seed_labels)
+        known = y_all < len(self.classes_)  # label vectors from the labels' own rows, not "no label"'s
+        self.label_vectors_ = label_vectors(X_seed[known], y_all[known], len(self.classes_))
         size = None if len(base_subsets) == 1 else (resolve_subset_size(self.subset_size, len(self.classes_))
                                                      or AUTO_SUBSET_SIZE)
         self.subset_size_ = size
@@ -234,11 +250,14 @@ class RED(Params):
                                               list(range(n_base, len(self.classes_))), size)
         retrain_idx = [self.classes_.index(c) for c in (retrain or ())]
         changed |= subsets_holding(self.subsets_, retrain_idx)
+        if getattr(self, "open_world_", False) and changed:
+            # "no label" moves to the new last index: its classifier (flat: the one) retrains
+            changed |= subsets_holding(self._model_subsets(), [len(self.classes_)])
         if not changed:
             raise InputError("nothing to retrain: the seed adds no new label and no --classes were named")
         frozen = {g: m for g, m in enumerate(base_models) if g not in changed}
-        self.changed_subsets_ = sorted(changed)
-        ask = retrain_idx or [lab for g in sorted(changed) for lab in self.subsets_[g]]
+        self.changed_subsets_ = sorted(g for g in changed if g < len(self.subsets_))
+        ask = retrain_idx or [lab for g in self.changed_subsets_ for lab in self.subsets_[g]]
         ask_labels = np.zeros(len(self.classes_), dtype=bool)
         ask_labels[ask] = True
         return self._delegate(seed_texts, seed_labels, X_seed, pool_texts, pool_ids, X_pool, descriptions, expert,
@@ -246,6 +265,7 @@ class RED(Params):
 
     def _indices(self, labels: Sequence[str]) -> np.ndarray:
         index = {c: i for i, c in enumerate(self.classes_)}
+        index[NONE_LABEL] = len(self.classes_)  # training rows of "no label" (open world)
         return np.array([index[lab] for lab in labels], dtype=np.int64)
 
     def _vectors(self, seed_texts, pool_texts, embeddings) -> tuple[np.ndarray, np.ndarray]:
@@ -274,25 +294,35 @@ class RED(Params):
         y_seed = self._indices(seed_labels)
         index = {c: i for i, c in enumerate(self.classes_)}
         descriptions = {k: v for k, v in (descriptions or {}).items() if k in index}
-        label_group = np.empty(len(self.classes_), dtype=np.int64)
-        for g, members in enumerate(self.subsets_):
+        n_user = len(self.classes_)
+        none = n_user if getattr(self, "open_world_", False) else None
+        n_model = n_user + (none is not None)   # the classifiers' labels: the user's, then "no label"
+        if none is not None:  # never asked about: it is what the expert's rejections of every label mean
+            ask_labels = np.ones(n_user, dtype=bool) if ask_labels is None else np.asarray(ask_labels, dtype=bool)
+            ask_labels = np.append(ask_labels, False)
+        label_group = np.empty(n_model, dtype=np.int64)
+        for g, members in enumerate(self._model_subsets()):
             label_group[members] = g
-        seed_map = {t: index[lab] for t, lab in zip(seed_texts, seed_labels)}
+        seed_map = {t: int(lab) for t, lab in zip(seed_texts, y_seed)}
         fixed = np.array([seed_map.get(t, -1) for t in pool_texts], dtype=np.int64)
         n_budget = resolve_budget(self.budget, len(pool_texts)) if expert is not None else 0
         expert = as_expert(expert) if expert is not None else as_expert(_no_expert)
         expert.prepare(self.classes_, self.label_vectors_)
         opts, ropts = self._classifier, self._rounds
-        trainer = Trainer(self.subsets_, len(self.classes_), label_vectors=self.label_vectors_, C=opts.C,
+        vectors = self.label_vectors_ if none is None else np.vstack([self.label_vectors_,
+                                                                      self.label_vectors_.mean(axis=0, keepdims=True)])
+        trainer = Trainer(self._model_subsets(), n_model, label_vectors=vectors, C=opts.C,
                           noise_factor=opts.noise_factor, noise_clusters=opts.noise_clusters,
                           random_state=self.random_state, n_jobs=self.n_jobs, backend=self.backend_, frozen=frozen)
-        problem = Problem(classes=self.classes_, X_seed=X_seed, y_seed=y_seed, seed_texts=seed_texts, X_pool=X_pool,
-                          pool_texts=pool_texts, pool_ids=pool_ids, fixed=fixed, descriptions=descriptions)
+        problem = Problem(classes=list(self.classes_) + ([NONE_LABEL] if none is not None else []), X_seed=X_seed,
+                          y_seed=y_seed, seed_texts=seed_texts, X_pool=X_pool, pool_texts=pool_texts,
+                          pool_ids=pool_ids, fixed=fixed, descriptions=descriptions, none=none)
         checks, audit = self._quality.calls(n_budget)
         config = LoopConfig(budget=n_budget, checks=checks, audit=audit, max_rounds=ropts.max_rounds,
                             rounds_hint=ropts.rounds_hint, max_candidates=self.max_candidates,
                             n_candidates=ropts.n_candidates, uncertainty=self.uncertainty, n_examples=ropts.n_examples,
-                            min_gain=ropts.min_gain, ask_labels=ask_labels, random_state=self.random_state)
+                            min_gain=ropts.min_gain, ask_labels=ask_labels, random_state=self.random_state,
+                            open_world=self.open_world if none is not None else "off")
         bar = bool(self.verbose) and n_budget > 0 and not expert.interactive  # a person's prompt is not drawn over
         with progress_bar("expert questions", total=n_budget, enabled=bar) as adv:
             loop = Delegation(problem, config, trainer, expert, journal=journal or MemoryJournal(),
@@ -302,6 +332,7 @@ class RED(Params):
             self.estimate_ = run_audit(loop, delivered, result, audit, self.random_state)
         self.expert_quality_ = result.rates.as_dict()
         self.sharpness_ = float(result.ledger.sharpness)
+        self.none_share_ = float(result.ledger.none_share)
         self.checks_ = [(seed_texts[c.row], self.classes_[c.label], c.positive, v) for c, v in result.checks]
         self.audited_ = {pool_ids[i]: v for i, v in self.estimate_.pop("audited").items()}
         self.ensemble_ = result.model
@@ -314,16 +345,17 @@ class RED(Params):
         self.budget_calls_ = n_budget
         self.answers_ = [(pool_texts[i], self.classes_[lab], v, r) for i, lab, v, r in result.answers]
         rows = delivered.train_rows
+        names = list(self.classes_) + [NONE_LABEL]
         self.train_texts_ = list(seed_texts) + [pool_texts[i] for i in rows]
-        self.train_labels_ = list(seed_labels) + [self.classes_[result.trained[i]] for i in rows]
+        self.train_labels_ = list(seed_labels) + [names[result.trained[i]] for i in rows]
         self.train_X_ = np.vstack([X_seed, X_pool[rows]]).astype(np.float32)
         self.pool_ids_ = list(pool_ids)
         self.pool_label_index_ = delivered.label
-        self.pool_labels_ = [self.classes_[i] for i in delivered.label]
+        self.pool_labels_ = self._names(delivered.label).tolist()
         self.pool_confidence_ = delivered.confidence
         self.pool_source_ = delivered.source
         self.pool_all_noise_ = delivered.all_noise
-        self.pool_candidates_ = [[(self.classes_[c], float(s)) for c, s in zip(cands, scs)]
+        self.pool_candidates_ = [[(self._names([c])[0], float(s)) for c, s in zip(cands, scs)]
                                  for cands, scs in zip(delivered.candidates, delivered.candidate_scores)]
         self.class_stats_ = class_stats(self.classes_, self.pool_labels_, delivered.confidence, delivered.source,
                                         [(lab, v) for _, lab, v, _ in self.answers_])
@@ -357,13 +389,27 @@ class RED(Params):
         # calibrated as the run's delivered confidences are (the power the expert's answers measured)
         return calibrated(pred, len(self.classes_), getattr(self, "sharpness_", 1.0))
 
+    def _model_subsets(self) -> list[list[int]]:
+        """The classifiers' subsets: ``subsets_``, with "no label" in the open world (:func:`with_none`)."""
+        subsets = [list(s) for s in self.subsets_]
+        return with_none(subsets, len(self.classes_)) if getattr(self, "open_world_", False) else subsets
+
+    def _n_model(self) -> int:
+        """The classifiers' labels: ``classes_``, then "no label" in the open world."""
+        return len(self.classes_) + bool(getattr(self, "open_world_", False))
+
+    def _names(self, index) -> np.ndarray:
+        """Label names for label indices, None for "no label"."""
+        return np.asarray(list(self.classes_) + [None], dtype=object)[np.asarray(index, dtype=np.int64)]
+
     def predict_proba(self, texts: Sequence[str] | None, *, embeddings: np.ndarray | None = None) -> np.ndarray:
-        """``(N, len(classes_))``; columns follow ``classes_``."""
-        return self.predict_details(texts, embeddings=embeddings, proba=True).proba
+        """``(N, len(classes_))``; columns follow ``classes_`` (for an open-world model each row
+        sums to one minus the probability that the text fits no label)."""
+        return self.predict_details(texts, embeddings=embeddings, proba=True).proba[:, :len(self.classes_)]
 
     def predict(self, texts: Sequence[str] | None, *, embeddings: np.ndarray | None = None) -> np.ndarray:
         pred = self.predict_details(texts, embeddings=embeddings)
-        return np.asarray(self.classes_, dtype=object)[pred.label]
+        return self._names(pred.label)
 
     # -- persistence -----------------------------------------------------------------------------------
     _UNSAVED = ("embedder", "backend", "n_jobs", "verbose")
@@ -383,6 +429,7 @@ class RED(Params):
                            extra={"subsets": [list(map(int, s)) for s in self.subsets_],
                                   "class_stats": getattr(self, "class_stats_", None),
                                   "sharpness": float(getattr(self, "sharpness_", 1.0)),
+                                  "open_world": bool(getattr(self, "open_world_", False)),
                                   "columns": getattr(self, "columns_", None)},
                            training=(self.train_texts_, self.train_labels_, self.train_X_)
                            if hasattr(self, "train_X_") else None)
@@ -425,7 +472,8 @@ class RED(Params):
                              "pass the embedder it was trained with")
         self.classes_ = list(manifest["classes"])
         self.subsets_ = [list(s) for s in manifest.get("subsets", [m.labels.tolist() for m in models])]
-        ens = SubsetEnsemble(self.subsets_, len(self.classes_), backend=self.backend_)
+        self.open_world_ = bool(manifest.get("open_world", False))
+        ens = SubsetEnsemble(self._model_subsets(), self._n_model(), backend=self.backend_)
         ens.models_ = models
         ens.n_features_in_ = int(info.get("dim", models[0].coef.shape[1]))
         self.ensemble_ = ens
@@ -437,39 +485,15 @@ class RED(Params):
         return self
 
 
-#: parameters of older bundles and run configs, and where they live now
-_OLD_CLASSIFIER = ("C", "noise_factor", "noise_clusters", "reduce")
-_OLD_ROUNDS = ("max_rounds", "rounds_hint", "min_gain", "n_candidates", "n_examples")
-
-
 def saved_params(params: dict) -> dict:
-    """Constructor parameters from a manifest's or run config's ``params`` — including those
-    written before the option objects existed (flat keys such as ``noise_factor`` or
-    ``max_rounds``), and leaving out parameters since removed (measured as not helping)."""
+    """Constructor parameters from a manifest's or run config's ``params``
+    (:func:`redtext.options.params_from_saved`)."""
     import inspect
 
-    known = set(inspect.signature(RED.__init__).parameters) - {"self"}
-    out = {k: options_from_json(k, v) for k, v in params.items() if k in known and k not in ("backend",)}
-    classifier = {k: params[k] for k in _OLD_CLASSIFIER if k in params}
-    rounds = {k: params[k] for k in _OLD_ROUNDS if k in params}
-    if classifier and not isinstance(out.get("classifier"), ClassifierOptions):
-        out["classifier"] = ClassifierOptions(**classifier)
-    if rounds and not isinstance(out.get("rounds"), RoundOptions):
-        out["rounds"] = RoundOptions(**rounds)
-    return out
+    from .options import params_from_saved
+
+    return params_from_saved(params, set(inspect.signature(RED.__init__).parameters) - {"self"})
 
 
 def _no_expert(text, label, context):  # pragma: no cover - never asked: the budget is 0 without an expert
     raise AssertionError("no expert was given")
-
-
-def _inputs(X, y, pool, pool_ids) -> tuple[list[str], list[str], list[str], list[str]]:
-    seed_texts = [str(t) for t in X]
-    seed_labels = [str(lab) for lab in y]
-    if len(seed_texts) != len(seed_labels):
-        raise InputError(f"{len(seed_texts)} seed texts but {len(seed_labels)} labels; pass one label per text")
-    pool_texts = [] if pool is None else [str(t) for t in pool]
-    pool_ids = [str(i) for i in pool_ids] if pool_ids is not None else [f"row-{i}" for i in range(len(pool_texts))]
-    if len(pool_ids) != len(pool_texts):
-        raise InputError(f"{len(pool_ids)} pool ids for {len(pool_texts)} pool texts; pass one id per text")
-    return seed_texts, seed_labels, pool_texts, pool_ids

@@ -240,3 +240,22 @@ def check_params(estimator) -> None:
         rule = type(estimator)._rules.get(name)
         if rule is not None:
             rule.check(owner, name, value)
+
+
+#: parameters of older bundles and run configs, and where they live now
+_OLD_CLASSIFIER = ("C", "noise_factor", "noise_clusters", "reduce")
+_OLD_ROUNDS = ("max_rounds", "rounds_hint", "min_gain", "n_candidates", "n_examples")
+
+
+def params_from_saved(params: dict, known: set) -> dict:
+    """Constructor parameters from a manifest's or run config's ``params`` — including those
+    written before the option objects existed (flat keys such as ``noise_factor`` or
+    ``max_rounds``), and leaving out parameters not in ``known`` (since removed (measured as not helping)."""
+    out = {k: options_from_json(k, v) for k, v in params.items() if k in known and k not in ("backend",)}
+    classifier = {k: params[k] for k in _OLD_CLASSIFIER if k in params}
+    rounds = {k: params[k] for k in _OLD_ROUNDS if k in params}
+    if classifier and not isinstance(out.get("classifier"), ClassifierOptions):
+        out["classifier"] = ClassifierOptions(**classifier)
+    if rounds and not isinstance(out.get("rounds"), RoundOptions):
+        out["rounds"] = RoundOptions(**rounds)
+    return out

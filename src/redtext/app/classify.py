@@ -9,10 +9,15 @@ from ..core.predict import Predictions
 
 
 def prediction_row(classes: Sequence[str], pred: Predictions, i: int) -> dict:
-    """Text ``i``'s prediction as users see it: label names, rounded scores."""
-    return {"label": classes[int(pred.label[i])], "confidence": round(float(pred.confidence[i]), 6),
+    """Text ``i``'s prediction as users see it: label names (None: fits no label, from an
+    open-world model), rounded scores."""
+    def name(c):
+        c = int(c)
+        return classes[c] if c < len(classes) else None
+
+    return {"label": name(pred.label[i]), "confidence": round(float(pred.confidence[i]), 6),
             "all_noise": bool(pred.all_noise[i]),
-            "candidates": [{"label": classes[int(c)], "score": round(float(s), 6)}
+            "candidates": [{"label": name(c), "score": round(float(s), 6)}
                            for c, s in zip(pred.candidates[i], pred.candidate_scores[i])]}
 
 

@@ -1,6 +1,7 @@
 """``redtext export DIR``: a run's labelled pool, with provenance, for other tools.
 
-One row per pool text, in pool order: the delivered ``label``, its ``confidence``, its
+One row per pool text, in pool order: the delivered ``label`` (``null`` — empty in CSV — when
+the text fits none of the labels: an open-world run), its ``confidence``, its
 ``source`` (``expert``, ``classifier`` or ``seed``), the ``round`` it was settled in (the round
 of the expert's acceptance; ``null`` for seed and classifier labels), the ``expert`` that
 answered about the text, the expert's verdicts on the text (``accepted``, ``rejected`` and
@@ -86,11 +87,12 @@ def load_rows(run_dir: str | os.PathLike, *, log=None) -> tuple[list[dict], dict
             "round": settled, "expert": v["expert"] if v else None, "accepted": list(accepted),
             "rejected": list(v["rejected"]) if v else [], "abstained": list(v["abstained"]) if v else [],
             "all_noise": all_noise[i] if all_noise is not None else None,
-            "candidates": [{"label": str(c[0]), "score": float(c[1])} for c in cands],
+            "candidates": [{"label": None if c[0] is None else str(c[0]), "score": float(c[1])} for c in cands],
         })
     # every label the model knows (a run that grew a model has seed examples of its new labels only)
     classes = set(snap.seed_labels) | set(_model_classes(run_dir / "model" / "manifest.json"))
     classes |= {r["label"] for r in rows} | {c["label"] for r in rows for c in r["candidates"]}
+    classes.discard(None)  # "fits no label" (open world) is not a class
     return rows, {"classes": sorted(classes), "status": status, "run_id": snap.run_id}
 
 
@@ -209,7 +211,8 @@ def write_label_studio(rows: list[dict], out: Path, classes: list[str]) -> list[
                          **({"needs_review": r["needs_review"]} if "needs_review" in r else {})},
                 "meta": {"all_noise": r["all_noise"], "candidates": r["candidates"],
                          "abstained": r["abstained"]},
-                "predictions": [{
+                # a text that fits no label comes without a pre-annotation
+                "predictions": [] if r["label"] is None else [{
                     "model_version": model_version, "score": r["confidence"],
                     "result": [{"from_name": "label", "to_name": "text", "type": "choices",
                                 "value": {"choices": [r["label"]]}}],

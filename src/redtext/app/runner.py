@@ -169,7 +169,8 @@ def start(*, seed: str | None, pool: str | None, out: str, expert: str, gold: st
         grown = {k: v for k, v in base.manifest_.get("params", {}).items() if k not in ("budget",)}
         params = {**grown, **{k: v for k, v in params.items() if k in ("random_state", "backend", "address")},
                   "embedder": base.manifest_["embedder"]["spec"]}
-    seed_rec = load_seed(seed, text_col=text_col, label_col=label_col, id_col=id_col) if seed else \
+    seed_rec = load_seed(seed, text_col=text_col, label_col=label_col, id_col=id_col,
+                         min_labels=1 if base is not None else 2) if seed else \
         Records(ids=[], texts=[], labels=[])
     if pool:
         pool_rec = load_pool(pool, text_col=text_col, id_col=id_col)
@@ -365,6 +366,7 @@ def _fit_and_write(store, run_id: int, out_dir: Path, expert_obj, *, log=print) 
     from ..core.stop import STOP_REASONS
     from ..estimator import RED
     from .journal import StoreJournal
+    from .openworld import open_lines
     from .trust import trust_lines
 
     cfg = store.run_info(run_id)["config"]
@@ -395,7 +397,8 @@ def _fit_and_write(store, run_id: int, out_dir: Path, expert_obj, *, log=print) 
                   descriptions=descriptions, embeddings=(X[:len(seed_texts)], X[len(seed_texts):]),
                   journal=StoreJournal(store, run_id))
     wall = time.perf_counter() - t0
-    report = _write_outputs(store, run_id, out_dir, model, cfg, pool_ids, pool_texts, descriptions, expert_obj, wall)
+    report = _write_outputs(store, run_id, out_dir, model, cfg, pool_ids, pool_texts, descriptions, expert_obj, wall,
+                            X[len(seed_texts):])
     if base is not None:
         report.update(_grow_report(cfg, model, n_base, base_stats, log))
         _write_report(out_dir, report)
@@ -407,7 +410,7 @@ def _fit_and_write(store, run_id: int, out_dir: Path, expert_obj, *, log=print) 
     log(f"done: {len(pool_texts)} pool texts labelled ({s['expert']} by the expert, {s['classifier']} "
         f"by the classifier, {s['seed']} from the seed); {model.expert_calls_} expert calls; "
         f"stopped because {why}; outputs in {out_dir}")
-    for line in trust_lines(report):
+    for line in open_lines(report) + trust_lines(report):
         log(line)
     return report
 
@@ -418,8 +421,10 @@ def _write_report(out_dir: Path, report: dict) -> None:
     write_text_atomic(out_dir / "report.json", json.dumps(report, indent=2, ensure_ascii=False))
 
 
-def _write_outputs(store, run_id, out_dir, model, cfg, pool_ids, pool_texts, descriptions, expert_obj, wall) -> dict:
+def _write_outputs(store, run_id, out_dir, model, cfg, pool_ids, pool_texts, descriptions, expert_obj, wall,
+                   X_pool) -> dict:
     from ..core.stop import STOP_REASONS
+    from .openworld import open_report
     from .trust import thin_labels, trust_report
     from ..io.atomic import write_jsonl_atomic
     from .cost import estimate
@@ -452,6 +457,7 @@ def _write_outputs(store, run_id, out_dir, model, cfg, pool_ids, pool_texts, des
         "sources": sources, "wall_s": round(wall, 2),
         "expert_usage": _run_usage(store, run_id, usage), "token_estimate": tokens,
         **trust_report(model), "thin_labels": thin_labels(store.texts(run_id, "seed")[2], model),
+        "open_world": open_report(model, X_pool, pool_ids, pool_texts),
     }
     _write_report(out_dir, report)
     return report
@@ -473,7 +479,7 @@ def _grow_report(cfg: dict, model, n_base: int, base_stats, log) -> dict:
     report = {"base_model": cfg["base_model"], "added_classes": model.classes_[n_base:],
               "changed_subsets": model.changed_subsets_,
               "retrained_classes": sorted({model.classes_[lab] for g in model.changed_subsets_
-                                           for lab in model.subsets_[g]})}
+                                           for lab in model.subsets_[g] if lab < len(model.classes_)})}
     if cfg.get("retrain_classes"):
         from ..core.drift import compare, render
 

@@ -97,6 +97,88 @@ def thin_split(split: Split, thin: int, seed: int) -> tuple[Split, list[str]]:
                  split.test_texts, split.test_labels), chosen
 
 
+def oos_split(split: Split, folder: Path) -> Split:
+    """``split`` with clinc150's official out-of-scope texts (``oos.jsonl``, gold "fits no label"):
+    ``train`` + ``val`` + the first 500 of ``test`` join the pool, the other 500 the test set."""
+    import json
+
+    from ..core.openworld import NONE_LABEL
+
+    path = folder / "oos.jsonl"
+    if not path.is_file():
+        raise InputError(f"--oos: {folder.name} has no oos.jsonl (out-of-scope texts); clinc150 has them")
+    parts: dict[str, list[str]] = {"train": [], "val": [], "test": []}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.strip():
+            row = json.loads(line)
+            parts.setdefault(row.get("split", "train"), []).append(row["text"])
+    pool_add = parts["train"] + parts["val"] + parts["test"][:500]
+    n = len(split.train_texts)
+    return Split(split.classes, split.seed_idx, np.concatenate([split.pool_idx, n + np.arange(len(pool_add))]),
+                 split.train_texts + pool_add, split.train_labels + [NONE_LABEL] * len(pool_add),
+                 split.test_texts + parts["test"][500:], split.test_labels + [NONE_LABEL] * len(parts["test"][500:]))
+
+
+def unknown_split(split: Split, frac: float, seed: int) -> tuple[Split, list[str]]:
+    """``split`` with a share ``frac`` of its classes (drawn with ``seed``) given no seed
+    examples: their texts stay in the pool and the test set as "fits no label" (gold
+    :data:`~redtext.core.openworld.NONE_LABEL`). Returns the split and the hidden labels."""
+    from ..core.openworld import NONE_LABEL
+
+    if not 0.0 <= frac < 1.0:
+        raise InputError(f"--unknown-classes {frac}: give a share of the labels, at least 0 and under 1")
+    n_hide = int(round(frac * len(split.classes)))
+    if n_hide == 0:
+        return split, []
+    if len(split.classes) - n_hide < 2:
+        raise InputError(f"--unknown-classes {frac}: leaves fewer than 2 known labels")
+    rng = np.random.default_rng([seed, 43])
+    hidden = sorted(split.classes[i] for i in rng.choice(len(split.classes), n_hide, replace=False))
+    gone = set(hidden)
+    labels = np.asarray(split.train_labels, dtype=object)
+    seed_hidden = np.isin(labels[split.seed_idx], hidden)
+    pool = np.sort(np.concatenate([split.pool_idx, split.seed_idx[seed_hidden]]))
+    keep = split.seed_idx[~seed_hidden]
+    return Split([c for c in split.classes if c not in gone], keep, pool, split.train_texts,
+                 [NONE_LABEL if lab in gone else lab for lab in split.train_labels], split.test_texts,
+                 [NONE_LABEL if lab in gone else lab for lab in split.test_labels]), hidden
+
+
+def open_figures(delivered: np.ndarray, gold: np.ndarray, classes: list[str]) -> dict:
+    """The open-world figures of one labelling against gold (both with
+    :data:`~redtext.core.openworld.NONE_LABEL` for "fits no label"): accuracy with "no label" as a
+    class, accuracy on the texts that fit a label, recall and precision of "no label", and
+    macro-F1 over the known labels plus "no label" (as open-intent papers report it)."""
+    from sklearn.metrics import f1_score
+
+    from ..core.openworld import NONE_LABEL
+
+    delivered = np.asarray(delivered, dtype=object)
+    gold = np.asarray(gold, dtype=object)
+    right = delivered == gold
+    is_none, said_none = gold == NONE_LABEL, delivered == NONE_LABEL
+    return {"accuracy": float(right.mean()),
+            "known_accuracy": float(right[~is_none].mean()) if (~is_none).any() else None,
+            "none_recall": float(said_none[is_none].mean()) if is_none.any() else None,
+            "none_precision": float(is_none[said_none].mean()) if said_none.any() else None,
+            "none_share": round(float(is_none.mean()), 4),
+            "macro_f1": float(f1_score(gold.astype(str), delivered.astype(str), labels=list(classes) + [NONE_LABEL],
+                                       average="macro", zero_division=0))}
+
+
+def proposal_figures(model, X_pool: np.ndarray, pool_texts: list[str], pool_gold: np.ndarray,
+                     hidden: list[str]) -> dict:
+    """``{count, recovered}`` of the proposals made from the texts a run delivered with no label
+    (:mod:`redtext.core.proposals`); ``recovered`` only when labels were hidden."""
+    from ..core.proposals import propose, recovered
+
+    rows = np.flatnonzero(np.array([lab is None for lab in model.pool_labels_], dtype=bool))
+    props = propose(X_pool[rows], [pool_texts[i] for i in rows])
+    for p in props:
+        p.members = rows[p.members]
+    return {"count": len(props), "recovered": recovered(props, pool_gold, hidden) if hidden else None}
+
+
 def make_split(folder: Path, k: int, seed: int) -> Split:
     if k < 1:
         raise InputError(f"--k {k}: need at least 1 seed example per class")
@@ -128,6 +210,7 @@ def _macro_f1(y_true, y_pred) -> float:
     return float(f1_score(y_true, y_pred, average="macro", zero_division=0))
 
 
+OPEN_KEYS = ("open", "proposals", "none_share_fitted")
 TRUST_KEYS = ("estimate", "expert_quality", "expert_precision", "calibration_ece", "quality_calls")
 
 
@@ -173,11 +256,16 @@ def run_benchmark(dataset: str, *, k: int = 30, budget=0.25, seed: int = 0, embe
                   subset_size: int = 8, accuracy: float | None = None, profile: str = "careful",
                   methods: tuple[str, ...] = ("red", "flat_al", "flat_seed", "knn", "gold_upper"),
                   progress: bool = True, log=print, red_params: dict | None = None, backend="local",
-                  thin: int = 0) -> dict:
+                  thin: int = 0, oos: bool = False, unknown: float = 0.0) -> dict:
     """Every method on one split of ``dataset``; the top-level figures are those of the
     configuration ``redtext run`` uses by default (``default_method``). ``red_params`` are
     extra :class:`~redtext.RED` parameters for both loops (``red`` uses ``subset_size``
-    labels per subset, ``flat_al`` one flat classifier)."""
+    labels per subset, ``flat_al`` one flat classifier).
+
+    The open world: ``oos`` adds clinc150's out-of-scope texts (:func:`oos_split`), ``unknown``
+    hides a share of the labels (:func:`unknown_split`); every method then reports ``open``
+    figures for pool and test (:func:`open_figures`), the loops ``proposals``, and the method
+    ``closed`` (the default loop with ``open_world="off"``) joins the baselines."""
     from sklearn.linear_model import LogisticRegression
     from sklearn.neighbors import KNeighborsClassifier
 
@@ -192,7 +280,16 @@ def run_benchmark(dataset: str, *, k: int = 30, budget=0.25, seed: int = 0, embe
     folder = resolve_dataset(dataset)
     budget = parse_budget(budget)
     t_start = time.perf_counter()
+    from ..core.openworld import NONE_LABEL
+
     split, thin_labels = thin_split(make_split(folder, k, seed), thin, seed)
+    true_labels = list(split.train_labels)  # hidden labels' texts by their real names: is a proposal one of them?
+    split, hidden = unknown_split(split, unknown, seed)
+    if oos:
+        split = oos_split(split, folder)
+    is_open = bool(oos or hidden)
+    if is_open and "closed" not in methods:
+        methods = tuple(methods) + ("closed",)
     runner = get_backend(backend)
     emb = CachedEmbedder(runner.wrap_embedder(get_embedder(embedder)), EmbeddingCache(default_cache_path()),
                          progress=progress)
@@ -204,6 +301,8 @@ def run_benchmark(dataset: str, *, k: int = 30, budget=0.25, seed: int = 0, embe
     seed_labels = [split.train_labels[i] for i in split.seed_idx]
     pool_texts = [split.train_texts[i] for i in split.pool_idx]
     pool_gold = np.array([split.train_labels[i] for i in split.pool_idx], dtype=object)
+    pool_true = np.array([true_labels[i] if i < len(true_labels) else split.train_labels[i] for i in split.pool_idx],
+                         dtype=object)
     pool_ids = [f"train-{i}" for i in split.pool_idx]
     X_seed, X_pool = X_train[split.seed_idx], X_train[split.pool_idx]
     test_gold = np.array(split.test_labels, dtype=object)
@@ -222,6 +321,13 @@ def run_benchmark(dataset: str, *, k: int = 30, budget=0.25, seed: int = 0, embe
     if profile not in PROFILES:
         raise InputError(f"--expert-profile {profile!r}: use {', '.join(PROFILES)}")
 
+    def named(labels) -> np.ndarray:  # "fits no label" (None) as the gold files name it
+        return np.array([NONE_LABEL if lab is None else lab for lab in labels], dtype=object)
+
+    def open_of(pool_pred, test_pred) -> dict:
+        return {"open": {"pool": open_figures(pool_pred, pool_gold, split.classes),
+                         "test": open_figures(test_pred, test_gold, split.classes)}} if is_open else {}
+
     def oracle():
         return SimulatedOracle(dict(zip(seed_texts, seed_labels)), gold_by_id=dict(zip(pool_ids, pool_gold)), accuracy=accuracy, seed=seed,
                                profile=profile)
@@ -232,10 +338,10 @@ def run_benchmark(dataset: str, *, k: int = 30, budget=0.25, seed: int = 0, embe
     classifier = ClassifierOptions(**{key: extra.pop(key) for key in ("C", "noise_factor", "noise_clusters", "reduce")
                                       if key in extra})
 
-    def loop_method(name, size):
+    def loop_method(name, size, open_world=None):
         t = time.perf_counter()
         curve = curves.setdefault(name, [])
-        classes_arr = np.asarray(sorted(set(seed_labels)), dtype=object)
+        classes_arr = np.asarray(sorted(set(seed_labels)) + [NONE_LABEL], dtype=object)
         seed_map = {tx: lab for tx, lab in zip(seed_texts, seed_labels)}
         fixed = np.array([seed_map.get(tx) for tx in pool_texts], dtype=object)
         has_fixed = np.array([f is not None for f in fixed])
@@ -248,13 +354,16 @@ def run_benchmark(dataset: str, *, k: int = 30, budget=0.25, seed: int = 0, embe
                           "test_accuracy": float(np.mean(classes_arr[test_scores.argmax(axis=1)] == test_gold))})
 
         params = dict(subset_size=size, budget=n_calls, random_state=seed, verbose=progress, embedder=emb,
-                      backend=runner, classifier=classifier, **extra)
+                      backend=runner, classifier=classifier, **{**extra, **({"open_world": open_world} if open_world else {})})
         model = RED(**params).fit(seed_texts, seed_labels, pool=pool_texts, pool_ids=pool_ids, expert=oracle(),
                                   embeddings=(X_seed, X_pool), descriptions=descriptions, monitor=monitor)
-        test_pred = model.predict(None, embeddings=X_test)
-        delivered = np.asarray(model.pool_labels_, dtype=object)
+        test_pred = named(model.predict(None, embeddings=X_test))
+        delivered = named(model.pool_labels_)
         results[name] = {
             "pool_accuracy": float(np.mean(delivered == pool_gold)),
+            **open_of(delivered, test_pred),
+            **({"none_share_fitted": round(float(model.none_share_), 4),
+                "proposals": proposal_figures(model, X_pool, pool_texts, pool_true, hidden)} if is_open else {}),
             **trust_figures(model, delivered, pool_gold, dict(zip(pool_texts, pool_gold))),
             **({"thin_recall": {lab: round(float(np.mean(delivered[pool_gold == lab] == lab)), 4)
                                 for lab in thin_labels},
@@ -275,8 +384,10 @@ def run_benchmark(dataset: str, *, k: int = 30, budget=0.25, seed: int = 0, embe
         t = time.perf_counter()
         clf.fit(X, y)
         test_pred = clf.predict(X_test)
+        pool_pred = clf.predict(X_pool)
         results[name] = {
-            "pool_accuracy": float(np.mean(clf.predict(X_pool) == pool_gold)),
+            "pool_accuracy": float(np.mean(pool_pred == pool_gold)),
+            **open_of(pool_pred, test_pred),
             "test_accuracy": float(np.mean(test_pred == test_gold)),
             "test_macro_f1": _macro_f1(test_gold, test_pred),
             "expert_calls": int(calls), "rounds": 0, "stop_reason": None,
@@ -290,6 +401,8 @@ def run_benchmark(dataset: str, *, k: int = 30, budget=0.25, seed: int = 0, embe
             loop_method("red", subset_size)
         elif name == "flat_al":
             loop_method("flat_al", None)
+        elif name == "closed":  # the default loop as it was before the open world: every text gets a label
+            loop_method("closed", None if default_method == "flat_al" else subset_size, open_world="off")
         elif name == "flat_seed":
             fitted_method(name, LogisticRegression(C=classifier.C, max_iter=1000), X_seed, y_seed, 0)
         elif name == "knn":
@@ -308,11 +421,12 @@ def run_benchmark(dataset: str, *, k: int = 30, budget=0.25, seed: int = 0, embe
         "expert_calls": main["expert_calls"], "pool_accuracy": main["pool_accuracy"],
         "test_accuracy": main["test_accuracy"], "test_macro_f1": main["test_macro_f1"],
         "rounds": main["rounds"], "stop_reason": main["stop_reason"], "selection": main.get("selection"),
-        **{key: main[key] for key in TRUST_KEYS + ("thin_recall", "other_accuracy") if key in main},
+        **{key: main[key] for key in TRUST_KEYS + OPEN_KEYS + ("thin_recall", "other_accuracy") if key in main},
+        **({"hidden_labels": hidden} if hidden else {}), **({"oos": True} if oos else {}),
         "wall_s": main["wall_s"], "peak_rss_mb": _peak_rss_mb(),
         "methods": {name: {key: r[key] for key in ("pool_accuracy", "test_accuracy", "test_macro_f1", "expert_calls",
                                                    "rounds", "stop_reason", "selection", "wall_s",
-                                                   "thin_recall", "other_accuracy") + TRUST_KEYS
+                                                   "thin_recall", "other_accuracy") + TRUST_KEYS + OPEN_KEYS
                            if key in r}
                     for name, r in results.items()},
     }
@@ -320,6 +434,6 @@ def run_benchmark(dataset: str, *, k: int = 30, budget=0.25, seed: int = 0, embe
     out["_curves"] = curves
     out["_settings"] = {"budget": budget, "seed": seed, "embedder": getattr(emb, "name", str(embedder)),
                         "subset_size": subset_size, "oracle_accuracy": accuracy, "expert_profile": profile,
-                        "red_params": red_params or {}}
+                        "red_params": red_params or {}, "oos": bool(oos), "unknown_classes": unknown}
     out["_total_s"] = round(time.perf_counter() - t_start, 1)
     return out

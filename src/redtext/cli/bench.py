@@ -42,6 +42,10 @@ def bench(
     address: Address = None,
     thin: int = typer.Option(0, help="Leave this many classes (drawn by --seed) one seed example each, the rest "
                                      "in the pool; reports their pool recall (thin_recall)."),
+    oos: bool = typer.Option(False, "--oos", help="Open world: add the dataset's official out-of-scope texts "
+                                                  "(clinc150's oos.jsonl) to pool and test as 'fits no label'."),
+    unknown_classes: float = typer.Option(0.0, help="Open world: give this share of the labels (drawn by --seed) "
+                                                    "no seed examples; their texts count as 'fits no label'."),
 ):
     """Run the benchmark protocol (the README's "Benchmark" section) with its baselines; print the table.
 
@@ -63,7 +67,8 @@ def bench(
         params["uncertainty"] = uncertainty
     result = run_benchmark(dataset, k=k, budget=budget, seed=seed, embedder=embedder, subset_size=subset_size,
                            accuracy=oracle_accuracy, profile=expert_profile, log=log,
-                           backend=get_backend(backend, address), red_params=params, thin=thin)
+                           backend=get_backend(backend, address), red_params=params, thin=thin, oos=oos,
+                           unknown=unknown_classes)
     Console(width=max(120, Console().width)).print(render_table(result))
     _write(json_out, json.dumps(to_json(result), indent=2))
     if plot:

@@ -36,3 +36,16 @@ def export(
 
     files = do_export(run_dir, fmt, out, min_confidence=min_confidence, log=log)
     log(f"exported the pool of {run_dir} as {fmt.strip().lower()} -> {', '.join(map(str, files))}")
+
+
+@app.command()
+def propose(
+    run_dir: Path = typer.Argument(..., metavar="DIR", help="The --out folder of a finished open-world run."),
+    out: Optional[Path] = typer.Option(None, help="Seed file to write (default: DIR/proposals.jsonl)."),
+    per_proposal: int = typer.Option(30, help="Texts written per proposed label, the most typical first."),
+):
+    """Write the run's proposals for new labels (clusters of the texts that fit no label) as a seed
+    file: edit the label names, drop the rows that are not a label, pass it to `redtext add-classes`."""
+    from ..app.openworld import propose_file
+
+    propose_file(run_dir, out or Path(run_dir) / "proposals.jsonl", per_proposal=per_proposal, log=log)

@@ -46,6 +46,10 @@ def run(
                                                  "is usually among the top candidates, else runner_up), margin, "
                                                  "runner_up, gain, reach or entropy; see BENCHMARKS.md."),
     reduce: str = typer.Option("none", help="Label-vector reduction before partitioning: none or umap."),
+    open_world: str = typer.Option("auto", help="May a text fit no label? auto: when the expert's answers show "
+                                                "such texts (a likelihood-ratio test), they get label null and "
+                                                "become proposals for new labels; on: always allowed; off: every "
+                                                "text gets a label."),
     embedder: Embedder = "minilm",
     text_col: TextCol = "text",
     label_col: LabelCol = "label",
@@ -78,11 +82,13 @@ def run(
     size = _subset_size(subset_size)
     if reduce not in ("none", "umap"):
         raise typer.BadParameter("use none or umap", param_hint="--reduce")
+    if open_world not in ("auto", "on", "off"):
+        raise typer.BadParameter("use auto, on or off", param_hint="--open-world")
     classifier = ClassifierOptions(noise_factor=noise_factor, noise_clusters=noise_clusters,
                                    reduce=None if reduce == "none" else reduce)
     rounds = RoundOptions(max_rounds=max_rounds, min_gain=min_gain)
     params = {"subset_size": size, "max_candidates": max_candidates, "embedder": embedder,
-              "random_state": random_state, "uncertainty": uncertainty,
+              "random_state": random_state, "uncertainty": uncertainty, "open_world": open_world,
               "classifier": options_to_json(classifier), "rounds": options_to_json(rounds),
               "quality": options_to_json(parse_quality(checks, audit)), "backend": backend, "address": address}
     llm = llm_settings(base_url=base_url, concurrency=concurrency, timeout=timeout, cache=cache, max_calls=max_calls,

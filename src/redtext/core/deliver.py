@@ -11,6 +11,10 @@ Each pool text gets one label, a confidence and a provenance (``source``):
   expert's measured reliability, still favours it over every label never asked about; when it
   does not, the final classifiers' best label not asked about is delivered, with its share of
   that remaining posterior); the confidence is the posterior;
+- in the open world (``problem.none``), "fits no label" is one more outcome: ``expert`` when the
+  expert rejected the labels worth asking and the posterior puts the text outside them all
+  (:mod:`.ledger`), ``classifier`` when the final classifiers (which learnt "no label" from such
+  texts) rank it first;
 - every other text: the final classifiers' best candidate, with its probability — calibrated
   by the sharpness the expert's answers measured (:func:`redtext.core.evidence.fit_sharpness`).
 
@@ -45,7 +49,7 @@ def deliver(problem: Problem, result: LoopResult) -> Delivery:
     n = len(problem.pool_texts)
     labels = pred.label.copy()
     # the classifier's probabilities, calibrated as the expert's answers showed (:mod:`.evidence`)
-    scores = sharpen(pred.candidate_scores, len(problem.classes), result.ledger.sharpness)
+    scores = sharpen(pred.candidate_scores, problem.n_labels, result.ledger.sharpness)
     conf = scores[:, 0].copy()
     source = np.array(["classifier"] * n, dtype=object)
     _, members = duplicate_groups(problem.pool_texts)
@@ -60,13 +64,16 @@ def deliver(problem: Problem, result: LoopResult) -> Delivery:
                 outside[i] = float(rest_shares(scores[i], free)[0])
                 labels[rows] = pred.candidates[i, free[0]]
                 conf[rows] = p * outside[i]
-                source[rows] = "classifier"
+                # "no label" after the expert's no's is the expert's outcome, what its rejections found
+                source[rows] = "expert" if labels[i] == problem.none else "classifier"
                 continue
             j = int(np.argmax(post))  # nothing left unasked among them: the best asked label
             p = float(post[j])
         labels[rows] = cand[j]
         conf[rows] = p
-        source[rows] = "expert" if any(v is True and lab == cand[j] for lab, v in answers) else "classifier"
+        said_yes = any(v is True and lab == cand[j] for lab, v in answers)
+        none_by_expert = cand[j] == problem.none and any(v is False for _, v in answers)
+        source[rows] = "expert" if said_yes or none_by_expert else "classifier"
     fx = problem.fixed >= 0
     labels[fx] = problem.fixed[fx]
     conf[fx] = 1.0

@@ -5,18 +5,29 @@ and probabilities *when the text was first asked* (later rounds train on the tex
 answer, so their predictions of it are not an independent prior) and every answer since.
 :meth:`Ledger.belief` combines the two through the expert's measured rates
 (:func:`redtext.core.evidence.posterior`), the prior first calibrated by the ledger's
-``sharpness`` (:func:`redtext.core.evidence.fit_sharpness`, refit by :meth:`Ledger.calibrate`).
+``sharpness`` (:func:`redtext.core.evidence.fit_calibration`, refit by :meth:`Ledger.calibrate`).
+
+In the open world (``none`` is the index of the internal "fits no label" class) every text's
+prior also gives a share to "no label": the ``none_prior`` fitted to the answers jointly with the
+sharpness (:func:`redtext.core.evidence.fit_calibration`), larger the less sure the classifier was
+of the text; the classifier's own probability of it (once it has learnt "no label" from such
+texts) stays in the prior too.
+"No label" is never asked about: every "no" to a label raises it as it raises the labels never
+asked, and the prior decides between the two.
 """
 from __future__ import annotations
 
 import numpy as np
 
-from .evidence import Rates, fit_sharpness, posterior, sharpen
+from .evidence import Rates, fit_calibration, posterior, sharpen
 
 
 class Ledger:
-    def __init__(self, n_labels: int):
+    def __init__(self, n_labels: int, *, none: int | None = None, open_world: str = "off"):
         self.n_labels = n_labels
+        self.none = none              # the "fits no label" class, or None (closed world)
+        self.open_world = open_world  # "auto": a share of "no label" must pass a test; "on": fitted as it is
+        self.none_prior = None        # the fitted open-world prior (evidence.NonePrior), None while closed
         self.prior: dict[int, tuple[np.ndarray, np.ndarray]] = {}
         self.answers: dict[int, list[tuple[int, object]]] = {}
         self.sharpness = 1.0          # the classifier's calibration (see the module doc)
@@ -32,7 +43,8 @@ class Ledger:
             for lab, _ in answers:
                 index.setdefault(lab, len(index))
             texts.append((scores, [(index[lab], v) for lab, v in answers]))
-        self.sharpness = fit_sharpness(texts, self.n_labels, rates)
+        self.sharpness, self.none_prior = fit_calibration(
+            texts, self.n_labels, rates, open_world=self.open_world if self.none is not None else "off")
         return self.sharpness
 
     def __contains__(self, i: int) -> bool:
@@ -119,4 +131,21 @@ class Ledger:
             if lab not in labels:
                 labels.append(lab)
                 probs.append(left / outside)
-        return labels, np.asarray(probs)
+        probs = np.asarray(probs)
+        if self.none is not None and self.none_prior is not None:
+            share = float(self.none_prior.of(scores[0])) if len(scores) else 0.0
+            probs = probs * (1.0 - share)
+            if self.none in labels:
+                probs[labels.index(self.none)] += share
+            else:
+                labels.append(self.none)
+                probs = np.append(probs, share)
+        return labels, probs
+
+    @property
+    def none_share(self) -> float:
+        """The open-world prior's mean over the asked texts: how many of them it expects to fit no
+        label (0 while closed)."""
+        if self.none_prior is None or not self.prior:
+            return 0.0
+        return float(np.mean(self.none_prior.of([s[0] for _, s in self.prior.values() if len(s)])))

@@ -76,6 +76,7 @@ class LoopConfig:
     spread: bool = True              # spread selections across subsets
     ask_labels: np.ndarray | None = None  # bool per label: only these may be asked about (add-classes, retrain)
     random_state: int = 0                # which seed texts make the known-answer questions, in which order
+    open_world: str = "off"              # "auto" | "on" | "off": may a text fit no label (Problem.none)?
 
     def stop_rules(self) -> StopRules:
         return StopRules(budget=self.budget - self.audit, max_rounds=self.max_rounds, min_gain=self.min_gain,
@@ -95,6 +96,13 @@ class Problem:
     pool_ids: list[str]
     fixed: np.ndarray                # pool idx -> seed label idx when the text is a seed text, else -1
     descriptions: dict[str, str] = field(default_factory=dict)
+    none: int | None = None          # index of the internal "fits no label" class (open world), never asked about
+
+    @property
+    def n_labels(self) -> int:
+        """The labels a text may have (``classes`` less the internal "no label"): what the
+        classifier's probabilities are spread over."""
+        return len(self.classes) - (self.none is not None)
 
 
 @dataclass
@@ -153,7 +161,7 @@ class Delegation:
         self.is_rep = self.rep == np.arange(n_pool)   # the first copy of each distinct text stands for all
         self.validated = np.full(n_pool, -1, dtype=np.int64)
         self.trained = np.full(n_pool, -1, dtype=np.int64)
-        self.ledger = Ledger(len(problem.classes))
+        self.ledger = Ledger(problem.n_labels, none=problem.none, open_world=config.open_world)
         self.rates = Rates()
         self.plan = plan_checks(problem.X_seed, problem.y_seed, len(problem.classes), config.random_state,
                                 allowed=config.ask_labels) if config.checks > 0 else []
@@ -169,7 +177,8 @@ class Delegation:
     def run(self) -> LoopResult:
         cfg, p = self.cfg, self.p
         if self.selection == "auto":  # decided once, from the seed (deterministic, so a resume agrees)
-            self.selection, recall = resolve_auto(p.X_seed, p.y_seed, len(p.classes))
+            known = p.y_seed < p.n_labels  # a grown open-world model's seed holds "no label" rows too
+            self.selection, recall = resolve_auto(p.X_seed[known], p.y_seed[known], p.n_labels)
             why = ("every label has a single seed example, so the check cannot run" if recall is None else
                    f"label among the 3 nearest centroids for {100 * recall:.0f} % of seed texts")
             log.info(f"selection: {self.selection} (auto; {why})")
@@ -294,7 +303,7 @@ class Delegation:
             if lab not in asked and self._askable(lab) and p > best_p:
                 best, best_p = lab, p
         known = set(labels.tolist())
-        scores = sharpen(pred.candidate_scores[i][None, :], len(self.p.classes), self.ledger.sharpness)[0]
+        scores = sharpen(pred.candidate_scores[i][None, :], self.p.n_labels, self.ledger.sharpness)[0]
         new = [k for k, lab in enumerate(pred.candidates[i].tolist()) if lab not in known]
         if new and rest > 0:
             for k, frac in zip(new, rest_shares(scores, new).tolist()):
@@ -365,8 +374,10 @@ class Delegation:
                     open_picks.append(i)
             if self.asker.exhausted:
                 break  # the expert quit or hit its own limit: no more questions this round
+        before = int((self.validated == self.p.none).sum()) if self.p.none is not None else 0
         self._refresh()
-        metrics.update(texts_asked=sum(1 for v in tried.values() if v > 0), accepted=accepted, rejected=rejected,
+        none_found = int((self.validated == self.p.none).sum()) - before if self.p.none is not None else 0
+        metrics.update(none_found=max(0, none_found), texts_asked=sum(1 for v in tried.values() if v > 0), accepted=accepted, rejected=rejected,
                        abstained=abstained, round_calls=spent, select_s=round(t_select, 4),
                        ask_s=round(time.perf_counter() - t0 - t_select, 4))
         return spent
@@ -440,11 +451,12 @@ class Delegation:
         self.examples = Examples(len(p.classes), p.X_seed, p.y_seed, p.seed_texts)
         for i in self.ledger.answers:
             label, prob = self.ledger.best(i, self.rates)
-            if prob > TRAIN_ABOVE:
+            if prob > TRAIN_ABOVE:  # "no label" too: the classifier learns it from the texts the expert rejected
                 self.trained[self.members.get(i, i)] = label
             if prob >= self.cfg.settle:
                 self.validated[self.members.get(i, i)] = label
-                self.examples.add(label, p.X_pool[i], p.pool_texts[i])
+                if label != p.none:
+                    self.examples.add(label, p.X_pool[i], p.pool_texts[i])
 
     def ask_audit(self, rows: list[int], labels: list[int], round_no: int) -> dict[int, Verdict]:
         """The audit: "is the delivered label right?" for each of ``rows`` (its label in ``labels``),

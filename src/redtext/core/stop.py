@@ -10,7 +10,7 @@ order they are checked (the first that fires is the reason recorded):
 - ``budget``: the calls reached the budget;
 - ``round_cap``: more than ``max_rounds`` rounds were trained;
 - ``no_gain``: over the last ``patience`` rounds that asked, the share of asked texts the
-  expert accepted fell under ``min_gain`` (judged once at least :data:`MIN_TEXTS_FOR_GAIN`
+  expert accepted (or, in the open world, settled as fitting no label) fell under ``min_gain`` (judged once at least :data:`MIN_TEXTS_FOR_GAIN`
   texts were asked);
 - ``saturated``: for ``patience`` rounds in a row the count of uncertain pool texts did not
   fall by more than ``min_drop`` (a share) — judged once those rounds asked at least
@@ -67,7 +67,7 @@ def stop_reason(rules: StopRules, rounds: Sequence[dict], calls: int, *, can_ask
         return "pool_exhausted"
     asked_rounds = [r for r in rounds[:-1] if r["texts_asked"] > 0][-rules.patience:]
     asked = sum(r["texts_asked"] for r in asked_rounds)
-    if asked >= MIN_TEXTS_FOR_GAIN and sum(r["accepted"] for r in asked_rounds) / asked < rules.min_gain:
+    if asked >= MIN_TEXTS_FOR_GAIN and sum(_found(r) for r in asked_rounds) / asked < rules.min_gain:
         return "no_gain"
     # saturation needs evidence too: a round that asked 3 texts cannot move the uncertain count
     # beyond the noise of retraining, so the rounds it looks at must have asked enough texts
@@ -82,4 +82,10 @@ def stop_reason(rules: StopRules, rounds: Sequence[dict], calls: int, *, can_ask
 def gain_window(rules: StopRules, rounds: Sequence[dict]) -> tuple[int, int]:
     """``(accepted, asked)`` over the rounds the ``no_gain`` rule looks at (for reports)."""
     asked_rounds = [r for r in rounds if r["texts_asked"] > 0][-rules.patience:]
-    return sum(r["accepted"] for r in asked_rounds), sum(r["texts_asked"] for r in asked_rounds)
+    return sum(_found(r) for r in asked_rounds), sum(r["texts_asked"] for r in asked_rounds)
+
+
+def _found(r: dict) -> int:
+    """What a round learnt: labels the expert accepted, and (open world) texts it settled as
+    fitting no label — both are answers that change what is delivered."""
+    return r["accepted"] + r.get("none_found", 0)

@@ -73,7 +73,7 @@ def assemble_training_set(X, y, subset, n_labels, *, noise_factor, rng, neg_X=No
     out_idx = np.flatnonzero(~in_subset)
     has_noise = len(out_idx) > 0 and noise_factor > 0
     if has_noise and noise_groups is not None:
-        mean_size = len(pos_idx) / n
+        mean_size = max(1.0, len(pos_idx) / n)  # a label with no rows yet (open world's "no label")
         groups = np.asarray(noise_groups)[y[out_idx]]
         n_groups = int(groups.max()) + 1
         cap = max(1, int(math.ceil(4 * noise_factor * mean_size)))
@@ -86,7 +86,7 @@ def assemble_training_set(X, y, subset, n_labels, *, noise_factor, rng, neg_X=No
         targets.append(n + np.asarray(noise_groups)[y[pick]])
         weights.append(np.full(len(pick), noise_factor * mean_size * n_groups / max(1, len(pick))))
     elif has_noise:
-        mean_size = len(pos_idx) / n
+        mean_size = max(1.0, len(pos_idx) / n)
         n_noise = max(1, int(round(noise_factor * mean_size)))
         pick = rng.choice(out_idx, size=n_noise, replace=n_noise > len(out_idx))
         rows.append(X[pick])

@@ -10,6 +10,10 @@ confusable wrong label):
   the wrong label *most* similar to the true one. So the most confusable wrong label is falsely
   accepted at the full rate, unrelated labels almost never — errors cluster between similar
   labels, as an LLM's do. Without label vectors every wrong label gets the full rate.
+- a text whose gold is "fits no label" (the open world's
+  :data:`~redtext.core.openworld.NONE_LABEL`): every label is wrong, and the ones asked are the
+  plausible ones the classifier proposed, so "yes" with probability ``fpr ·`` :data:`NONE_YES`
+  (careful: 2 %, agreeable 16 %, strict 0.4 %);
 - a text with no gold label: abstains.
 
 The profiles (:data:`PROFILES`): ``careful`` (tpr 0.95, fpr 0.05: what ``accuracy=0.95`` has
@@ -24,6 +28,7 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
+from ..core.openworld import NONE_LABEL
 from .base import BaseExpert, Question, Verdict
 
 
@@ -31,6 +36,9 @@ def _uniform(*parts) -> float:
     digest = hashlib.sha256("\x1f".join(map(str, parts)).encode("utf-8")).digest()
     return int.from_bytes(digest[:8], "big") / 2.0 ** 64
 
+
+#: a text that fits no label is falsely accepted at this share of the profile's ``fpr``
+NONE_YES = 0.4
 
 #: profile -> (P(yes | true label), P(yes | the most confusable wrong label))
 PROFILES = {"careful": (0.95, 0.05), "agreeable": (0.97, 0.40), "strict": (0.85, 0.01)}
@@ -100,7 +108,9 @@ class SimulatedOracle(BaseExpert):
                 out.append(None)
                 continue
             u = _uniform(self.seed, q.text, q.label)
-            if q.label == true:
+            if true == NONE_LABEL:
+                out.append(u < self.fpr * NONE_YES)
+            elif q.label == true:
                 out.append(u >= 1.0 - self.tpr)
             else:
                 out.append(u < self._false_accept_rate(q.label, true))

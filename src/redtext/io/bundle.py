@@ -125,7 +125,7 @@ def load_bundle(path: str | Path) -> tuple[dict, list[dict]]:
 
 def _check_shapes(path: Path, manifest: dict, models: list[dict]) -> None:
     """The arrays fit together and fit the manifest (a bundle edited by hand fails here, not later)."""
-    n_classes = len(manifest["classes"])
+    n_classes = len(manifest["classes"]) + bool(manifest.get("open_world"))  # "no label" is the last
     dim = (manifest.get("embedder") or {}).get("dim")
     seen = set()
     for j, m in enumerate(models):

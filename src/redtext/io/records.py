@@ -216,6 +216,7 @@ def _load_labelled(
     id_col: str,
     drop_duplicates: bool,
     warn_single: bool,
+    min_labels: int = 2,
 ) -> Records:
     path = Path(path)
     name = path.name
@@ -275,7 +276,7 @@ def _load_labelled(
         labels = [labels[i] for i in keep]
 
     counts = Counter(labels)
-    if len(counts) < 2:
+    if len(counts) < min_labels:
         only = next(iter(counts))
         raise _error(
             f"{name}: all rows have the same label ({only!r}); at least 2 different labels are needed — "
@@ -298,15 +299,18 @@ def load_seed(
     text_col: str = "text",
     label_col: str = "label",
     id_col: str = "id",
+    min_labels: int = 2,
 ) -> Records:
     """Load the labelled seed examples.
 
     Errors: blank text or label (first offending row), duplicate ids, the same text with
-    different labels, fewer than 2 distinct labels. Handled with a warning: exact duplicate
-    rows (same text and label) are dropped, keeping the first; labels with a single example.
+    different labels, fewer than ``min_labels`` distinct labels (2 to train a model; 1 for
+    ``add-classes``, whose model has its labels). Handled with a warning: exact duplicate rows
+    (same text and label) are dropped, keeping the first; labels with a single example.
     """
     return _load_labelled(
-        path, text_col=text_col, label_col=label_col, id_col=id_col, drop_duplicates=True, warn_single=True
+        path, text_col=text_col, label_col=label_col, id_col=id_col, drop_duplicates=True, warn_single=True,
+        min_labels=min_labels,
     )
 
 

@@ -148,7 +148,25 @@ def _m4(conn: sqlite3.Connection) -> None:
     conn.execute("ALTER TABLE verdicts ADD COLUMN kind TEXT NOT NULL DEFAULT 'label'")
 
 
-MIGRATIONS = [_m1, _m2, _m3, _m4]
+def _m5(conn: sqlite3.Connection) -> None:
+    """A delivered label may be NULL: the text fits none of the labels (open world)."""
+    _script(conn, """
+    CREATE TABLE predictions_new (
+        run_id INTEGER NOT NULL REFERENCES runs(id),
+        idx INTEGER NOT NULL,
+        label TEXT,                      -- NULL: fits none of the labels
+        confidence REAL NOT NULL,
+        source TEXT NOT NULL,            -- expert | classifier | seed
+        candidates TEXT NOT NULL,        -- JSON [[label, score], ...]
+        PRIMARY KEY (run_id, idx)
+    );
+    INSERT INTO predictions_new SELECT run_id, idx, label, confidence, source, candidates FROM predictions;
+    DROP TABLE predictions;
+    ALTER TABLE predictions_new RENAME TO predictions
+    """)
+
+
+MIGRATIONS = [_m1, _m2, _m3, _m4, _m5]
 SCHEMA_VERSION = len(MIGRATIONS)
 REQUIRED = ("runs", "texts", "descriptions", "verdicts", "rounds", "predictions")
 

@@ -120,6 +120,7 @@ def render_html(data: RunData, summary: dict, plots: list) -> str:
     parts.append("</tbody></table></section>")
 
     parts.append(_quality_section(data.report_json or {}, s))
+    parts.append(_open_section(data.report_json or {}))
 
     # stop
     parts.append(f'<section id="stop"><h2>Why the loop stopped</h2><p class="stop" id="stop-reason" '
@@ -256,5 +257,27 @@ def _quality_section(report: dict, s: dict) -> str:
                   for name, v in (est.get("strata") or {}).items()]
         parts.append(_table("estimate-strata", ["stratum", "texts", "estimated accuracy", "95 % interval"],
                             strata, {1}))
+    parts.append("</section>")
+    return "".join(parts)
+
+
+def _open_section(report: dict) -> str:
+    """The texts that fit no label (an open-world run) and the proposals for new labels made from
+    them; nothing for a closed run."""
+    ow = report.get("open_world")
+    if not isinstance(ow, dict):
+        return ""
+    n = (ow.get("no_label") or {}).get("texts", 0)
+    parts = ['<section id="open-world"><h2>Texts that fit no label</h2>',
+             f'<p><span id="no-label-texts">{_e(n)}</span> pool texts fit no label '
+             f'({_e(ow["no_label"].get("expert", 0))} by the expert\'s answers, '
+             f'{_e(ow["no_label"].get("classifier", 0))} by the classifier); open world: {_e(ow.get("mode"))}.</p>']
+    props = ow.get("proposals") or []
+    if props:
+        rows = [(p["name"], p["size"], ", ".join(p.get("keywords", [])), " | ".join(p.get("typical", [])[:3]))
+                for p in props]
+        parts.append("<p>Proposals for new labels (clusters of those texts): <code>redtext propose DIR</code> "
+                     "writes them as a seed file for <code>redtext add-classes</code>.</p>")
+        parts.append(_table("proposals", ["suggested name", "texts", "keywords", "typical texts"], rows, {1}))
     parts.append("</section>")
     return "".join(parts)

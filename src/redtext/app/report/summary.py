@@ -64,15 +64,23 @@ def _cost_model(data: RunData, questions_per_round: dict) -> dict:
             "tokens_per_question": tokens_per_q}
 
 
+#: how the report names "fits no label"
+NO_LABEL = "(no label)"
+
+
 def summarize(data: RunData) -> dict:
     """Every number on the page, as plain Python data (tests read this too)."""
     from collections import Counter, defaultdict
 
-    classes = sorted(set(data.seed_labels) | {v[3] for v in data.verdicts} | {p[1] for p in data.predictions})
+    # "fits no label" (an open-world run) gets a row of its own, under a name no label can have
+    predictions = [(i, NO_LABEL if lab is None else lab, conf, src,
+                    [[NO_LABEL if c[0] is None else c[0], *c[1:]] for c in cands])
+                   for i, lab, conf, src, cands in data.predictions]
+    classes = sorted(set(data.seed_labels) | {v[3] for v in data.verdicts} | {p[1] for p in predictions})
     text_to_idx: dict[str, int] = {}
     for i, t in enumerate(data.pool_texts):
         text_to_idx.setdefault(t, i)
-    delivered = {p[0]: p for p in data.predictions}
+    delivered = {p[0]: p for p in predictions}
 
     # -- verdicts ---------------------------------------------------------------------------
     totals = Counter()
@@ -102,12 +110,12 @@ def summarize(data: RunData) -> dict:
     # -- delivered labels --------------------------------------------------------------------
     seed_counts = Counter(data.seed_labels)
     conf_sum: Counter = Counter()
-    for _idx, lab, conf, source, _c in data.predictions:
+    for _idx, lab, conf, source, _c in predictions:
         per_label[lab]["delivered"] += 1
         per_label[lab][f"delivered_{source}"] += 1
         if source == "classifier":
             conf_sum[lab] += conf
-    sources = Counter(p[3] for p in data.predictions)
+    sources = Counter(p[3] for p in predictions)
     label_rows = []
     for lab in classes:
         c = per_label[lab]
@@ -145,7 +153,7 @@ def summarize(data: RunData) -> dict:
     rejected_rows.sort(key=lambda r: r["seq"])
     runner_ups: Counter = Counter()
     runner_up_example: dict = {}
-    for idx, lab, conf, source, cands in data.predictions:
+    for idx, lab, conf, source, cands in predictions:
         if source != "classifier" or len(cands) < 2:
             continue
         (l1, s1), (l2, s2) = cands[0][:2], cands[1][:2]
