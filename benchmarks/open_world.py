@@ -52,7 +52,7 @@ def main() -> None:
     def keep(dataset, setting, profile, method, m, calls):
         row = {"dataset": dataset, "setting": setting, "profile": profile, "seed": args.seed, "method": method,
                "pool_accuracy": m["pool_accuracy"], "test_accuracy": m["test_accuracy"],
-               "open": m.get("open"), "proposals": m.get("proposals"), "expert_calls": calls,
+               "open": m.get("open"), "proposals": m.get("proposals"), "expert_calls": calls, "found": m.get("found"),
                "expert_precision": m.get("expert_precision"), "stop_reason": m.get("stop_reason"),
                "wall_s": m.get("wall_s")}
         # merged with what the file holds now: two of these may run side by side

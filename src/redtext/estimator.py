@@ -86,7 +86,7 @@ class RED(Params):
     open_world : "auto", "on" or "off"
         May a pool text fit none of the labels? ``auto`` (default): when the expert's answers show
         more texts rejected for every label asked than the classifier's doubt explains (a
-        likelihood-ratio test, :func:`redtext.core.evidence.fit_calibration`), such texts are
+        likelihood-ratio test passed two rounds running, :func:`redtext.core.evidence.fit_calibration`), such texts are
         delivered with no label (``None``) and the classifier learns "no label" from them; a
         closed pool stays closed. ``on``: the share is fitted without the test; ``off``: every
         text gets a label.

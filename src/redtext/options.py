@@ -250,7 +250,8 @@ _OLD_ROUNDS = ("max_rounds", "rounds_hint", "min_gain", "n_candidates", "n_examp
 def params_from_saved(params: dict, known: set) -> dict:
     """Constructor parameters from a manifest's or run config's ``params`` — including those
     written before the option objects existed (flat keys such as ``noise_factor`` or
-    ``max_rounds``), and leaving out parameters not in ``known`` (since removed (measured as not helping)."""
+    ``max_rounds``), leaving out parameters not in ``known`` (since removed: measured as not
+    helping); a config or bundle from before the open world stays closed, as it ran."""
     out = {k: options_from_json(k, v) for k, v in params.items() if k in known and k not in ("backend",)}
     classifier = {k: params[k] for k in _OLD_CLASSIFIER if k in params}
     rounds = {k: params[k] for k in _OLD_ROUNDS if k in params}
@@ -258,4 +259,6 @@ def params_from_saved(params: dict, known: set) -> dict:
         out["classifier"] = ClassifierOptions(**classifier)
     if rounds and not isinstance(out.get("rounds"), RoundOptions):
         out["rounds"] = RoundOptions(**rounds)
+    if "open_world" in known and "open_world" not in params:  # written before the open world: closed, as it ran
+        out["open_world"] = "off"
     return out

@@ -210,7 +210,7 @@ def _macro_f1(y_true, y_pred) -> float:
     return float(f1_score(y_true, y_pred, average="macro", zero_division=0))
 
 
-OPEN_KEYS = ("open", "proposals", "none_share_fitted")
+OPEN_KEYS = ("open", "proposals", "none_share_fitted", "found")
 TRUST_KEYS = ("estimate", "expert_quality", "expert_precision", "calibration_ece", "quality_calls")
 
 
@@ -372,6 +372,9 @@ def run_benchmark(dataset: str, *, k: int = 30, budget=0.25, seed: int = 0, embe
             "test_accuracy": float(np.mean(test_pred == test_gold)),
             "test_macro_f1": _macro_f1(test_gold, test_pred),
             "expert_calls": int(model.expert_calls_),
+            # what the questions found: labels accepted, and texts settled as fitting no label
+            "found": {"accepted": int(sum(r["accepted"] for r in model.history_)),
+                      "no_label": int(sum(r.get("none_found", 0) for r in model.history_))},
             "rounds": int(sum(1 for r in model.history_ if r["round_calls"] > 0)),
             "stop_reason": model.stop_reason_,
             "selection": model.selection_,

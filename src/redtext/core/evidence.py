@@ -212,7 +212,7 @@ def _evidence(usable, n_labels: int, a: float, tpr: float, fpr: float) -> np.nda
 
 
 def fit_calibration(texts: Sequence[tuple[np.ndarray, list[tuple[int, object]]]], n_labels: int, rates: Rates,
-                    *, open_world: str = "off") -> tuple[float, NonePrior | None]:
+                    *, open_world: str = "off") -> tuple[float, NonePrior | None, float]:
     """``(sharpness, none_prior)`` under which the answers are most likely, searched jointly over
     :data:`SHARPNESS_GRID` × :data:`NONE_ALPHA` × :data:`NONE_BETA`: ``texts`` holds each asked
     text's prior scores (its candidates' probabilities when first asked, best first) and its
@@ -225,35 +225,44 @@ def fit_calibration(texts: Sequence[tuple[np.ndarray, list[tuple[int, object]]]]
     every label asked, more of them than the classifier's doubt explains, are what passes; ``"on"``
     takes the best fit as it is. A "no label" truth and a truth among the labels never asked
     answer alike (every question "no"), so it is the classifier's view of the text that tells
-    them apart: the prior. ``(1, None)`` when nothing was answered."""
+    them apart: the prior. The third value is the best closed-world sharpness (the first when
+    ``none_prior`` is None). ``(1, None, 1)`` when nothing was answered."""
     usable = _usable(texts)
     if not usable:
-        return 1.0, None
-    tpr, fpr = rates.tpr, min(rates.fpr, rates.tpr - 1e-3)
-    none_lik = np.array([none_likelihood(a, tpr, fpr) for _, a in usable])
+        return 1.0, None, 1.0
     log_top = np.log(np.maximum([s[0] if len(s) else 1e-6 for s, _ in usable], 1e-6))
     centre = float(log_top.mean())
     # every (alpha, beta) pair's prior for every text: (pairs, texts)
     alpha, beta = np.meshgrid(NONE_ALPHA, NONE_BETA, indexing="ij")
     pi = 1.0 / (1.0 + np.exp(-(alpha.reshape(-1, 1) + beta.reshape(-1, 1) * (log_top - centre)[None, :])))
-    best_closed, best_open = (-np.inf, 1.0), (-np.inf, 1.0, -1)
-    for a in SHARPNESS_GRID:
-        evidence = _evidence(usable, n_labels, float(a), tpr, fpr)
-        closed = float(np.sum(np.log(np.maximum(evidence, 1e-300))))
-        if closed > best_closed[0]:
-            best_closed = (closed, float(a))
-        if open_world != "off":
-            ll = np.sum(np.log(np.maximum((1.0 - pi) * evidence + pi * none_lik, 1e-300)), axis=1)
-            j = int(np.argmax(ll))
-            if ll[j] > best_open[0]:
-                best_open = (float(ll[j]), float(a), j)
+
+    def fit(tpr: float, fpr: float, with_open: bool):
+        none_lik = np.array([none_likelihood(a, tpr, fpr) for _, a in usable])
+        best_closed, best_open = (-np.inf, 1.0), (-np.inf, 1.0, -1)
+        for a in SHARPNESS_GRID:
+            evidence = _evidence(usable, n_labels, float(a), tpr, fpr)
+            closed = float(np.sum(np.log(np.maximum(evidence, 1e-300))))
+            if closed > best_closed[0]:
+                best_closed = (closed, float(a))
+            if with_open:
+                ll = np.sum(np.log(np.maximum((1.0 - pi) * evidence + pi * none_lik, 1e-300)), axis=1)
+                j = int(np.argmax(ll))
+                if ll[j] > best_open[0]:
+                    best_open = (float(ll[j]), float(a), j)
+        return best_closed, best_open
+
+    def passes(closed, best) -> bool:
+        return (2.0 * (best[0] - closed[0]) >= NONE_TEST and float(np.mean(pi[best[2]] > 0.5)) >= NONE_MIN_SHARE)
+
+    tpr, fpr = rates.tpr, min(rates.fpr, rates.tpr - 1e-3)
+    best_closed, best_open = fit(tpr, fpr, open_world != "off")
     if open_world == "off" or best_open[0] <= best_closed[0]:
-        return best_closed[1], None
+        return best_closed[1], None, best_closed[1]
+    if open_world == "auto" and not passes(best_closed, best_open):
+        return best_closed[1], None, best_closed[1]
     j = best_open[2]
-    if open_world == "auto" and (2.0 * (best_open[0] - best_closed[0]) < NONE_TEST
-                                 or float(np.mean(pi[j] > 0.5)) < NONE_MIN_SHARE):
-        return best_closed[1], None
-    return best_open[1], NonePrior(float(alpha.reshape(-1)[j]), float(beta.reshape(-1)[j]), centre)
+    return (best_open[1], NonePrior(float(alpha.reshape(-1)[j]), float(beta.reshape(-1)[j]), centre),
+            best_closed[1])
 
 
 def fit_sharpness(texts: Sequence[tuple[np.ndarray, list[tuple[int, object]]]], n_labels: int, rates: Rates) -> float:

@@ -28,6 +28,7 @@ class Ledger:
         self.none = none              # the "fits no label" class, or None (closed world)
         self.open_world = open_world  # "auto": a share of "no label" must pass a test; "on": fitted as it is
         self.none_prior = None        # the fitted open-world prior (evidence.NonePrior), None while closed
+        self.open_since_last = False  # did the last calibration pass the open-world test?
         self.prior: dict[int, tuple[np.ndarray, np.ndarray]] = {}
         self.answers: dict[int, list[tuple[int, object]]] = {}
         self.sharpness = 1.0          # the classifier's calibration (see the module doc)
@@ -43,8 +44,16 @@ class Ledger:
             for lab, _ in answers:
                 index.setdefault(lab, len(index))
             texts.append((scores, [(index[lab], v) for lab, v in answers]))
-        self.sharpness, self.none_prior = fit_calibration(
+        sharpness, none_prior, closed = fit_calibration(
             texts, self.n_labels, rates, open_world=self.open_world if self.none is not None else "off")
+        passed = none_prior is not None
+        if self.open_world == "auto" and passed and not self.open_since_last:
+            # the open world needs the test passed twice running: one round's answers, with the
+            # expert's rates still loosely measured, can look like texts that fit no label (a strict
+            # expert's false rejections did, in round 0 of banking77)
+            sharpness, none_prior = closed, None
+        self.open_since_last = passed
+        self.sharpness, self.none_prior = sharpness, none_prior
         return self.sharpness
 
     def __contains__(self, i: int) -> bool:
