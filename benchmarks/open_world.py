@@ -89,8 +89,8 @@ def main() -> None:
 
 def render(rows, path: Path) -> None:
     lines = ["| dataset | setting | profile | method | pool acc % | known % | none recall | none precision | "
-             "macro-F1 | test acc % | test none recall | proposals (recovered) |",
-             "|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|---|"]
+             "macro-F1 | test acc % | test none recall | proposals (recovered) | calls: accepted + no label |",
+             "|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|---|---|"]
     order = {"flat_al": 0, "closed": 1, "red": 2, "flat_seed": 3, "gold_upper": 4}
     for r in sorted(rows, key=lambda r: (r["setting"] == "closed", r["dataset"], r["profile"], r["seed"],
                                          order.get(r["method"], 9), r["method"])):
@@ -100,10 +100,12 @@ def render(rows, path: Path) -> None:
         prop = f"{props['count']} ({_pct(props['recovered'])} %)" if props and props.get("recovered") is not None \
             else (str(props["count"]) if props else "–")
         name = "flat_al (default)" if r["method"] == "flat_al" else r["method"]
+        found = r.get("found")
+        spent = f"{r['expert_calls']}: {found['accepted']} + {found['no_label']}" if found else "–"
         lines.append(f"| {r['dataset']} | {r['setting']} | {r['profile']} | {name} | {_pct(r['pool_accuracy'])} | "
                      f"{_pct(pool.get('known_accuracy'))} | {_pct(pool.get('none_recall'))} | "
                      f"{_pct(pool.get('none_precision'))} | {_pct(pool.get('macro_f1'))} | "
-                     f"{_pct(r['test_accuracy'])} | {_pct(test.get('none_recall'))} | {prop} |")
+                     f"{_pct(r['test_accuracy'])} | {_pct(test.get('none_recall'))} | {prop} | {spent} |")
     path.write_text("\n".join(lines) + "\n")
     print(f"wrote {path}")
 

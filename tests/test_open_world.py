@@ -181,18 +181,25 @@ def test_proposals_cluster_the_no_label_texts_and_name_them_by_their_words():
     assert propose(X[:3], texts[:3]) == []
 
 
-def test_the_oracle_rarely_says_yes_about_a_text_that_fits_no_label():
+def test_the_oracle_on_a_text_that_fits_no_label_follows_its_profile():
+    """careful: no to every label; agreeable: yes with 0.40 × w, w the text's squared cosine to the
+    label normalised by its most similar label (strict: 0.01 × w)."""
     from redtext.core.questions import Context, Question
     from redtext.experts import SimulatedOracle
 
-    labels = [f"l{i}" for i in range(20)]
-    for profile, rate in (("careful", 0.02), ("agreeable", 0.16)):
-        oracle = SimulatedOracle({}, gold_by_id={f"t{i}": NONE_LABEL for i in range(2000)}, profile=profile)
-        oracle.prepare(labels, None)
-        qs = [Question(text_id=f"t{i}", text=f"text {i}", label=labels[i % 20], context=Context(label=labels[i % 20]))
-              for i in range(2000)]
-        yes = np.mean([v is True for v in oracle.ask(qs)])
-        assert abs(yes - rate) < 0.02, (profile, yes)
+    labels = [f"l{i}" for i in range(4)]
+    vecs = np.eye(4)
+    text = np.array([0.8, 0.6 * np.sqrt(0.5), 0.6 * np.sqrt(0.5), 0.0])  # most like l0, half as like l1, l2; not l3
+    w = {"l0": 1.0, "l1": 0.28125, "l2": 0.28125, "l3": 0.0}
+    n = 4000
+    for profile, scale in (("careful", 0.0), ("agreeable", 0.40), ("strict", 0.01)):
+        oracle = SimulatedOracle({}, gold_by_id={f"t{i}": NONE_LABEL for i in range(n)}, profile=profile,
+                                 text_vectors={f"t{i}": text for i in range(n)})
+        oracle.prepare(labels, vecs)
+        for lab in labels:
+            qs = [Question(text_id=f"t{i}", text=f"text {i}", label=lab, context=Context(label=lab)) for i in range(n)]
+            yes = np.mean([v is True for v in oracle.ask(qs)])
+            assert abs(yes - scale * w[lab]) < 0.025, (profile, lab, yes)
 
 
 def test_open_figures_count_no_label_as_a_class():
@@ -219,8 +226,10 @@ def test_unknown_classes_hide_labels_from_the_seed_and_keep_their_texts_as_no_la
     seed_labels = {out.train_labels[i] for i in out.seed_idx}
     assert not seed_labels & set(hidden) and NONE_LABEL not in seed_labels
     assert sum(out.train_labels[i] == NONE_LABEL for i in out.pool_idx) == 12  # every text of theirs, in the pool
-    with pytest.raises(Exception, match="unknown-classes"):
-        unknown_split(split, 1.0, seed=0)
+    for bad in (1.0, -0.1, 0.01):  # all, negative, and a share that hides no label
+        with pytest.raises(Exception, match="unknown-classes"):
+            unknown_split(split, bad, seed=0)
+    assert unknown_split(split, 0.0, seed=0) == (split, [])
 
 
 def test_oos_split_puts_the_official_out_of_scope_texts_in_pool_and_test():
@@ -318,8 +327,26 @@ def test_propose_on_a_closed_or_missing_run_is_one_line_exit_2(problem, capsys, 
     assert code == 2 and "closed-world run" in err and len(err.strip().splitlines()) == 1
     code, _, err = run_cli(["propose", tmp_path / "nothing"], capsys)
     assert code == 2 and "no finished run" in err
+    # an open-world run in which every text got a label: nothing to propose, nothing written
+    report = json.loads((out / "report.json").read_text())
+    report["open_world"] = {"mode": "auto", "none_share": 0.0, "no_label": {"texts": 0, "expert": 0, "classifier": 0},
+                            "proposals": []}
+    (out / "report.json").write_text(json.dumps(report))
+    code, _, err = run_cli(["propose", out], capsys)
+    assert code == 2 and "every pool text got a label" in err and not (out / "proposals.jsonl").exists()
     code, _, err = run_cli(base_args(problem, problem["dir"] / "bad", **{"--open-world": "maybe"}), capsys)
-    assert code == 2 and "--open-world" in err
+    assert code == 2 and "--open-world" in err and not (problem["dir"] / "bad").exists()
+
+
+def test_a_pool_entirely_out_of_scope_is_delivered_with_no_label():
+    known = {k: v for k, v in TOPICS.items() if k not in HIDDEN}
+    seed = topic_texts(5, seed=1, topics=known)
+    pool = _distinct_hidden(topic_texts(30, seed=2, topics={k: TOPICS[k] for k in HIDDEN}), 9)
+    model = _fit(seed, pool, pool, "auto", budget=0.6)
+    share = np.mean([lab is None for lab in model.pool_labels_])
+    assert share >= 0.5, share
+    off = _fit(seed, pool, pool, "off", budget=0.6)
+    assert all(lab is not None for lab in off.pool_labels_)
 
 
 def test_bench_unknown_classes_reports_the_open_figures_beside_the_closed_loop(tmp_path, capsys):
@@ -346,8 +373,9 @@ def test_bench_unknown_classes_reports_the_open_figures_beside_the_closed_loop(t
     assert methods["flat_al"]["open"]["pool"]["none_recall"] > 0.3
     assert methods["flat_al"]["open"]["pool"]["accuracy"] > methods["closed"]["open"]["pool"]["accuracy"]
     assert set(methods["flat_al"]["proposals"]) == {"count", "recovered"}
-    code, _, err = run_cli(["bench", data, "--unknown-classes", "1.5", "--embedder", "hashing"], capsys)
-    assert code == 2 and "--unknown-classes" in err
+    for bad in ("1.5", "0", "-0.2"):
+        code, _, err = run_cli(["bench", data, "--unknown-classes", bad, "--embedder", "hashing"], capsys)
+        assert code == 2 and "--unknown-classes" in err and len(err.strip().splitlines()) == 1
     code, _, err = run_cli(["bench", data, "--oos", "--embedder", "hashing"], capsys)
     assert code == 2 and "oos.jsonl" in err
 
@@ -398,3 +426,4 @@ def test_auto_opens_only_when_the_test_passes_twice_running():
     on.prior, on.answers = ledger.prior, ledger.answers
     on.calibrate(rates)
     assert on.none_prior is not None  # "on" needs no test
+

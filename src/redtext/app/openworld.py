@@ -79,9 +79,10 @@ def propose_file(run_dir: Path, out: Path, *, per_proposal: int = PER_PROPOSAL, 
                          "--open-world auto or on to get proposals")
     proposals = ow.get("proposals") or []
     if not proposals:
-        log(f"no proposals: {(ow.get('no_label') or {}).get('texts', 0)} texts fit no label, and no group of "
-            f"them was large and coherent enough to propose")
-        return 0
+        n = (ow.get("no_label") or {}).get("texts", 0)
+        raise InputError(f"{run_dir}: nothing to propose — {n} texts fit no label, and no group of at least 10 "
+                         "of them is coherent enough to name" if n else
+                         f"{run_dir}: nothing to propose — every pool text got a label")
     rows = []
     for p in proposals:
         for i in p["ids"][:per_proposal]:

@@ -35,14 +35,50 @@ def data_roots() -> list[Path]:
     return roots
 
 
+#: datasets made by merging others (disjoint label spaces, real texts): name -> its parts
+MERGED = {"onet_clinc": ("onet_titles", "clinc150")}
+
+
+def merged_dataset(name: str) -> Path:
+    """The folder of a :data:`MERGED` dataset, written once under the cache folder: each part's
+    train, test and label descriptions side by side (their labels must not overlap)."""
+    import hashlib
+    import json
+
+    parts = [resolve_dataset(p) for p in MERGED[name]]
+    files = {f: [part / f for part in parts if (part / f).is_file()] for f in ("train.jsonl", "test.jsonl",
+                                                                                "labels.jsonl")}
+    digest = hashlib.sha256(b"".join(p.read_bytes() for fs in files.values() for p in fs)).hexdigest()[:12]
+    out = default_cache_path().parent / "datasets" / digest / name  # named as the dataset, in reports
+    if (out / "test.jsonl").is_file():
+        return out
+    labels = [{json.loads(line)["label"] for line in (part / "train.jsonl").read_text(encoding="utf-8").splitlines()
+               if line.strip()} for part in parts]
+    shared = set.intersection(*labels)
+    if shared:
+        raise InputError(f"{name}: its parts share labels ({', '.join(sorted(shared)[:3])}); they must be disjoint")
+    tmp = out.with_name(out.name + ".tmp")
+    tmp.mkdir(parents=True, exist_ok=True)  # written aside, then renamed: a half-written merge is never read
+    for f, paths in files.items():
+        if paths:
+            (tmp / f).write_text("".join(p.read_text(encoding="utf-8").rstrip("\n") + "\n" for p in paths),
+                                 encoding="utf-8")
+    tmp.replace(out)
+    return out
+
+
 def resolve_dataset(name: str) -> Path:
-    """A folder holding train.jsonl and test.jsonl: the name itself, or a name under ../shared/data."""
+    """A folder holding train.jsonl and test.jsonl: the name itself, a name under ../shared/data,
+    or a merged dataset (:data:`MERGED`: ``onet_clinc``, 1,020 labels)."""
+    if name in MERGED and not Path(name).exists():
+        return merged_dataset(name)
     candidates = [Path(name)] + [root / name for root in data_roots()]
     for c in candidates:
         if (c / "train.jsonl").is_file() and (c / "test.jsonl").is_file():
             return c.resolve()
     known = sorted({p.name for root in data_roots() if root.is_dir() for p in root.iterdir()
                     if (p / "train.jsonl").is_file()})
+    known += sorted(MERGED)
     hint = f" (known: {', '.join(known)})" if known else ""
     raise InputError(f"dataset {name!r} not found{hint}; give a name under ../shared/data or a folder "
                      "holding train.jsonl and test.jsonl")
@@ -125,11 +161,13 @@ def unknown_split(split: Split, frac: float, seed: int) -> tuple[Split, list[str
     :data:`~redtext.core.openworld.NONE_LABEL`). Returns the split and the hidden labels."""
     from ..core.openworld import NONE_LABEL
 
-    if not 0.0 <= frac < 1.0:
-        raise InputError(f"--unknown-classes {frac}: give a share of the labels, at least 0 and under 1")
+    if frac is None or frac == 0:  # not asked for
+        return split, []
+    if not 0.0 < frac < 1.0:
+        raise InputError(f"--unknown-classes {frac}: give a share of the labels above 0 and under 1, e.g. 0.25")
     n_hide = int(round(frac * len(split.classes)))
     if n_hide == 0:
-        return split, []
+        raise InputError(f"--unknown-classes {frac}: hides no label of {len(split.classes)}; give a larger share")
     if len(split.classes) - n_hide < 2:
         raise InputError(f"--unknown-classes {frac}: leaves fewer than 2 known labels")
     rng = np.random.default_rng([seed, 43])
@@ -328,9 +366,12 @@ def run_benchmark(dataset: str, *, k: int = 30, budget=0.25, seed: int = 0, embe
         return {"open": {"pool": open_figures(pool_pred, pool_gold, split.classes),
                          "test": open_figures(test_pred, test_gold, split.classes)}} if is_open else {}
 
+    # the oracle's view of a text that fits no label: how similar it is to each label (its vector)
+    none_vectors = {i: X_pool[j] for j, i in enumerate(pool_ids) if pool_gold[j] == NONE_LABEL}
+
     def oracle():
-        return SimulatedOracle(dict(zip(seed_texts, seed_labels)), gold_by_id=dict(zip(pool_ids, pool_gold)), accuracy=accuracy, seed=seed,
-                               profile=profile)
+        return SimulatedOracle(dict(zip(seed_texts, seed_labels)), gold_by_id=dict(zip(pool_ids, pool_gold)),
+                               accuracy=accuracy, seed=seed, profile=profile, text_vectors=none_vectors)
 
     results: dict[str, dict] = {}
     curves: dict[str, list[dict]] = {}

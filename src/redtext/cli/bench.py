@@ -44,8 +44,9 @@ def bench(
                                      "in the pool; reports their pool recall (thin_recall)."),
     oos: bool = typer.Option(False, "--oos", help="Open world: add the dataset's official out-of-scope texts "
                                                   "(clinc150's oos.jsonl) to pool and test as 'fits no label'."),
-    unknown_classes: float = typer.Option(0.0, help="Open world: give this share of the labels (drawn by --seed) "
-                                                    "no seed examples; their texts count as 'fits no label'."),
+    unknown_classes: Optional[float] = typer.Option(None, help="Open world: give this share of the labels (drawn by "
+                                                              "--seed) no seed examples; their texts count as "
+                                                              "'fits no label'."),
 ):
     """Run the benchmark protocol (the README's "Benchmark" section) with its baselines; print the table.
 
@@ -58,6 +59,9 @@ def bench(
     from ..core.select import UNCERTAINTY
     from ..errors import InputError
 
+    if unknown_classes is not None and not 0 < unknown_classes < 1:
+        raise InputError(f"--unknown-classes {unknown_classes}: give a share of the labels above 0 and under 1, "
+                         "e.g. 0.25")
     if subset_size < 1:
         raise InputError(f"--subset-size {subset_size}: must be ≥ 1")
     if uncertainty != "auto" and uncertainty not in UNCERTAINTY:
@@ -68,7 +72,7 @@ def bench(
     result = run_benchmark(dataset, k=k, budget=budget, seed=seed, embedder=embedder, subset_size=subset_size,
                            accuracy=oracle_accuracy, profile=expert_profile, log=log,
                            backend=get_backend(backend, address), red_params=params, thin=thin, oos=oos,
-                           unknown=unknown_classes)
+                           unknown=unknown_classes or 0.0)
     Console(width=max(120, Console().width)).print(render_table(result))
     _write(json_out, json.dumps(to_json(result), indent=2))
     if plot:

@@ -11,9 +11,11 @@ confusable wrong label):
   accepted at the full rate, unrelated labels almost never — errors cluster between similar
   labels, as an LLM's do. Without label vectors every wrong label gets the full rate.
 - a text whose gold is "fits no label" (the open world's
-  :data:`~redtext.core.openworld.NONE_LABEL`): every label is wrong, and the ones asked are the
-  plausible ones the classifier proposed, so "yes" with probability ``fpr ·`` :data:`NONE_YES`
-  (careful: 2 %, agreeable 16 %, strict 0.4 %);
+  :data:`~redtext.core.openworld.NONE_LABEL`): ``careful`` says no to every label; ``agreeable``
+  says yes to label ``L`` with probability ``0.40 · w``, ``strict`` with ``0.01 · w``, where ``w``
+  is the text's squared cosine to ``L``'s vector divided by that of its most similar label (the
+  text's vector from ``text_vectors``; without it ``w = 1``: every asked label as plausible as the
+  best);
 - a text with no gold label: abstains.
 
 The profiles (:data:`PROFILES`): ``careful`` (tpr 0.95, fpr 0.05: what ``accuracy=0.95`` has
@@ -37,8 +39,8 @@ def _uniform(*parts) -> float:
     return int.from_bytes(digest[:8], "big") / 2.0 ** 64
 
 
-#: a text that fits no label is falsely accepted at this share of the profile's ``fpr``
-NONE_YES = 0.4
+#: profile -> P(yes | the text fits no label, the label most similar to it)
+NONE_YES = {"careful": 0.0, "agreeable": 0.40, "strict": 0.01}
 
 #: profile -> (P(yes | true label), P(yes | the most confusable wrong label))
 PROFILES = {"careful": (0.95, 0.05), "agreeable": (0.97, 0.40), "strict": (0.85, 0.01)}
@@ -48,7 +50,8 @@ class SimulatedOracle(BaseExpert):
     batch_size = 1024
 
     def __init__(self, gold_by_text: Mapping[str, str], *, gold_by_id: Mapping[str, str] | None = None,
-                 accuracy: float | None = None, seed: int = 0, profile: str = "careful"):
+                 accuracy: float | None = None, seed: int = 0, profile: str = "careful",
+                 text_vectors: Mapping[str, np.ndarray] | None = None):
         if profile not in PROFILES:
             raise ValueError(f"unknown oracle profile {profile!r}; use one of {', '.join(PROFILES)}")
         if accuracy is not None and not 0.0 <= accuracy <= 1.0:
@@ -62,6 +65,7 @@ class SimulatedOracle(BaseExpert):
             self.tpr, self.fpr = PROFILES[profile]
         self.accuracy = self.tpr  # what older callers read
         self.seed = seed
+        self.text_vectors = dict(text_vectors or {})   # text id -> unit vector (texts that fit no label)
         if profile == "careful":  # the name of answers stored before profiles existed
             self.name = f"oracle(accuracy={self.tpr},seed={seed})"
         else:
@@ -76,10 +80,11 @@ class SimulatedOracle(BaseExpert):
         self._labels = list(labels)
         self._index = {name: i for i, name in enumerate(self._labels)}
         if label_vectors is None:
-            self._sim = None
+            self._sim = self._unit = None
             return
         v = np.asarray(label_vectors, dtype=np.float64)
         v = v / np.maximum(np.linalg.norm(v, axis=1, keepdims=True), 1e-12)
+        self._unit = v
         sim = np.clip(v @ v.T, 0.0, None) ** 2
         np.fill_diagonal(sim, 0.0)
         top = sim.max(axis=1, keepdims=True)
@@ -99,6 +104,16 @@ class SimulatedOracle(BaseExpert):
             return err
         return err * float(self._sim[i, j])
 
+    def _none_weight(self, q: Question) -> float:
+        """``w`` for a text that fits no label (see the module doc)."""
+        vec = self.text_vectors.get(q.text_id)
+        j = self._index.get(q.label) if self._labels is not None else None
+        if vec is None or getattr(self, "_unit", None) is None or j is None:
+            return 1.0
+        sims = np.clip(self._unit @ np.asarray(vec, dtype=np.float64), 0.0, None) ** 2
+        top = float(sims.max())
+        return float(sims[j] / top) if top > 0 else 0.0
+
     def ask(self, questions: Sequence[Question]) -> list[Verdict]:
         out: list[Verdict] = []
         for q in questions:
@@ -109,7 +124,7 @@ class SimulatedOracle(BaseExpert):
                 continue
             u = _uniform(self.seed, q.text, q.label)
             if true == NONE_LABEL:
-                out.append(u < self.fpr * NONE_YES)
+                out.append(u < NONE_YES[self.profile] * self._none_weight(q))
             elif q.label == true:
                 out.append(u >= 1.0 - self.tpr)
             else:
