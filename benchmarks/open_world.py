@@ -14,6 +14,7 @@ Each open row is one `redtext bench` (its ``flat_al`` loop — what `redtext run
 Writes benchmarks/results/open_world.json and open_world.md.
 
     .venv/bin/python benchmarks/open_world.py [--profiles careful,agreeable,strict] [--seed 0] [--closed]
+        [--partitioned] [--also-on]
 """
 from __future__ import annotations
 
@@ -40,6 +41,7 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--closed", action="store_true", help="also the closed pools, auto against off")
     ap.add_argument("--partitioned", action="store_true", help="also the partitioned loop (red) on the open pools")
+    ap.add_argument("--also-on", action="store_true", help="also the default loop with --open-world on (no test)")
     args = ap.parse_args()
     sys.path.insert(0, str(ROOT / "src"))
     os.environ.setdefault("REDTEXT_PROGRESS", "0")
@@ -72,6 +74,12 @@ def main() -> None:
                               log=lambda *a: None, **kw)
             for name, m in r["_methods"].items():
                 keep(dataset, setting, profile, name, m, m.get("expert_calls"))
+        for dataset, kw in OPEN if args.also_on else ():
+            setting = "oos" if kw.get("oos") else f"unknown {kw['unknown']}"
+            r = run_benchmark(dataset, seed=args.seed, profile=profile, methods=("flat_al",), progress=False,
+                              log=lambda *a: None, red_params={"open_world": "on"}, **kw)
+            keep(dataset, setting, profile, "flat_al on", r["_methods"]["flat_al"],
+                 r["_methods"]["flat_al"]["expert_calls"])
         if not args.closed:
             continue
         for dataset, kw in CLOSED:
@@ -91,7 +99,7 @@ def render(rows, path: Path) -> None:
     lines = ["| dataset | setting | profile | method | pool acc % | known % | none recall | none precision | "
              "macro-F1 | test acc % | test none recall | proposals (recovered) | calls: accepted + no label |",
              "|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|---|---|"]
-    order = {"flat_al": 0, "closed": 1, "red": 2, "flat_seed": 3, "gold_upper": 4}
+    order = {"flat_al": 0, "flat_al on": 1, "closed": 2, "red": 3, "flat_seed": 4, "gold_upper": 5}
     for r in sorted(rows, key=lambda r: (r["setting"] == "closed", r["dataset"], r["profile"], r["seed"],
                                          order.get(r["method"], 9), r["method"])):
         o = r.get("open") or {}

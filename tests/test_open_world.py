@@ -378,6 +378,8 @@ def test_bench_unknown_classes_reports_the_open_figures_beside_the_closed_loop(t
         assert code == 2 and "--unknown-classes" in err and len(err.strip().splitlines()) == 1
     code, _, err = run_cli(["bench", data, "--oos", "--embedder", "hashing"], capsys)
     assert code == 2 and "oos.jsonl" in err
+    code, _, err = run_cli(["bench", data, "--open-world", "maybe", "--embedder", "hashing"], capsys)
+    assert code == 2 and "--open-world" in err
 
 
 def test_the_store_keeps_a_null_label_and_migrates_older_predictions(tmp_path):

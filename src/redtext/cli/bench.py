@@ -44,6 +44,8 @@ def bench(
                                      "in the pool; reports their pool recall (thin_recall)."),
     oos: bool = typer.Option(False, "--oos", help="Open world: add the dataset's official out-of-scope texts "
                                                   "(clinc150's oos.jsonl) to pool and test as 'fits no label'."),
+    open_world: str = typer.Option("auto", help="The loops' --open-world: auto, on or off (the closed baseline is "
+                                                "always off)."),
     unknown_classes: Optional[float] = typer.Option(None, help="Open world: give this share of the labels (drawn by "
                                                               "--seed) no seed examples; their texts count as "
                                                               "'fits no label'."),
@@ -66,7 +68,11 @@ def bench(
         raise InputError(f"--subset-size {subset_size}: must be ≥ 1")
     if uncertainty != "auto" and uncertainty not in UNCERTAINTY:
         raise InputError(f"--uncertainty {uncertainty!r}: use auto or one of {', '.join(UNCERTAINTY)}")
+    if open_world not in ("auto", "on", "off"):
+        raise InputError(f"--open-world {open_world!r}: use auto, on or off")
     params = {"noise_factor": noise_factor}
+    if open_world != "auto":
+        params["open_world"] = open_world
     if uncertainty != "auto":
         params["uncertainty"] = uncertainty
     result = run_benchmark(dataset, k=k, budget=budget, seed=seed, embedder=embedder, subset_size=subset_size,
