@@ -22,7 +22,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
 # budgets: the expert-call caps of the quality targets (issue #4)
-DATASETS = [("clinc150", 30, 0.25), ("banking77", 30, 0.30), ("onet_titles", 10, 0.5)]
+DATASETS = [("clinc150", 30, 0.25), ("banking77", 30, 0.30), ("onet_titles", 10, 0.5),
+            ("onet_clinc", 10, 0.5)]   # the 1,020-label merge (issue #16)
 
 # one lever changed at a time against the defaults; each row is R.E.D. with that change
 ABLATIONS = [
