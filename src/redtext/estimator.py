@@ -345,9 +345,9 @@ class RED(Params):
         self.budget_calls_ = n_budget
         self.answers_ = [(pool_texts[i], self.classes_[lab], v, r) for i, lab, v, r in result.answers]
         rows = delivered.train_rows
-        names = list(self.classes_) + [NONE_LABEL]
+        names = list(self.classes_) + [None]   # "no label" is None for users, NONE_LABEL in training rows
         self.train_texts_ = list(seed_texts) + [pool_texts[i] for i in rows]
-        self.train_labels_ = list(seed_labels) + [names[result.trained[i]] for i in rows]
+        self.train_labels_ = list(seed_labels) + [names[result.trained[i]] or NONE_LABEL for i in rows]
         self.train_X_ = np.vstack([X_seed, X_pool[rows]]).astype(np.float32)
         self.pool_ids_ = list(pool_ids)
         self.pool_label_index_ = delivered.label
@@ -355,7 +355,7 @@ class RED(Params):
         self.pool_confidence_ = delivered.confidence
         self.pool_source_ = delivered.source
         self.pool_all_noise_ = delivered.all_noise
-        self.pool_candidates_ = [[(self._names([c])[0], float(s)) for c, s in zip(cands, scs)]
+        self.pool_candidates_ = [[(names[c], float(s)) for c, s in zip(cands, scs)]
                                  for cands, scs in zip(delivered.candidates, delivered.candidate_scores)]
         self.class_stats_ = class_stats(self.classes_, self.pool_labels_, delivered.confidence, delivered.source,
                                         [(lab, v) for _, lab, v, _ in self.answers_])

@@ -18,20 +18,15 @@ def open_report(model, X_pool: np.ndarray, pool_ids: list[str], pool_texts: list
     texts delivered with no label (by source), and the proposals clustered from them (each with
     its size, keywords, typical texts and every member's id, most typical first). None for a
     closed model."""
-    from ..core.proposals import propose
+    from ..core.proposals import propose_pool
 
     if not getattr(model, "open_world_", False):
         return None
-    rows = np.flatnonzero(np.array([lab is None for lab in model.pool_labels_], dtype=bool))
-    sources = [model.pool_source_[i] for i in rows.tolist()]
-    props = propose(X_pool[rows], [pool_texts[i] for i in rows.tolist()], random_state=model.random_state)
-    proposals = []
-    for p in props:
-        members = rows[p.members]
-        proposals.append({**p.as_dict([pool_texts[i] for i in rows.tolist()]),
-                          "ids": [pool_ids[i] for i in members.tolist()]})
+    sources = [src for lab, src in zip(model.pool_labels_, model.pool_source_) if lab is None]
+    props = propose_pool(X_pool, pool_texts, model.pool_labels_, random_state=model.random_state)
+    proposals = [{**p.as_dict(pool_texts), "ids": [pool_ids[i] for i in p.members.tolist()]} for p in props]
     return {"mode": model.open_world, "none_share": float(getattr(model, "none_share_", 0.0)),
-            "no_label": {"texts": int(len(rows)), "expert": sources.count("expert"),
+            "no_label": {"texts": len(sources), "expert": sources.count("expert"),
                          "classifier": sources.count("classifier")},
             "proposals": proposals}
 

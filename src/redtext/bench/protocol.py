@@ -208,12 +208,9 @@ def proposal_figures(model, X_pool: np.ndarray, pool_texts: list[str], pool_gold
                      hidden: list[str]) -> dict:
     """``{count, recovered}`` of the proposals made from the texts a run delivered with no label
     (:mod:`redtext.core.proposals`); ``recovered`` only when labels were hidden."""
-    from ..core.proposals import propose, recovered
+    from ..core.proposals import propose_pool, recovered
 
-    rows = np.flatnonzero(np.array([lab is None for lab in model.pool_labels_], dtype=bool))
-    props = propose(X_pool[rows], [pool_texts[i] for i in rows])
-    for p in props:
-        p.members = rows[p.members]
+    props = propose_pool(X_pool, pool_texts, model.pool_labels_, random_state=model.random_state)
     return {"count": len(props), "recovered": recovered(props, pool_gold, hidden) if hidden else None}
 
 

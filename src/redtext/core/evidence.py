@@ -236,29 +236,21 @@ def fit_calibration(texts: Sequence[tuple[np.ndarray, list[tuple[int, object]]]]
     alpha, beta = np.meshgrid(NONE_ALPHA, NONE_BETA, indexing="ij")
     pi = 1.0 / (1.0 + np.exp(-(alpha.reshape(-1, 1) + beta.reshape(-1, 1) * (log_top - centre)[None, :])))
 
-    def fit(tpr: float, fpr: float, with_open: bool):
-        none_lik = np.array([none_likelihood(a, tpr, fpr) for _, a in usable])
-        best_closed, best_open = (-np.inf, 1.0), (-np.inf, 1.0, -1)
-        for a in SHARPNESS_GRID:
-            evidence = _evidence(usable, n_labels, float(a), tpr, fpr)
-            closed = float(np.sum(np.log(np.maximum(evidence, 1e-300))))
-            if closed > best_closed[0]:
-                best_closed = (closed, float(a))
-            if with_open:
-                ll = np.sum(np.log(np.maximum((1.0 - pi) * evidence + pi * none_lik, 1e-300)), axis=1)
-                j = int(np.argmax(ll))
-                if ll[j] > best_open[0]:
-                    best_open = (float(ll[j]), float(a), j)
-        return best_closed, best_open
-
-    def passes(closed, best) -> bool:
-        return (2.0 * (best[0] - closed[0]) >= NONE_TEST and float(np.mean(pi[best[2]] > 0.5)) >= NONE_MIN_SHARE)
-
     tpr, fpr = rates.tpr, min(rates.fpr, rates.tpr - 1e-3)
-    best_closed, best_open = fit(tpr, fpr, open_world != "off")
-    if open_world == "off" or best_open[0] <= best_closed[0]:
-        return best_closed[1], None, best_closed[1]
-    if open_world == "auto" and not passes(best_closed, best_open):
+    none_lik = np.array([none_likelihood(a, tpr, fpr) for _, a in usable])
+    best_closed, best_open = (-np.inf, 1.0), (-np.inf, 1.0, -1)
+    for a in SHARPNESS_GRID:
+        evidence = _evidence(usable, n_labels, float(a), tpr, fpr)
+        closed = float(np.sum(np.log(np.maximum(evidence, 1e-300))))
+        if closed > best_closed[0]:
+            best_closed = (closed, float(a))
+        if open_world != "off":
+            ll = np.sum(np.log(np.maximum((1.0 - pi) * evidence + pi * none_lik, 1e-300)), axis=1)
+            j = int(np.argmax(ll))
+            if ll[j] > best_open[0]:
+                best_open = (float(ll[j]), float(a), j)
+    if open_world == "off" or best_open[0] <= best_closed[0] or (open_world == "auto" and (
+            2.0 * (best_open[0] - best_closed[0]) < NONE_TEST or np.mean(pi[best_open[2]] > 0.5) < NONE_MIN_SHARE)):
         return best_closed[1], None, best_closed[1]
     j = best_open[2]
     return (best_open[1], NonePrior(float(alpha.reshape(-1)[j]), float(beta.reshape(-1)[j]), centre),

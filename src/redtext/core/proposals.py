@@ -91,6 +91,16 @@ def propose(X: np.ndarray, texts: list[str], *, min_size: int = MIN_SIZE, random
     return out
 
 
+def propose_pool(X_pool: np.ndarray, pool_texts: list[str], labels, *, random_state: int = 0) -> list[Proposal]:
+    """:func:`propose` over the pool texts delivered with no label (``labels[i] is None``); the
+    proposals' ``members`` index the pool."""
+    rows = np.flatnonzero(np.array([lab is None for lab in labels], dtype=bool))
+    props = propose(X_pool[rows], [pool_texts[i] for i in rows.tolist()], random_state=random_state)
+    for p in props:
+        p.members = rows[p.members]
+    return props
+
+
 def recovered(proposals: list[Proposal], gold: np.ndarray, hidden: list[str], *, min_texts: int = 10,
               threshold: float = 0.5) -> float | None:
     """The share of ``hidden`` labels with at least ``min_texts`` texts whose best-matching
