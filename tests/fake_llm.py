@@ -75,8 +75,8 @@ class FakeLLM:
     def question(body: dict) -> tuple[str, str]:
         user = body["messages"][-1]["content"]
         m = TEXT.search(user)
-        label = LABEL.search(user).group(1)
-        return (m.group(1) if m else None), label
+        label = LABEL.search(user)  # a choice question has no one label
+        return (m.group(1) if m else None), (label.group(1) if label else None)
 
     def asked(self) -> list[tuple[str, str]]:
         return [self.question(b) for b in self.requests]

@@ -191,7 +191,8 @@ def test_bench_runs_every_method_and_writes_the_json_fields(tmp_path, capsys):
     result = json.loads(out.read_text())
     expected = {"dataset", "classes", "k", "pool_size", "default_method", "expert_profile", "expert_calls", "pool_accuracy",
                 "test_accuracy", "test_macro_f1", "rounds", "stop_reason", "wall_s", "peak_rss_mb", "methods",
-                "selection", "estimate", "expert_quality", "expert_precision", "calibration_ece", "quality_calls", "found"}
+                "selection", "estimate", "expert_quality", "expert_precision", "calibration_ece", "quality_calls", "found",
+                "question", "tokens"}
     assert set(result) == expected
     methods = result["methods"]
     assert set(methods) == {"red", "flat_seed", "flat_al", "knn", "gold_upper"}

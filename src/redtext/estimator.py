@@ -322,7 +322,8 @@ class RED(Params):
                             rounds_hint=ropts.rounds_hint, max_candidates=self.max_candidates,
                             n_candidates=ropts.n_candidates, uncertainty=self.uncertainty, n_examples=ropts.n_examples,
                             min_gain=ropts.min_gain, ask_labels=ask_labels, random_state=self.random_state,
-                            open_world=self.open_world if none is not None else "off")
+                            open_world=self.open_world if none is not None else "off", question=ropts.question,
+                            choices=ropts.choices)
         bar = bool(self.verbose) and n_budget > 0 and not expert.interactive  # a person's prompt is not drawn over
         with progress_bar("expert questions", total=n_budget, enabled=bar) as adv:
             loop = Delegation(problem, config, trainer, expert, journal=journal or MemoryJournal(),

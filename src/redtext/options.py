@@ -48,6 +48,10 @@ class ClassifierOptions:
             raise InputError(f"ClassifierOptions reduce={self.reduce!r}: use None or 'umap'")
 
 
+#: what the expert is asked (:class:`RoundOptions`)
+QUESTIONS = ("auto", "binary", "choice")
+
+
 @dataclass(frozen=True)
 class RoundOptions:
     """The rounds of the delegation loop.
@@ -55,13 +59,18 @@ class RoundOptions:
     ``max_rounds`` caps the rounds; the budget is spread over about ``rounds_hint`` of them; the
     loop stops once the share of asked texts the expert accepts falls under ``min_gain``;
     ``n_candidates`` ranked candidates are kept per text and ``n_examples`` nearest known
-    examples of a label are shown with each question."""
+    examples of a label are shown with each question. ``question``: ``binary`` (is it this
+    label?), ``choice`` (which of these ``choices`` candidates, or none? — for an expert that can
+    choose) or ``auto`` (choice when the seed shows the classifier's top candidates often miss the
+    truth: :func:`redtext.core.loop.resolve_question`)."""
 
     max_rounds: int = 20
     rounds_hint: int = 8
     min_gain: float = 0.05
     n_candidates: int = 5
     n_examples: int = 6
+    question: str = "auto"
+    choices: int = 10
 
     def __post_init__(self):
         _number("RoundOptions", "max_rounds", self.max_rounds, low=0, integer=True)
@@ -69,6 +78,9 @@ class RoundOptions:
         _number("RoundOptions", "min_gain", self.min_gain, low=0, high=1)
         _number("RoundOptions", "n_candidates", self.n_candidates, low=1, integer=True)
         _number("RoundOptions", "n_examples", self.n_examples, low=0, integer=True)
+        _number("RoundOptions", "choices", self.choices, low=2, integer=True)
+        if self.question not in QUESTIONS:
+            raise InputError(f"RoundOptions(question={self.question!r}): use one of {', '.join(QUESTIONS)}")
 
 
 #: a share of the budget for checks or audit asks at least this many calls (when the budget allows)
@@ -123,7 +135,10 @@ def options_from_json(name: str, value):
     if cls is None or not isinstance(value, dict):
         return value
     known = {f.name for f in fields(cls)}
-    return cls(**{k: v for k, v in value.items() if k in known})
+    kept = {k: v for k, v in value.items() if k in known}
+    if cls is RoundOptions and "question" not in value:  # saved before choice questions: binary, as it ran
+        kept["question"] = "binary"
+    return cls(**kept)
 
 
 # -- declarative parameter rules --------------------------------------------------------------------
@@ -258,7 +273,9 @@ def params_from_saved(params: dict, known: set) -> dict:
     if classifier and not isinstance(out.get("classifier"), ClassifierOptions):
         out["classifier"] = ClassifierOptions(**classifier)
     if rounds and not isinstance(out.get("rounds"), RoundOptions):
-        out["rounds"] = RoundOptions(**rounds)
+        out["rounds"] = RoundOptions(**rounds, question="binary")
+    if "rounds" in known and "rounds" not in out:  # saved before choice questions: binary, as it ran
+        out["rounds"] = RoundOptions(question="binary")
     if "open_world" in known and "open_world" not in params:  # written before the open world: closed, as it ran
         out["open_world"] = "off"
     return out

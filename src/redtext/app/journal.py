@@ -14,8 +14,8 @@ class StoreJournal:
     def answers(self):
         return self.store.verdicts(self.run_id)
 
-    def record(self, items, *, expert: str, round_no: int, kind: str = "label") -> None:
-        self.store.record_verdicts(self.run_id, items, expert=expert, round_no=round_no, kind=kind)
+    def record(self, items, *, expert: str, round_no: int, kind: str = "label", sizes=None) -> None:
+        self.store.record_verdicts(self.run_id, items, expert=expert, round_no=round_no, kind=kind, sizes=sizes)
 
     def spent(self) -> tuple[int, float]:
         return self.store.usage(self.run_id)

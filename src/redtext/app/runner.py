@@ -156,6 +156,7 @@ def start(*, seed: str | None, pool: str | None, out: str, expert: str, gold: st
     (add-classes: ``seed`` holds new labels; retrain: ``retrain_classes``); ``pool`` then
     defaults to the base run's pool."""
     from ..core.budget import parse_budget, resolve_budget
+    from ..core.questions import can_choose
     from ..experts.registry import build_expert
     from ..io.records import Records, load_descriptions, load_pool, load_seed
 
@@ -219,6 +220,9 @@ def start(*, seed: str | None, pool: str | None, out: str, expert: str, gold: st
                                                       dict(zip(seed_rec.texts, seed_rec.labels))))
     model = _estimator(config)
     model._check_params()  # includes the embedder spec: fail before anything is written
+    if model._rounds.question == "choice" and not can_choose(expert_obj):  # before anything is written
+        raise InputError(f"--expert {expert} answers binary questions only; use --question binary or auto, or an "
+                         "expert that answers choice questions (openai:, human, oracle, python: (text, candidates, ...))")
     from ..embed import get_embedder
 
     get_embedder(model.embedder)

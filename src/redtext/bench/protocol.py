@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import InputError
+from .figures import calibration_error, trust_figures  # noqa: F401  (calibration_error re-exported)
 
 
 def data_roots() -> list[Path]:
@@ -249,49 +250,11 @@ OPEN_KEYS = ("open", "proposals", "none_share_fitted", "found")
 TRUST_KEYS = ("estimate", "expert_quality", "expert_precision", "calibration_ece", "quality_calls")
 
 
-def calibration_error(confidence: np.ndarray, right: np.ndarray, bins: int = 10) -> float:
-    """Expected calibration error: over ten equal-width confidence bins, the mean gap between a
-    bin's mean confidence and its share of right labels, weighted by the bin's size."""
-    confidence = np.asarray(confidence, dtype=np.float64)
-    right = np.asarray(right, dtype=np.float64)
-    if len(confidence) == 0:
-        return 0.0
-    b = np.minimum((confidence * bins).astype(np.int64), bins - 1)
-    gap = 0.0
-    for k in range(bins):
-        m = b == k
-        if m.any():
-            gap += m.sum() * abs(confidence[m].mean() - right[m].mean())
-    return float(gap / len(confidence))
-
-
-def trust_figures(model, delivered: np.ndarray, pool_gold: np.ndarray, gold_by_text: dict) -> dict:
-    """What a run says about its own quality beside the truth the bench knows: the estimate and
-    the measured rates (exactly what ``redtext run`` reports), the share of ``source: expert``
-    labels that are right, the calibration error of the delivered confidences (texts not from the
-    seed), and the expert's true rates on the pool questions it was asked."""
-    source = np.asarray(model.pool_source_, dtype=object)
-    right = delivered == pool_gold
-    is_expert = source == "expert"
-    not_seed = source != "seed"
-    quality = dict(model.expert_quality_)
-    pos = [v for t, lab, v, _ in model.answers_ if v is not None and gold_by_text.get(t) == lab]
-    neg = [v for t, lab, v, _ in model.answers_ if v is not None and gold_by_text.get(t) not in (None, lab)]
-    quality["true_tpr"] = float(np.mean(pos)) if pos else None
-    quality["true_fpr"] = float(np.mean(neg)) if neg else None
-    est = {k: model.estimate_[k] for k in ("pool_accuracy", "low", "high", "calls")}
-    est["strata"] = model.estimate_.get("strata", {})
-    return {"estimate": est, "expert_quality": quality,
-            "expert_precision": float(right[is_expert].mean()) if is_expert.any() else None,
-            "calibration_ece": calibration_error(np.asarray(model.pool_confidence_)[not_seed], right[not_seed]),
-            "quality_calls": {"checks": int(quality["calls"]), "audit": int(est["calls"])}}
-
-
 def run_benchmark(dataset: str, *, k: int = 30, budget=0.25, seed: int = 0, embedder: str = "minilm",
                   subset_size: int = 8, accuracy: float | None = None, profile: str = "careful",
                   methods: tuple[str, ...] = ("red", "flat_al", "flat_seed", "knn", "gold_upper"),
                   progress: bool = True, log=print, red_params: dict | None = None, backend="local",
-                  thin: int = 0, oos: bool = False, unknown: float = 0.0) -> dict:
+                  thin: int = 0, oos: bool = False, unknown: float = 0.0, budget_tokens: int | None = None) -> dict:
     """Every method on one split of ``dataset``; the top-level figures are those of the
     configuration ``redtext run`` uses by default (``default_method``). ``red_params`` are
     extra :class:`~redtext.RED` parameters for both loops (``red`` uses ``subset_size``
@@ -300,7 +263,12 @@ def run_benchmark(dataset: str, *, k: int = 30, budget=0.25, seed: int = 0, embe
     The open world: ``oos`` adds clinc150's out-of-scope texts (:func:`oos_split`), ``unknown``
     hides a share of the labels (:func:`unknown_split`); every method then reports ``open``
     figures for pool and test (:func:`open_figures`), the loops ``proposals``, and the method
-    ``closed`` (the default loop with ``open_world="off"``) joins the baselines."""
+    ``closed`` (the default loop with ``open_world="off"``) joins the baselines.
+
+    Every loop's expert is metered (:class:`~redtext.bench.tokens.TokenMeter`): ``tokens`` holds
+    its prompt and completion tokens, per labelled text, and the top-K recall of the choice
+    questions' candidates; ``budget_tokens`` caps them (the call budget then follows from the
+    tokens a question of the loop's kind takes)."""
     from sklearn.linear_model import LogisticRegression
     from sklearn.neighbors import KNeighborsClassifier
 
@@ -376,9 +344,19 @@ def run_benchmark(dataset: str, *, k: int = 30, budget=0.25, seed: int = 0, embe
     classifier = ClassifierOptions(**{key: extra.pop(key) for key in ("C", "noise_factor", "noise_clusters", "reduce")
                                       if key in extra})
 
+    from ..options import RoundOptions
+    from .tokens import TokenMeter, llm_only_tokens, token_budget_calls
+
+    rounds_opts = extra.get("rounds") or RoundOptions()
+    seed_index = {c: j for j, c in enumerate(split.classes)}
+    loop_calls = n_calls if budget_tokens is None else token_budget_calls(
+        budget_tokens, rounds_opts, X_seed, seed_texts, seed_labels, split.classes, pool_texts, descriptions, seed)
+    gold_index = np.array([seed_index.get(g, -1) for g in pool_gold])
+
     def loop_method(name, size, open_world=None):
         t = time.perf_counter()
         curve = curves.setdefault(name, [])
+        meter = TokenMeter(oracle(), budget_tokens)
         classes_arr = np.asarray(sorted(set(seed_labels)) + [NONE_LABEL], dtype=object)
         seed_map = {tx: lab for tx, lab in zip(seed_texts, seed_labels)}
         fixed = np.array([seed_map.get(tx) for tx in pool_texts], dtype=object)
@@ -388,12 +366,15 @@ def run_benchmark(dataset: str, *, k: int = 30, budget=0.25, seed: int = 0, embe
             delivered = classes_arr[np.where(validated >= 0, validated, pred.label)]
             delivered[has_fixed] = fixed[has_fixed]
             test_scores = model.predict_proba(X_test)
+            k = min(rounds_opts.choices, pred.candidates.shape[1])
+            hit = (pred.candidates[:, :k] == gold_index[:, None]).any(axis=1)[gold_index >= 0]
             curve.append({"calls": metrics["calls"], "pool_accuracy": float(np.mean(delivered == pool_gold)),
-                          "test_accuracy": float(np.mean(classes_arr[test_scores.argmax(axis=1)] == test_gold))})
+                          "test_accuracy": float(np.mean(classes_arr[test_scores.argmax(axis=1)] == test_gold)),
+                          "tokens": meter.tokens, f"recall_at_{k}": round(float(hit.mean()), 4) if len(hit) else None})
 
-        params = dict(subset_size=size, budget=n_calls, random_state=seed, verbose=progress, embedder=emb,
+        params = dict(subset_size=size, budget=loop_calls, random_state=seed, verbose=progress, embedder=emb,
                       backend=runner, classifier=classifier, **{**extra, **({"open_world": open_world} if open_world else {})})
-        model = RED(**params).fit(seed_texts, seed_labels, pool=pool_texts, pool_ids=pool_ids, expert=oracle(),
+        model = RED(**params).fit(seed_texts, seed_labels, pool=pool_texts, pool_ids=pool_ids, expert=meter,
                                   embeddings=(X_seed, X_pool), descriptions=descriptions, monitor=monitor)
         test_pred = named(model.predict(None, embeddings=X_test))
         delivered = named(model.pool_labels_)
@@ -416,6 +397,9 @@ def run_benchmark(dataset: str, *, k: int = 30, budget=0.25, seed: int = 0, embe
             "rounds": int(sum(1 for r in model.history_ if r["round_calls"] > 0)),
             "stop_reason": model.stop_reason_,
             "selection": model.selection_,
+            "question": model.history_[0].get("question") if model.history_ else None,
+            "tokens": {**meter.figures(len(pool_texts)),
+                       "recall_by_round": [c.get(f"recall_at_{rounds_opts.choices}") for c in curve]},
             "wall_s": round(time.perf_counter() - t, 2),
         }
         log(f"  {name}: pool {results[name]['pool_accuracy']:.4f} test {results[name]['test_accuracy']:.4f} "
@@ -429,6 +413,7 @@ def run_benchmark(dataset: str, *, k: int = 30, budget=0.25, seed: int = 0, embe
         results[name] = {
             "pool_accuracy": float(np.mean(pool_pred == pool_gold)),
             **open_of(pool_pred, test_pred),
+            **({"tokens": llm_only} if name == "gold_upper" else {}),
             "test_accuracy": float(np.mean(test_pred == test_gold)),
             "test_macro_f1": _macro_f1(test_gold, test_pred),
             "expert_calls": int(calls), "rounds": 0, "stop_reason": None,
@@ -436,6 +421,9 @@ def run_benchmark(dataset: str, *, k: int = 30, budget=0.25, seed: int = 0, embe
         }
         log(f"  {name}: pool {results[name]['pool_accuracy']:.4f} test {results[name]['test_accuracy']:.4f}")
 
+    # what labelling the pool would cost an LLM asked about every text, every label listed (the
+    # gold-pool row stands for it: a perfect LLM-only labeller)
+    llm_only = llm_only_tokens(pool_texts, split.classes, descriptions)
     y_seed = np.array(seed_labels, dtype=object)
     for name in methods:
         if name == "red":
@@ -462,12 +450,14 @@ def run_benchmark(dataset: str, *, k: int = 30, budget=0.25, seed: int = 0, embe
         "expert_calls": main["expert_calls"], "pool_accuracy": main["pool_accuracy"],
         "test_accuracy": main["test_accuracy"], "test_macro_f1": main["test_macro_f1"],
         "rounds": main["rounds"], "stop_reason": main["stop_reason"], "selection": main.get("selection"),
+        "question": main.get("question"), "tokens": main.get("tokens"),
+        **({"budget_tokens": budget_tokens} if budget_tokens is not None else {}),
         **{key: main[key] for key in TRUST_KEYS + OPEN_KEYS + ("thin_recall", "other_accuracy") if key in main},
         **({"hidden_labels": hidden} if hidden else {}), **({"oos": True} if oos else {}),
         "wall_s": main["wall_s"], "peak_rss_mb": _peak_rss_mb(),
         "methods": {name: {key: r[key] for key in ("pool_accuracy", "test_accuracy", "test_macro_f1", "expert_calls",
                                                    "rounds", "stop_reason", "selection", "wall_s",
-                                                   "thin_recall", "other_accuracy") + TRUST_KEYS + OPEN_KEYS
+                                                   "thin_recall", "other_accuracy", "question", "tokens") + TRUST_KEYS + OPEN_KEYS
                            if key in r}
                     for name, r in results.items()},
     }
@@ -475,6 +465,7 @@ def run_benchmark(dataset: str, *, k: int = 30, budget=0.25, seed: int = 0, embe
     out["_curves"] = curves
     out["_settings"] = {"budget": budget, "seed": seed, "embedder": getattr(emb, "name", str(embedder)),
                         "subset_size": subset_size, "oracle_accuracy": accuracy, "expert_profile": profile,
-                        "red_params": red_params or {}, "oos": bool(oos), "unknown_classes": unknown}
+                        "red_params": {k: (v.__dict__ if hasattr(v, "__dict__") else v) for k, v in (red_params or {}).items()},
+                        "oos": bool(oos), "unknown_classes": unknown, "budget_tokens": budget_tokens}
     out["_total_s"] = round(time.perf_counter() - t_start, 1)
     return out

@@ -49,6 +49,11 @@ def bench(
     unknown_classes: Optional[float] = typer.Option(None, help="Open world: give this share of the labels (drawn by "
                                                               "--seed) no seed examples; their texts count as "
                                                               "'fits no label'."),
+    question: str = typer.Option("auto", help="The loops' questions: auto, binary (is it this label?) or choice "
+                                              "(which of these candidates, or none?)."),
+    choices: int = typer.Option(10, help="Candidates per choice question."),
+    budget_tokens: Optional[int] = typer.Option(None, help="Cap the loops' expert tokens (prompt and reply, counted "
+                                                           "with the real prompts); the call budget follows from it."),
 ):
     """Run the benchmark protocol (the README's "Benchmark" section) with its baselines; print the table.
 
@@ -70,7 +75,15 @@ def bench(
         raise InputError(f"--uncertainty {uncertainty!r}: use auto or one of {', '.join(UNCERTAINTY)}")
     if open_world not in ("auto", "on", "off"):
         raise InputError(f"--open-world {open_world!r}: use auto, on or off")
-    params = {"noise_factor": noise_factor}
+    from ..options import QUESTIONS, RoundOptions
+
+    if question not in QUESTIONS:
+        raise InputError(f"--question {question!r}: use {', '.join(QUESTIONS)}")
+    if choices < 2:
+        raise InputError(f"--choices {choices}: offer at least 2 candidates")
+    if budget_tokens is not None and budget_tokens < 1:
+        raise InputError(f"--budget-tokens {budget_tokens}: give a positive number of tokens")
+    params = {"noise_factor": noise_factor, "rounds": RoundOptions(question=question, choices=choices)}
     if open_world != "auto":
         params["open_world"] = open_world
     if uncertainty != "auto":
@@ -78,7 +91,7 @@ def bench(
     result = run_benchmark(dataset, k=k, budget=budget, seed=seed, embedder=embedder, subset_size=subset_size,
                            accuracy=oracle_accuracy, profile=expert_profile, log=log,
                            backend=get_backend(backend, address), red_params=params, thin=thin, oos=oos,
-                           unknown=unknown_classes or 0.0)
+                           unknown=unknown_classes or 0.0, budget_tokens=budget_tokens)
     Console(width=max(120, Console().width)).print(render_table(result))
     _write(json_out, json.dumps(to_json(result), indent=2))
     if plot:

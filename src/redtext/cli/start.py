@@ -50,6 +50,10 @@ def run(
                                                 "such texts (a likelihood-ratio test), they get label null and "
                                                 "become proposals for new labels; on: always allowed; off: every "
                                                 "text gets a label."),
+    question: str = typer.Option("auto", help="What the expert is asked: binary (does the text belong to this "
+                                              "label?), choice (which of these candidates, or none?) or auto "
+                                              "(choice when the seed shows the top candidates often miss the "
+                                              "truth and the expert can choose; see BENCHMARKS.md)."),
     embedder: Embedder = "minilm",
     text_col: TextCol = "text",
     label_col: LabelCol = "label",
@@ -86,7 +90,11 @@ def run(
         raise typer.BadParameter("use auto, on or off", param_hint="--open-world")
     classifier = ClassifierOptions(noise_factor=noise_factor, noise_clusters=noise_clusters,
                                    reduce=None if reduce == "none" else reduce)
-    rounds = RoundOptions(max_rounds=max_rounds, min_gain=min_gain)
+    from ..options import QUESTIONS
+
+    if question not in QUESTIONS:
+        raise typer.BadParameter(f"use {', '.join(QUESTIONS)}", param_hint="--question")
+    rounds = RoundOptions(max_rounds=max_rounds, min_gain=min_gain, question=question)
     params = {"subset_size": size, "max_candidates": max_candidates, "embedder": embedder,
               "random_state": random_state, "uncertainty": uncertainty, "open_world": open_world,
               "classifier": options_to_json(classifier), "rounds": options_to_json(rounds),

@@ -15,7 +15,8 @@ import numpy as np
 
 from ..errors import ExpertError
 from .journal import Journal
-from .questions import NOT_ASKED, Question, Verdict, to_verdict
+from .questions import (NOT_ASKED, ChoiceQuestion, Question, Verdict, choice_from_verdicts, choice_verdicts,
+                        to_choice, to_verdict)
 
 
 class Examples:
@@ -72,6 +73,24 @@ class Asker:
                 answers[j] = self.stored[key]
             else:
                 to_ask.append(j)
+        return self._send(questions, to_ask, answers, round_no, kind, choice=False)
+
+    def ask_choice(self, questions: Sequence[ChoiceQuestion], round_no: int, kind: str = "label") -> list:
+        """:meth:`ask` for choice questions (the expert's ``ask_choice``): one answer each — a
+        candidate's label, ``None`` (none of them), ``ABSTAINED`` or ``NOT_ASKED``. An answer is
+        recorded as one verdict per candidate (:func:`~redtext.core.questions.choice_verdicts`),
+        all at once, and replayed from them."""
+        answers: list = [None] * len(questions)
+        to_ask: list[int] = []
+        for j, q in enumerate(questions):
+            keys = [(q.text, lab) for lab in q.labels]
+            if keys and all(k in self.stored for k in keys):
+                answers[j] = choice_from_verdicts([self.stored[k] for k in keys], q.labels)
+            else:
+                to_ask.append(j)
+        return self._send(questions, to_ask, answers, round_no, kind, choice=True)
+
+    def _send(self, questions, to_ask: list[int], answers: list, round_no: int, kind: str, *, choice: bool):
         if self.exhausted:
             for j in to_ask:
                 answers[j] = NOT_ASKED
@@ -81,30 +100,40 @@ class Asker:
             chunk = to_ask[start:start + batch]
             sent = [questions[j] for j in chunk]
             try:
-                verdicts = list(self.expert.ask(sent))
+                verdicts = list(self.expert.ask_choice(sent) if choice else self.expert.ask(sent))
             except ExpertError:
                 raise
             except Exception as exc:  # the expert's own failure: what was recorded stays, the run stops cleanly
                 raise ExpertError(f"the expert failed: {type(exc).__name__}: {exc}".replace("\n", " ")) from exc
             if len(verdicts) != len(sent):
                 raise ExpertError(f"the expert returned {len(verdicts)} answers for {len(sent)} questions")
-            items, answered = [], []
+            items, answered, given, sizes = [], [], [], []
             for j, q, v in zip(chunk, sent, verdicts):
                 if v is NOT_ASKED:
                     answers[j] = NOT_ASKED
                     continue
-                items.append((q.text, q.label, to_verdict(v, self.expert.name)))
+                if choice:
+                    v = to_choice(v, q.labels, self.expert.name)
+                    items.extend((q.text, lab, verdict) for lab, verdict in choice_verdicts(q.labels, v))
+                    sizes.append(len(q.labels))
+                else:
+                    v = to_verdict(v, self.expert.name)
+                    items.append((q.text, q.label, v))
+                    sizes.append(1)
                 answered.append(j)
-            self.journal.record(items, expert=self.expert.name, round_no=round_no, kind=kind)
+                given.append(v)
+            self.journal.record(items, expert=self.expert.name, round_no=round_no, kind=kind,
+                                **({"sizes": sizes} if choice else {}))
             usage = self.expert.usage
             if usage is not None:  # hard limits carry over to a resumed run
                 self.journal.record_spent(self.spent_before[0] + usage.http_calls,
                                           self.spent_before[1] + usage.cost)
-            for j, (text, label, v) in zip(answered, items):
-                answers[j] = v
+            for text, label, v in items:
                 self.stored[(text, label)] = v
-            self.new_answers += len(items)
-            self.on_answers(len(items))
+            for j, v in zip(answered, given):
+                answers[j] = v
+            self.new_answers += len(answered)
+            self.on_answers(len(answered))
             if self.exhausted:
                 for j in to_ask[start + batch:]:
                     answers[j] = NOT_ASKED

@@ -27,7 +27,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .loop import LoopResult, Problem, duplicate_groups
+from .duplicates import duplicate_groups
+from .loop import LoopResult, Problem
 
 
 @dataclass

@@ -17,9 +17,10 @@ class Journal(Protocol):
         """Every recorded answer of this run: ``(text, label) -> verdict``."""
 
     def record(self, items: Iterable[tuple[str, str, Verdict]], *, expert: str, round_no: int,
-               kind: str = "label") -> None:
+               kind: str = "label", sizes: list[int] | None = None) -> None:
         """Persist ``(text, label, verdict)`` answers (all or none) — before the loop uses them;
-        ``kind`` is ``label`` (the loop's questions), ``check`` (known answers) or ``audit``."""
+        ``kind`` is ``label`` (the loop's questions), ``check`` (known answers) or ``audit``;
+        ``sizes``: rows per question (a choice question has one per candidate; ``None``: one each)."""
 
     def spent(self) -> tuple[int, float]:
         """HTTP calls and money the run's expert spent in earlier processes (hard limits carry over)."""
@@ -42,7 +43,7 @@ class MemoryJournal:
     def answers(self) -> dict[tuple[str, str], Verdict]:
         return dict(self._answers)
 
-    def record(self, items, *, expert: str, round_no: int, kind: str = "label") -> None:
+    def record(self, items, *, expert: str, round_no: int, kind: str = "label", sizes=None) -> None:
         for text, label, verdict in items:
             self._answers[(text, label)] = verdict
 

@@ -32,6 +32,8 @@ from typing import Callable
 import numpy as np
 
 from .asking import Asker, Examples
+from .choice import CHOICE_EXAMPLES, ChoiceAsking, resolve_question  # noqa: F401  (re-exported)
+from .duplicates import duplicate_groups
 from .evidence import Rates
 from .journal import Journal
 from .ledger import Ledger
@@ -77,6 +79,8 @@ class LoopConfig:
     ask_labels: np.ndarray | None = None  # bool per label: only these may be asked about (add-classes, retrain)
     random_state: int = 0                # which seed texts make the known-answer questions, in which order
     open_world: str = "off"              # "auto" | "on" | "off": may a text fit no label (Problem.none)?
+    question: str = "binary"             # "binary" | "choice" | "auto" (resolve_question)
+    choices: int = 10                    # candidates per choice question
 
     def stop_rules(self) -> StopRules:
         return StopRules(budget=self.budget - self.audit, max_rounds=self.max_rounds, min_gain=self.min_gain,
@@ -120,26 +124,10 @@ class LoopResult:
     calls: int
     new_calls: int                   # answers the expert gave in this process (the rest were replayed)
     selection: str                   # the selection score used ("auto" resolved)
+    question: str = "binary"         # the questions asked ("auto" resolved)
 
 
-def duplicate_groups(texts: list[str]) -> tuple[np.ndarray, dict[int, np.ndarray]]:
-    """``rep[i]``: the first index holding text ``i``; and for each text that occurs more than
-    once, representative -> all its indices (ascending). One sort, not one scan per text."""
-    first: dict[str, int] = {}
-    rep = np.empty(len(texts), dtype=np.int64)
-    for i, t in enumerate(texts):
-        rep[i] = first.setdefault(t, i)
-    dup = np.flatnonzero(rep != np.arange(len(texts)))
-    if len(dup) == 0:
-        return rep, {}
-    idx = np.flatnonzero(np.isin(rep, np.unique(rep[dup])))
-    order = idx[np.argsort(rep[idx], kind="stable")]
-    keys = rep[order]
-    starts = np.r_[0, np.flatnonzero(np.diff(keys)) + 1]
-    return rep, {int(keys[a]): order[a:b] for a, b in zip(starts, np.r_[starts[1:], len(order)])}
-
-
-class Delegation:
+class Delegation(ChoiceAsking):
     """The loop over one problem. ``trainer.fit(X, y, negatives)`` trains a model each round;
     ``expert`` follows the full expert protocol; ``journal`` keeps the answers; ``label_group``
     maps each label to its subset (selection spreads across subsets); ``monitor(metrics, model,
@@ -171,6 +159,8 @@ class Delegation:
         self.answers: list[tuple[int, int, Verdict, int]] = []
         self.examples = Examples(len(problem.classes), problem.X_seed, problem.y_seed, problem.seed_texts)
         self.selection = config.uncertainty
+        self.question = config.question
+        self.n_cands = config.n_candidates
         self.thin_asked = np.zeros(len(problem.classes), dtype=np.int64)  # exploration answers per label
         self.thin_yes = np.zeros(len(problem.classes), dtype=np.int64)
 
@@ -182,6 +172,21 @@ class Delegation:
             why = ("every label has a single seed example, so the check cannot run" if recall is None else
                    f"label among the 3 nearest centroids for {100 * recall:.0f} % of seed texts")
             log.info(f"selection: {self.selection} (auto; {why})")
+        if self.question == "auto":
+            from .questions import can_choose
+
+            known = p.y_seed < p.n_labels
+            recall = resolve_auto(p.X_seed[known], p.y_seed[known], p.n_labels)[1]
+            self.question = resolve_question("auto", recall, can_choose(self.asker.expert))
+            log.info(f"questions: {self.question} (auto)")
+        if self.question == "choice":
+            from ..errors import InputError
+            from .questions import can_choose
+
+            if not can_choose(self.asker.expert):
+                raise InputError(f"question='choice': the expert {self.asker.expert.name} answers binary questions "
+                                 "only (it has no ask_choice); use question='binary' or 'auto'")
+            self.n_cands = max(cfg.n_candidates, 2 * cfg.choices)  # a second question offers the next ones
         rounds: list[dict] = []
         calls, calls_per_text, round_no = 0, 1.5, 0
         exhausted = idle = False
@@ -214,7 +219,7 @@ class Delegation:
                                   ledger=self.ledger,
                                   rates=self.rates, checks=self.checks, answers=self.answers, rounds=rounds,
                                   stop_reason=stop, calls=calls, new_calls=self.asker.new_answers,
-                                  selection=self.selection)
+                                  selection=self.selection, question=self.question)
             round_no += 1
 
     # -- one round ------------------------------------------------------------------------------
@@ -230,7 +235,8 @@ class Delegation:
         t_train = time.perf_counter() - t0
         t1 = time.perf_counter()
         # block by block: the (pool, labels) score matrix never exists at once
-        pred = predict_compact(model, p.X_pool, n_candidates=cfg.n_candidates, uncertainty=self.selection)
+        pred = predict_compact(model, p.X_pool, n_candidates=self.n_cands, uncertainty=self.selection)
+        self.last_pred = pred
         t_predict = time.perf_counter() - t1
         resolved = (self.validated >= 0) | (p.fixed >= 0)
         metrics = {
@@ -240,9 +246,18 @@ class Delegation:
             "all_noise": int((pred.all_noise & ~resolved).sum()),
             "mean_confidence": float(pred.confidence[~resolved].mean()) if (~resolved).any() else 1.0,
             "train_s": round(t_train, 4), "predict_s": round(t_predict, 4), "selection": self.selection,
+            "question": self.question,
             "texts_asked": 0, "accepted": 0, "rejected": 0, "abstained": 0, "round_calls": 0, "checks": 0,
         }
         return model, pred, metrics
+
+    def _asked_enough(self, i: int) -> bool:
+        """No more questions about text ``i``: binary, ``2 × max_candidates`` labels asked; choice,
+        a pick made (the evidence weighs it) or two choice questions answered "none of them"."""
+        if self.question == "choice":
+            return (any(v is True for _, v in self.ledger.answers.get(i, ()))
+                    or len(self.ledger.asked(i)) >= 2 * self.cfg.choices)
+        return len(self.ledger.asked(i)) >= 2 * self.cfg.max_candidates
 
     def _askable(self, label: int) -> bool:
         return self.cfg.ask_labels is None or bool(self.cfg.ask_labels[label])
@@ -255,7 +270,7 @@ class Delegation:
         for i in self.ledger.answers:
             if not eligible[i]:
                 continue
-            if len(self.ledger.asked(i)) >= 2 * cfg.max_candidates or self._next_label(i, pred) is None:
+            if self._asked_enough(i) or self._next_label(i, pred) is None:
                 eligible[i] = False  # nothing left worth asking about this text
         if cfg.ask_labels is not None:  # only texts with an askable candidate
             eligible &= cfg.ask_labels[pred.candidates[:, :cfg.max_candidates]].any(axis=1)
@@ -281,6 +296,8 @@ class Delegation:
             questions.append(Question(text_id=f"seed:{c.row}", text=text, label=name,
                                       context=Context(label=name, description=p.descriptions.get(name),
                                                       examples=examples)))
+        if self.question == "choice":
+            return self._ask_choice_checks(todo, round_no)
         answered = 0
         for c, verdict in zip(todo, self.asker.ask(questions, round_no, kind="check")):
             if verdict is NOT_ASKED:
@@ -326,20 +343,30 @@ class Delegation:
         limit = cfg.budget - cfg.audit - calls
         # labels with too few examples first: their nearest unasked texts (see _thin_questions)
         thin = self._thin_questions(pred, eligible, min(round_calls, limit) // 4)
-        explored = self.asker.ask([self._question(i, lab) for i, lab in thin], metrics["round"]) if thin else []
+        choice = self.question == "choice"
+        if choice:  # the thin label among the text's other candidates
+            offered = [[lab] + self._next_labels(i, pred, cfg.choices - 1, note=True, skip=(lab,)) for i, lab in thin]
+            explored = self.asker.ask_choice([self._choice_question(i, labs) for (i, _), labs in zip(thin, offered)],
+                                             metrics["round"]) if thin else []
+        else:
+            explored = self.asker.ask([self._question(i, lab) for i, lab in thin], metrics["round"]) if thin else []
         eligible = eligible.copy()
         spent = accepted = rejected = abstained = 0
         tried: dict[int, int] = {}
-        for (i, lab), verdict in zip(thin, explored):
+        for k, ((i, lab), verdict) in enumerate(zip(thin, explored)):
             eligible[i] = False
             if verdict is NOT_ASKED:
                 continue
             self.thin_asked[lab] += 1
-            self.thin_yes[lab] += verdict is True
+            self.thin_yes[lab] += (verdict == self.p.classes[lab]) if choice else verdict is True
             spent += 1
             tried[i] = tried.get(i, 0) + 1
-            accepted, rejected, abstained = self._take(i, lab, verdict, metrics["round"], accepted, rejected,
-                                                       abstained)
+            if choice:
+                accepted, rejected, abstained = self._take_choice(i, offered[k], verdict, metrics["round"], accepted,
+                                                                  rejected, abstained)
+            else:
+                accepted, rejected, abstained = self._take(i, lab, verdict, metrics["round"], accepted, rejected,
+                                                           abstained)
         round_calls -= spent
         n_texts = max(1, int(math.ceil(round_calls / calls_per_text))) if round_calls > 0 else 0
         groups = self.label_group[pred.label] if cfg.spread else None
@@ -350,7 +377,11 @@ class Delegation:
         tried.update({int(i): 0 for i in picks})
         open_picks = [int(i) for i in picks]
         round_calls += spent
-        for _wave in range(cfg.max_candidates):
+        if self.question == "choice":  # one question a text: which of its candidates, or none?
+            spent, accepted, rejected, abstained = self._choice_wave(
+                pred, open_picks, max(0, min(round_calls - spent, limit - spent)), metrics["round"], tried,
+                (spent, accepted, rejected, abstained))
+        for _wave in range(cfg.max_candidates if self.question != "choice" else 0):
             pending = []
             for i in open_picks:
                 if len(self.ledger.asked(i)) >= 2 * cfg.max_candidates or (i in self.ledger and self._settled(i)):
@@ -461,5 +492,7 @@ class Delegation:
     def ask_audit(self, rows: list[int], labels: list[int], round_no: int) -> dict[int, Verdict]:
         """The audit: "is the delivered label right?" for each of ``rows`` (its label in ``labels``),
         asked and recorded like every other question (kind ``audit``); the rows answered."""
+        if self.question == "choice":
+            return self._ask_choice_audit(rows, labels, round_no)
         answers = self.asker.ask([self._question(i, lab) for i, lab in zip(rows, labels)], round_no, kind="audit")
         return {i: v for i, v in zip(rows, answers) if v is not NOT_ASKED}

@@ -27,6 +27,18 @@ class Check:
     positive: bool
 
 
+def centroids(X: np.ndarray, y: np.ndarray, n_labels: int, *, allowed: np.ndarray | None = None) -> np.ndarray:
+    """Unit centroids of the labels (rows of zeros for labels with no rows or not ``allowed``)."""
+    X = np.asarray(X, dtype=np.float64)
+    y = np.asarray(y, dtype=np.int64)
+    sums = np.zeros((n_labels, X.shape[1]))
+    np.add.at(sums, y, X)
+    cent = sums / np.maximum(np.linalg.norm(sums, axis=1, keepdims=True), 1e-12)
+    if allowed is not None:
+        cent[~np.asarray(allowed, dtype=bool)] = 0.0
+    return cent
+
+
 def hardest_wrong_labels(X: np.ndarray, y: np.ndarray, n_labels: int, *, allowed: np.ndarray | None = None,
                          block: int = 4096) -> np.ndarray:
     """For each labelled row, the wrong label (among ``allowed``, a bool per label) whose centroid

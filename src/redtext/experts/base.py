@@ -25,11 +25,17 @@ does this text belong to this label?). The protocol, all of which the loop relie
 ``prepare(labels, label_vectors)``
     called once with the label space before the first question;
 ``preload(http_calls, cost)``
-    called once with what earlier processes of the same run spent.
+    called once with what earlier processes of the same run spent;
+``ask_choice(questions) -> list`` (optional)
+    answers :class:`~redtext.core.questions.ChoiceQuestion` batches — which of these candidates,
+    or none of them? — one answer each: a candidate's label name, ``None`` (none of them),
+    ``ABSTAINED`` or ``NOT_ASKED``. An expert without it is asked binary questions only
+    (:func:`can_choose`).
 
 Subclass :class:`BaseExpert` to get the defaults, or pass anything with ``ask`` (or a plain
-function ``(text, label, context) -> bool``) to :func:`as_expert`, which supplies what is
-missing. :func:`redtext.testing.check_expert` checks an expert against the protocol.
+function ``(text, label, context) -> bool``; or, to answer choice questions, a function
+``(text, candidates, context) -> label | None`` whose second parameter is named ``candidates``)
+to :func:`as_expert`, which supplies what is missing. :func:`redtext.testing.check_expert` checks an expert against the protocol.
 """
 from __future__ import annotations
 
@@ -37,10 +43,10 @@ import importlib
 import inspect
 from typing import Callable, Protocol, Sequence, runtime_checkable
 
-from ..core.questions import NOT_ASKED, Context, Question, Verdict, to_verdict
+from ..core.questions import ABSTAINED, NOT_ASKED, ChoiceQuestion, Context, Question, Verdict, can_choose, to_verdict
 from ..errors import InputError
 
-__all__ = ["NOT_ASKED", "BaseExpert", "CallableExpert", "Context", "Expert", "Question", "Verdict", "as_expert",
+__all__ = ["ABSTAINED", "NOT_ASKED", "BaseExpert", "ChoiceQuestion", "can_choose", "CallableExpert", "Context", "Expert", "Question", "Verdict", "as_expert",
            "load_python_expert", "to_verdict"]
 
 
@@ -78,8 +84,20 @@ class BaseExpert:
         pass
 
 
+def _is_choice_function(fn) -> bool:
+    try:
+        params = list(inspect.signature(fn).parameters)
+    except (TypeError, ValueError):
+        return False
+    return len(params) >= 2 and params[1] == "candidates"
+
+
 class CallableExpert(BaseExpert):
-    """Adapts ``fn(text, label, context) -> bool`` to the protocol.
+    """Adapts ``fn(text, label, context) -> bool`` to the protocol — or, when ``fn``'s second
+    parameter is named ``candidates``, ``fn(text, candidates, context) -> label | None`` (the
+    candidates' label names in the order shown, ``context`` their
+    :class:`~redtext.core.questions.Context` in the same order; ``None`` = none of them): a
+    chooser, asked choice questions only.
 
     ``batch_size = 1``: the loop hands it one question at a time and records each answer
     before asking the next, so a failure or a kill loses at most the question in flight."""
@@ -89,9 +107,19 @@ class CallableExpert(BaseExpert):
     def __init__(self, fn: Callable, name: str | None = None):
         self.fn = fn
         self.name = name or f"python:{getattr(fn, '__module__', '?')}:{getattr(fn, '__qualname__', repr(fn))}"
+        if _is_choice_function(fn):
+            self.ask_choice = self._choose
 
     def ask(self, questions: Sequence[Question]) -> list[Verdict]:
+        if _is_choice_function(self.fn):
+            from ..errors import InputError
+
+            raise InputError(f"{self.name} answers choice questions (its second parameter is `candidates`); "
+                             "run with --question choice, or give a function (text, label, context) -> bool")
         return [to_verdict(self.fn(q.text, q.label, q.context), self.name) for q in questions]
+
+    def _choose(self, questions: Sequence[ChoiceQuestion]) -> list:
+        return [self.fn(q.text, list(q.labels), q.candidates) for q in questions]
 
 
 class _Adapted(BaseExpert):
@@ -102,6 +130,8 @@ class _Adapted(BaseExpert):
         self.name = str(getattr(inner, "name", None) or type(inner).__name__)
         self.batch_size = int(getattr(inner, "batch_size", BaseExpert.batch_size))
         self.interactive = bool(getattr(inner, "interactive", False))
+        if can_choose(inner):
+            self.ask_choice = inner.ask_choice
 
     @property
     def exhausted(self) -> bool:

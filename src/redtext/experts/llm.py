@@ -3,7 +3,9 @@
 Async HTTP with bounded concurrency; retries with exponential backoff and jitter on 429, 5xx,
 timeouts, connection errors and unreadable bodies, honouring ``Retry-After``; strict yes/no
 parsing (logprobs give a confidence where the server offers them); a malformed reply is asked
-once more, then recorded as an abstention — never taken as "yes". Hard limits on HTTP calls
+once more, then recorded as an abstention — never taken as "yes". Choice questions
+(:meth:`OpenAICompatibleExpert.ask_choice`) go the same way: the reply must be a candidate's
+number or 0 (none of them). Hard limits on HTTP calls
 and on money are checked *before* each request is sent, with the worst-case cost of requests
 in flight reserved, so concurrency can never overshoot them. The API key comes from
 ``REDTEXT_API_KEY`` or ``OPENAI_API_KEY`` and is never logged or stored.
@@ -23,6 +25,7 @@ from typing import Sequence
 from ..errors import ExpertError, InputError
 from .base import NOT_ASKED, BaseExpert, Question
 from .cache import VerdictCache, cache_key
+from .llm_choice import ChoiceAsking, run_coroutine as _run
 from .prompts import DESCRIBE_VERSION, JUDGE_VERSION, describe_messages, judge_messages, parse_yes_no
 
 RETRY_STATUS = {408, 409, 425, 429, 500, 502, 503, 504, 520, 522, 524}
@@ -103,7 +106,7 @@ class _Rejected(Exception):
     """The server refused this one request (400/413/422: e.g. the text is too long)."""
 
 
-class OpenAICompatibleExpert(BaseExpert):
+class OpenAICompatibleExpert(ChoiceAsking, BaseExpert):
     """``ask(questions)`` -> verdicts, one chat completion per question (cache permitting)."""
 
     batch_size = 64
@@ -163,6 +166,9 @@ class OpenAICompatibleExpert(BaseExpert):
         """Start the hard limits from what earlier processes of the same run already spent."""
         self._reserved_calls = max(self._reserved_calls, int(http_calls))
         self._spent_before = float(cost)
+
+    def _prompt_bound(self, messages: list[dict]) -> int:
+        return messages_tokens_bound(messages)
 
     # -- limits -------------------------------------------------------------------------
     def _failures(self) -> str:
@@ -415,18 +421,6 @@ class OpenAICompatibleExpert(BaseExpert):
             raise ExpertError(f"every request to {self.shown_url} failed after {self.max_retries} retries "
                               f"(last: {self.usage.last_error}); check the server and --base-url")
         return answers
-
-
-def _run(coro):
-    """``asyncio.run``, also from code that already runs an event loop (e.g. Jupyter)."""
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return asyncio.run(coro)
-    import concurrent.futures
-
-    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
-        return pool.submit(asyncio.run, coro).result()
 
 
 def _yes_probability(choice: dict) -> float | None:

@@ -18,6 +18,14 @@ confusable wrong label):
   best);
 - a text with no gold label: abstains.
 
+Choice questions (which of these candidates, or none?), same profiles: when the true label is
+offered, it is picked with probability ``tpr``; otherwise ``careful`` and ``agreeable`` pick the
+offered label most similar to it and ``strict`` (whose errors are rejections) answers "none of
+them". When the true label is not offered, the offered label most similar to it is picked with
+probability ``fpr · w`` (``w`` as above, of that label) and "none of them" is the answer
+otherwise; for a text that fits no label, with probability ``NONE_YES · w`` of its most similar
+offered label.
+
 The profiles (:data:`PROFILES`): ``careful`` (tpr 0.95, fpr 0.05: what ``accuracy=0.95`` has
 always meant), ``agreeable`` (tpr 0.97, fpr 0.40 — an LLM-like yes-bias: published LLM judges
 accept plausible wrong answers far more often than they reject right ones) and ``strict``
@@ -31,7 +39,7 @@ from typing import Mapping, Sequence
 import numpy as np
 
 from ..core.openworld import NONE_LABEL
-from .base import BaseExpert, Question, Verdict
+from .base import ABSTAINED, BaseExpert, ChoiceQuestion, Question, Verdict
 
 
 def _uniform(*parts) -> float:
@@ -129,4 +137,36 @@ class SimulatedOracle(BaseExpert):
                 out.append(u >= 1.0 - self.tpr)
             else:
                 out.append(u < self._false_accept_rate(q.label, true))
+        return out
+
+    def _similarity(self, true: str, asked: str) -> float:
+        if self._sim is None:
+            return 1.0
+        i, j = self._index.get(true), self._index.get(asked)
+        return 1.0 if i is None or j is None else float(self._sim[i, j])
+
+    def ask_choice(self, questions: Sequence[ChoiceQuestion]) -> list:
+        out: list = []
+        for q in questions:
+            self.calls += 1
+            true = self.gold(q)
+            labels = q.labels
+            if true is None or not labels:
+                out.append(ABSTAINED)
+                continue
+            u = _uniform(self.seed, "choice", q.text, *labels)
+            if true == NONE_LABEL:
+                weights = [self._none_weight(Question(q.text_id, q.text, lab, c)) for lab, c in zip(labels, q.candidates)]
+                j = int(np.argmax(weights))
+                out.append(labels[j] if u < NONE_YES[self.profile] * weights[j] else None)
+                continue
+            others = [lab for lab in labels if lab != true]
+            nearest = max(others, key=lambda lab: self._similarity(true, lab)) if others else None
+            if true in labels:
+                if u < self.tpr:
+                    out.append(true)
+                else:
+                    out.append(None if self.profile == "strict" or nearest is None else nearest)
+                continue
+            out.append(nearest if u < self.fpr * self._similarity(true, nearest) else None)
         return out

@@ -86,6 +86,17 @@ class PersonAnswers:
             self.conn.execute("INSERT OR REPLACE INTO answer_log(key, verdict, created) VALUES (?,?,?)",
                               (key, None if verdict is None else int(verdict), time.time()))
 
+    def logged_choice(self, key: str) -> tuple[bool, int | None]:
+        """A choice answer logged by :meth:`log_choice`: the candidate's number (0: none of them;
+        ``None``: skipped)."""
+        row = self.conn.execute("SELECT verdict FROM answer_log WHERE key=?", (key,)).fetchone()
+        return (False, None) if row is None else (True, None if row[0] is None else int(row[0]))
+
+    def log_choice(self, key: str, number: int | None) -> None:
+        with self._tx():
+            self.conn.execute("INSERT OR REPLACE INTO answer_log(key, verdict, created) VALUES (?,?,?)",
+                              (key, None if number is None else int(number), time.time()))
+
     def unlog_answer(self, key: str) -> None:
         with self._tx():
             self.conn.execute("DELETE FROM answer_log WHERE key=?", (key,))

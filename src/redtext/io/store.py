@@ -166,7 +166,13 @@ def _m5(conn: sqlite3.Connection) -> None:
     """)
 
 
-MIGRATIONS = [_m1, _m2, _m3, _m4, _m5]
+def _m6(conn: sqlite3.Connection) -> None:
+    """Rows that answer one choice question together: each carries the seq of the question's first
+    row (NULL: the row is a question of its own, a binary one)."""
+    conn.execute("ALTER TABLE verdicts ADD COLUMN question INTEGER")
+
+
+MIGRATIONS = [_m1, _m2, _m3, _m4, _m5, _m6]
 SCHEMA_VERSION = len(MIGRATIONS)
 REQUIRED = ("runs", "texts", "descriptions", "verdicts", "rounds", "predictions")
 
@@ -222,6 +228,7 @@ class RunSnapshot:
     pool_texts: list
     descriptions: dict
     verdicts: list                   # (seq, round, text, label, verdict: 1 | 0 | None, expert, kind)
+    questions: dict                  # kind -> questions asked (a choice question's rows count once)
     predictions: list                # (idx, label, confidence, source, candidates [[label, score], ...])
     usage: tuple | None              # (http_calls, cost), None when not recorded
 
@@ -350,18 +357,27 @@ class Store(PersonAnswers):
         return {(t, lab): (None if v is None else bool(v)) for t, lab, v in rows}
 
     def record_verdicts(self, run_id: int, items: Iterable[tuple[str, str, bool | None]], *,
-                        expert: str, round_no: int, kind: str = "label") -> None:
+                        expert: str, round_no: int, kind: str = "label", sizes=None) -> None:
         """Persist answers (one transaction) — call before using them. ``kind``: ``label`` (the
-        loop's questions about pool texts), ``check`` (known-answer questions) or ``audit``."""
+        loop's questions about pool texts), ``check`` (known-answer questions) or ``audit``;
+        ``sizes``: rows per question, in order (a choice question answers for each candidate;
+        ``None``: one row each)."""
         now = time.time()
-        rows = []
-        for text, label, verdict in items:
-            self._seq += 1
-            rows.append((run_id, text, label, None if verdict is None else int(verdict), expert, round_no,
-                         self._seq, now, kind))
+        items = list(items)
+        sizes = [1] * len(items) if sizes is None else list(sizes)
+        if sum(sizes) != len(items):
+            raise ValueError(f"{len(items)} answer rows for questions of {sum(sizes)} rows")
+        rows, k = [], 0
+        for size in sizes:
+            first = self._seq + 1
+            for text, label, verdict in items[k:k + size]:
+                self._seq += 1
+                rows.append((run_id, text, label, None if verdict is None else int(verdict), expert, round_no,
+                             self._seq, now, kind, first if size > 1 else None))
+            k += size
         with self._tx():
             self.conn.executemany("INSERT INTO verdicts(run_id, text, label, verdict, expert, round, seq, asked_at, "
-                                  "kind) VALUES (?,?,?,?,?,?,?,?,?)", rows)
+                                  "kind, question) VALUES (?,?,?,?,?,?,?,?,?,?)", rows)
 
     def count_verdicts(self, run_id: int) -> int:
         return self.conn.execute("SELECT COUNT(*) FROM verdicts WHERE run_id=?", (run_id,)).fetchone()[0]
@@ -417,9 +433,17 @@ class Store(PersonAnswers):
         seed = self.texts(run_id, "seed")
         pool = self.texts(run_id, "pool")
         kind = "kind" if self._has_column("verdicts", "kind") else "'label'"
+        group = "COALESCE(question, seq)" if self._has_column("verdicts", "question") else "seq"
+        # a choice question's candidates that were seen but not picked (NULL beside a pick) say
+        # nothing one by one: the snapshot leaves them out
+        unpicked = ("AND NOT (question IS NOT NULL AND verdict IS NULL AND EXISTS (SELECT 1 FROM verdicts p WHERE "
+                    "p.run_id=verdicts.run_id AND p.question=verdicts.question AND p.verdict=1))"
+                    if group != "seq" else "")
         verdicts = [(int(s), int(r), t, lab, None if v is None else int(v), e, k) for s, r, t, lab, v, e, k in
                     self.conn.execute(f"SELECT seq, round, text, label, verdict, expert, {kind} FROM verdicts "
-                                      "WHERE run_id=? ORDER BY seq", (run_id,))]
+                                      f"WHERE run_id=? {unpicked} ORDER BY seq", (run_id,))]
+        questions = dict(self.conn.execute(f"SELECT {kind}, COUNT(DISTINCT {group}) FROM verdicts WHERE run_id=? "
+                                           f"GROUP BY {kind}", (run_id,)).fetchall())
         predictions = [(int(i), lab, float(c), src, json.loads(cands)) for i, lab, c, src, cands in self.conn.execute(
             "SELECT idx, label, confidence, source, candidates FROM predictions WHERE run_id=? ORDER BY idx",
             (run_id,))]
@@ -432,7 +456,7 @@ class Store(PersonAnswers):
                            created=float(created), updated=float(updated), config=config, rounds=rounds,
                            seed_ids=seed[0], seed_texts=seed[1], seed_labels=seed[2], pool_ids=pool[0],
                            pool_texts=pool[1], descriptions=self.descriptions(run_id), verdicts=verdicts,
-                           predictions=predictions, usage=usage)
+                           questions=questions, predictions=predictions, usage=usage)
 
     def _has_column(self, table: str, column: str) -> bool:
         return any(r[1] == column for r in self.conn.execute(f"PRAGMA table_info({table})"))

@@ -184,7 +184,7 @@ def summarize(data: RunData) -> dict:
     return {
         "run_id": data.run_id, "status": data.status, "stop_reason": data.stop_reason,
         "in_progress": data.in_progress, "classes": classes, "pool_size": len(data.pool_texts),
-        "seed_size": len(data.seed_texts), "questions": len(data.verdicts) + len(data.checks),
+        "seed_size": len(data.seed_texts), "questions": _questions(data),
         "check_questions": kinds.get("check", 0), "audit_questions": kinds.get("audit", 0),
         "accepted": totals["accepted"],
         "rejected": totals["rejected"], "abstained": totals["abstained"], "budget_calls": budget,
@@ -198,6 +198,10 @@ def summarize(data: RunData) -> dict:
                        for (a, b), n in sorted(runner_ups.items(), key=lambda kv: (-kv[1], kv[0]))],
         "rejected_examples": rejected_rows, "stop": _stop_story(data, round_rows, budget),
     }
+
+
+def _questions(data: RunData) -> int:
+    return data.questions if data.questions is not None else len(data.verdicts) + len(data.checks)
 
 
 def _stop_story(data: RunData, rounds: list, budget: Optional[int]) -> dict:
@@ -216,7 +220,7 @@ def _stop_story(data: RunData, rounds: list, budget: Optional[int]) -> dict:
     asked_rounds = [r for r in rounds if r["texts_asked"] > 0][-patience:]
     share = _ratio(accepted, asked)
     evidence = [
-        ("expert questions stored", f"{len(data.verdicts) + len(data.checks)}" + (f" of a budget of {budget}" if budget is not None
+        ("expert questions stored", f"{_questions(data)}" + (f" of a budget of {budget}" if budget is not None
                                                                else "")),
         ("rounds stored", f"{len(rounds)} (cap: rounds 0–{max_rounds})"),
         (f"uncertain pool texts, last {min(len(rounds), patience + 1)} rounds",

@@ -1,0 +1,177 @@
+"""Choice questions in the loop: "which of these candidates fits the text — or none of them?".
+
+:class:`ChoiceAsking` is the part of :class:`~redtext.core.loop.Delegation` that builds and
+weighs them: the candidates a text is offered (its most likely unasked labels by its posterior),
+their shuffled order, the known-answer questions in the same shape, the answers taken into the
+ledger (a pick is evidence for that label, weighed by the measured rates; "none of them" a "no"
+to every candidate) and the audit asked the same way. :func:`resolve_question` decides what
+``auto`` asks.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .predict import Predictions
+from .quality import Check
+from .questions import ABSTAINED, NOT_ASKED, ChoiceQuestion, Context, Verdict
+from .select import AUTO_MIN_TOP3_RECALL
+
+#: nearest known examples shown with each candidate of a choice question (a binary question shows
+#: ``LoopConfig.n_examples``): a choice prompt holds every candidate, and its length is its cost
+CHOICE_EXAMPLES = 2
+
+
+def resolve_question(question: str, recall: float | None, can_choose: bool) -> str:
+    """What ``auto`` asks: choice questions when the seed's leave-one-out check finds the truth
+    outside the top three candidates for more than a quarter of texts (the rule that also picks
+    the selection score, :func:`redtext.core.select.resolve_auto`: binary questions about those
+    candidates can then mostly be answered only "no") and the expert can choose; binary otherwise."""
+    if question != "auto":
+        return question
+    return "choice" if can_choose and recall is not None and recall < AUTO_MIN_TOP3_RECALL else "binary"
+
+
+class ChoiceAsking:
+    """The choice-question methods of :class:`~redtext.core.loop.Delegation` (which holds the
+    state they use: ``p``, ``cfg``, ``ledger``, ``rates``, ``examples``, ``asker``, ``answers``)."""
+
+    def _choice_question(self, i: int, labels: list[int], *, text_id: str | None = None, text: str | None = None,
+                         x: np.ndarray | None = None) -> ChoiceQuestion:
+        """Which of ``labels`` fits pool text ``i`` (or, for a known-answer question, ``text``)?
+        The candidates shuffled (seeded by the text) so their order carries no hint, each with its
+        description and its :data:`CHOICE_EXAMPLES` nearest known examples."""
+        p = self.p
+        text = p.pool_texts[i] if text is None else text
+        x = p.X_pool[i] if x is None else x
+        order = np.random.default_rng([self.cfg.random_state, 23, len(text), sum(map(ord, text[:64]))]).permutation(
+            len(labels))
+        contexts = []
+        for k in order.tolist():
+            name = p.classes[labels[k]]
+            examples = self.examples.nearest(labels[k], x, min(self.cfg.n_examples, CHOICE_EXAMPLES), exclude=text)
+            contexts.append(Context(label=name, description=p.descriptions.get(name), examples=examples))
+        return ChoiceQuestion(text_id=p.pool_ids[i] if text_id is None else text_id, text=text,
+                              candidates=tuple(contexts))
+
+    def _ask_choice_checks(self, todo: list[Check], round_no: int) -> int:
+        """The known-answer questions as choice questions, shaped like the others: a positive offers
+        the seed text's own label among its hardest wrong ones (the right answer is that label), a
+        negative only the hardest wrong ones (the right answer is none of them). Their answers
+        measure ``tpr`` = P(picks the truth | offered) and ``fpr`` = P(picks a label | the truth
+        is not offered)."""
+        p, k = self.p, self.cfg.choices
+        if not hasattr(self, "_centroids"):
+            from .quality import centroids
+
+            self._centroids = centroids(p.X_seed, p.y_seed, len(p.classes), allowed=self.cfg.ask_labels)
+            self._no_centroid = ~np.any(self._centroids, axis=1)
+        questions = []
+        for c in todo:
+            own = int(p.y_seed[c.row])
+            sims = self._centroids @ p.X_seed[c.row]
+            sims[self._no_centroid] = -np.inf
+            sims[own] = -np.inf
+            wrong = [int(j) for j in np.argsort(-sims, kind="stable")[:k] if np.isfinite(sims[j])]
+            labels = ([own] + wrong[:k - 1]) if c.positive else wrong[:k]
+            questions.append(self._choice_question(-1, labels, text_id=f"seed:{c.row}", text=p.seed_texts[c.row],
+                                                   x=p.X_seed[c.row]))
+        answered = 0
+        for c, q, answer in zip(todo, questions, self.asker.ask_choice(questions, round_no, kind="check")):
+            if answer is NOT_ASKED:
+                break
+            own = p.classes[int(p.y_seed[c.row])]
+            verdict = None if answer is ABSTAINED else (answer == own if c.positive else answer is not None)
+            self.checks.append((c, verdict))
+            self.rates = self.rates.add(c.positive, verdict)
+            answered += 1
+        return answered
+
+    def _next_labels(self, i: int, pred: Predictions, n: int, *, note: bool = False,
+                     skip: tuple[int, ...] = ()) -> list[int]:
+        """Up to ``n`` labels to offer in a choice question about text ``i``, most likely first by
+        its posterior (as :meth:`_next_label` ranks them), none asked before."""
+        from .evidence import rest_shares, sharpen
+
+        labels, post, rest = self.ledger.belief(i, self.rates) if i in self.ledger.prior else (
+            np.zeros(0, dtype=np.int64), np.zeros(0), 1.0)
+        asked = self.ledger.asked(i) | set(skip)
+        ranked = [(p_, lab, None) for lab, p_ in zip(labels.tolist(), post.tolist())
+                  if lab not in asked and self._askable(lab) and lab != self.p.none]
+        known = set(labels.tolist())
+        scores = sharpen(pred.candidate_scores[i][None, :], self.p.n_labels, self.ledger.sharpness)[0]
+        new = [k for k, lab in enumerate(pred.candidates[i].tolist()) if lab not in known]
+        if new and rest > 0:
+            for k, frac in zip(new, rest_shares(scores, new).tolist()):
+                lab = int(pred.candidates[i][k])
+                if lab not in asked and self._askable(lab) and lab != self.p.none:
+                    ranked.append((rest * frac, lab, frac))
+        ranked.sort(key=lambda r: -r[0])
+        out = []
+        for _, lab, share in ranked[:n]:
+            if note and share is not None:
+                self.ledger.note_extra(i, lab, share)
+            out.append(lab)
+        return out
+
+    def _take_choice(self, i: int, labels: list[int], answer, round_no: int, accepted: int, rejected: int,
+                     abstained: int):
+        """Record one choice answer about pool text ``i`` (``labels`` most likely first) as one
+        verdict per candidate (:func:`~redtext.core.questions.choice_verdicts`); "none of them"
+        makes the most likely candidate a hard negative. Returns the round's updated counts."""
+        from .questions import choice_verdicts
+
+        names = [self.p.classes[lab] for lab in labels]
+        for lab, (_, verdict) in zip(labels, choice_verdicts(names, answer)):
+            self.ledger.add(i, lab, verdict)
+            self.answers.append((i, lab, verdict, round_no))
+        if answer is ABSTAINED:
+            return accepted, rejected, abstained + 1
+        if answer is None:
+            self.neg_rows.append(i)
+            self.neg_labels.append(labels[0])
+            return accepted, rejected + 1, abstained
+        return accepted + 1, rejected, abstained
+
+    def _ask_choice_audit(self, rows: list[int], labels: list[int], round_no: int) -> dict[int, Verdict]:
+        """The audit as choice questions: the delivered label among the text's next candidates
+        not yet asked about; "right" when the expert picks it. A delivered label already answered
+        about the text keeps that answer."""
+        p, stored, out, fresh = self.p, self.asker.stored, {}, []
+        for i, lab in zip(rows, labels):
+            text = p.pool_texts[i]
+            if (text, p.classes[lab]) in stored:
+                out[i] = stored[(text, p.classes[lab])]
+                continue
+            others = [int(c) for c in self.last_pred.candidates[i] if c != lab and self._askable(int(c))
+                      and c != p.none and (text, p.classes[int(c)]) not in stored][:self.cfg.choices - 1]
+            fresh.append((i, lab, [lab] + others))
+        answers = self.asker.ask_choice([self._choice_question(i, labs) for i, _, labs in fresh], round_no,
+                                        kind="audit") if fresh else []
+        for (i, lab, _), answer in zip(fresh, answers):
+            if answer is not NOT_ASKED:
+                out[i] = None if answer is ABSTAINED else answer == p.classes[lab]
+        return out
+
+    def _choice_wave(self, pred: Predictions, picks: list[int], room: int, round_no: int, tried: dict,
+                     counts: tuple[int, int, int, int]) -> tuple[int, int, int, int]:
+        """One choice question for each of ``picks`` not yet settled (at most ``room``): its most
+        likely unasked labels. Returns the round's (spent, accepted, rejected, abstained)."""
+        spent, accepted, rejected, abstained = counts
+        pending = []
+        for i in picks:
+            if self._asked_enough(i) or (i in self.ledger and self._settled(i)):
+                continue
+            labels = self._next_labels(i, pred, self.cfg.choices, note=True)
+            if len(labels) >= 2:  # one label left is no choice
+                pending.append((i, labels))
+        pending = pending[:room]
+        answers = self.asker.ask_choice([self._choice_question(i, labs) for i, labs in pending],
+                                        round_no) if pending else []
+        for (i, labs), answer in zip(pending, answers):
+            if answer is NOT_ASKED:
+                continue
+            spent += 1
+            tried[i] += 1
+            accepted, rejected, abstained = self._take_choice(i, labs, answer, round_no, accepted, rejected,
+                                                              abstained)
+        return spent, accepted, rejected, abstained

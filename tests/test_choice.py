@@ -1,0 +1,305 @@
+"""Choice questions: "which of these candidates fits the text — or none of them?"."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from redtext import RED, RoundOptions
+from redtext.app.journal import StoreJournal
+from redtext.core.asking import Asker
+from redtext.core.journal import MemoryJournal
+from redtext.core.loop import resolve_question
+from redtext.core.questions import (ABSTAINED, NOT_ASKED, ChoiceQuestion, Context, choice_from_verdicts,
+                                    choice_verdicts, to_choice)
+from redtext.errors import ExpertError, InputError
+from redtext.experts import SimulatedOracle, as_expert, can_choose
+from redtext.io.store import Store
+
+
+def _cq(text: str, labels, text_id: str = "t1") -> ChoiceQuestion:
+    return ChoiceQuestion(text_id, text, tuple(Context(lab, None, ()) for lab in labels))
+
+
+class Chooser:
+    """Picks the gold label when offered, else none; records every question."""
+
+    name = "chooser"
+    batch_size = 4
+
+    def __init__(self, gold):
+        self.gold = gold
+        self.asked = []
+
+    def ask(self, questions):  # binary questions too: a chooser may answer both kinds
+        return [self.gold.get(q.text) == q.label for q in questions]
+
+    def ask_choice(self, questions):
+        self.asked.extend(questions)
+        return [self.gold[q.text] if self.gold.get(q.text) in q.labels else None for q in questions]
+
+
+def test_a_choice_answer_is_a_label_offered_none_or_an_abstention():
+    labels = ("a", "b", "c")
+    assert to_choice("b", labels) == "b"
+    assert to_choice(2, labels) == "b" and to_choice(0, labels) is None
+    assert to_choice("none", labels) is None and to_choice(False, labels) is None and to_choice(None, labels) is None
+    assert to_choice(ABSTAINED, labels) is ABSTAINED and to_choice(NOT_ASKED, labels) is NOT_ASKED
+    for bad in ("d", 4, True, 1.5):
+        with pytest.raises(ExpertError):
+            to_choice(bad, labels)
+
+
+@pytest.mark.parametrize("answer", ["b", None, ABSTAINED])
+def test_choice_answers_round_trip_through_per_candidate_verdicts(answer):
+    labels = ("a", "b", "c")
+    rows = choice_verdicts(labels, answer)
+    assert [lab for lab, _ in rows] == list(labels)
+    if answer == "b":  # a pick is a yes to that label; the others were seen, not judged one by one
+        assert [v for _, v in rows] == [None, True, None]
+    elif answer is None:
+        assert [v for _, v in rows] == [False, False, False]
+    assert choice_from_verdicts([v for _, v in rows], labels) == answer
+
+
+def test_asker_records_a_choice_as_one_question_and_replays_it(tmp_path):
+    store = Store(tmp_path / "run.db")
+    run_id = store.create_run({"test": True})
+    gold = {"x": "b", "y": "z"}
+    expert = Chooser(gold)
+    asker = Asker(as_expert(expert), StoreJournal(store, run_id))
+    questions = [_cq("x", ("a", "b", "c")), _cq("y", ("a", "b"), "t2")]
+    assert asker.ask_choice(questions, 0) == ["b", None]
+    assert store.count_verdicts(run_id) == 5                  # one row per candidate
+    assert store.snapshot().questions == {"label": 2}         # ... counted as two questions
+    # a new process: replayed from run.db, nothing asked again
+    again = Asker(as_expert(expert), StoreJournal(store, run_id))
+    assert again.ask_choice(questions, 0) == ["b", None]
+    assert len(expert.asked) == 2
+
+
+def test_an_unanswered_choice_question_is_not_stored():
+    class Quits(Chooser):
+        def ask_choice(self, questions):
+            return [NOT_ASKED for _ in questions]
+
+    journal = MemoryJournal()
+    asker = Asker(as_expert(Quits({})), journal)
+    assert asker.ask_choice([_cq("x", ("a", "b"))], 0) == [NOT_ASKED]
+    assert journal.answers() == {}
+
+
+def test_a_python_function_with_candidates_is_a_chooser_and_a_binary_one_is_not():
+    def choose(text, candidates, context):
+        assert [c.label for c in context] == list(candidates)
+        return candidates[-1]
+
+    def judge(text, label, context):
+        return True
+
+    chooser, judge_expert = as_expert(choose), as_expert(judge)
+    assert can_choose(chooser) and not can_choose(judge_expert)
+    assert chooser.ask_choice([_cq("x", ("a", "b"))]) == ["b"]
+    with pytest.raises(InputError, match="choice"):
+        chooser.ask([])
+
+
+def _profiles_oracle(profile, gold, labels, vectors):
+    oracle = SimulatedOracle(gold, profile=profile, seed=3)
+    oracle.prepare(labels, vectors)
+    return oracle
+
+
+def test_oracle_choice_follows_its_profile():
+    labels = ["a", "b", "c", "d"]
+    # b is a's most similar label; d is unrelated to everything
+    vectors = np.array([[1, 0.0, 0], [0.9, 0.44, 0], [0.3, 0.95, 0], [0, 0, 1.0]])
+    texts = [f"text {i}" for i in range(4000)]
+    gold = {t: "a" for t in texts}
+    for profile, tpr in (("careful", 0.95), ("agreeable", 0.97), ("strict", 0.85)):
+        oracle = _profiles_oracle(profile, gold, labels, vectors)
+        offered = oracle.ask_choice([_cq(t, ("c", "a", "b")) for t in texts])
+        assert abs(np.mean([a == "a" for a in offered]) - tpr) < 0.02
+        wrong = {a for a in offered if a != "a"}
+        # an error picks the offered label most similar to the truth — or, strict, none of them
+        assert wrong == ({None} if profile == "strict" else {"b"})
+        missing = oracle.ask_choice([_cq(t, ("b", "d")) for t in texts])
+        fpr = {"careful": 0.05, "agreeable": 0.40, "strict": 0.01}[profile]
+        assert abs(np.mean([a == "b" for a in missing]) - fpr) < 0.025
+        assert set(missing) <= {"b", None}
+
+
+def test_oracle_choice_on_a_text_that_fits_no_label():
+    from redtext.core.openworld import NONE_LABEL
+
+    labels = ["a", "b"]
+    vectors = np.eye(2)
+    texts = [f"text {i}" for i in range(2000)]
+    for profile, rate in (("careful", 0.0), ("agreeable", 0.40)):
+        oracle = SimulatedOracle({t: NONE_LABEL for t in texts}, profile=profile,
+                                 text_vectors={f"t{i}": np.array([1.0, 0.0]) for i in range(len(texts))})
+        oracle.prepare(labels, vectors)
+        answers = oracle.ask_choice([_cq(t, ("b", "a"), f"t{i}") for i, t in enumerate(texts)])
+        assert abs(np.mean([a == "a" for a in answers]) - rate) < 0.03
+        assert "b" not in answers
+
+
+def test_auto_asks_choice_only_when_the_top_candidates_miss_and_the_expert_can_choose():
+    assert resolve_question("auto", 0.6, True) == "choice"
+    assert resolve_question("auto", 0.6, False) == "binary"
+    assert resolve_question("auto", 0.95, True) == "binary"
+    assert resolve_question("auto", None, True) == "binary"
+    assert resolve_question("binary", 0.1, True) == "binary"
+
+
+def _fit(problem, expert, **kw):
+    seed_t = [t for t, _ in problem["seed_rows"]]
+    seed_l = [lab for _, lab in problem["seed_rows"]]
+    pool_t = [t for t, _ in problem["pool_rows"]]
+    params = dict(embedder="hashing", subset_size=None, budget=60, verbose=False,
+                  rounds=RoundOptions(question="choice", choices=4))
+    params.update(kw)
+    return RED(**params).fit(seed_t, seed_l, pool=pool_t, expert=expert), pool_t
+
+
+def test_the_loop_asks_choice_questions_and_learns_from_the_picks(problem):
+    gold = {t: lab for t, lab in problem["pool_rows"] + problem["seed_rows"]}
+    expert = Chooser(gold)
+    model, pool_t = _fit(problem, expert)
+    assert model.history_[0]["question"] == "choice"
+    assert 0 < model.expert_calls_ <= 60
+    pool_questions = [q for q in expert.asked if not q.text_id.startswith("seed:")]
+    assert pool_questions and all(len(q.candidates) == 4 for q in expert.asked)
+    for q in expert.asked:  # a text is never its own example; nothing is offered twice
+        assert len(set(q.labels)) == len(q.labels)
+        assert all(q.text not in c.examples for c in q.candidates)
+    checks = [q for q in expert.asked if q.text_id.startswith("seed:")]
+    assert checks and model.expert_quality_["positives"] > 0 and model.expert_quality_["negatives"] > 0
+    assert model.expert_quality_["tpr"] == 1.0 and model.expert_quality_["fpr"] == 0.0
+    # a perfect chooser: every label the expert gave is right
+    picked = {q.text for q in pool_questions if gold[q.text] in q.labels}
+    for i, t in enumerate(pool_t):
+        if t in picked and model.pool_source_[i] == "expert":
+            assert model.pool_labels_[i] == gold[t]
+    baseline, _ = _fit(problem, expert, budget=0)
+    acc = np.mean([lab == gold[t] for lab, t in zip(model.pool_labels_, pool_t)])
+    base = np.mean([lab == gold[t] for lab, t in zip(baseline.pool_labels_, pool_t)])
+    assert acc > base
+
+
+def test_candidates_are_shuffled_so_position_carries_no_hint(problem):
+    gold = {t: lab for t, lab in problem["pool_rows"] + problem["seed_rows"]}
+    expert = Chooser(gold)
+    _fit(problem, expert, budget=80)
+    positions = [q.labels.index(gold[q.text]) for q in expert.asked
+                 if not q.text_id.startswith("seed:") and gold[q.text] in q.labels]
+    assert len(set(positions)) >= 3  # the truth is not always first (the classifier's favourite)
+
+
+def test_a_choice_run_replays_without_asking_again(problem, tmp_path):
+    store = Store(tmp_path / "run.db")
+    run_id = store.create_run({"test": True})
+    gold = {t: lab for t, lab in problem["pool_rows"] + problem["seed_rows"]}
+    expert = Chooser(gold)
+    seed_t = [t for t, _ in problem["seed_rows"]]
+    seed_l = [lab for _, lab in problem["seed_rows"]]
+    pool_t = [t for t, _ in problem["pool_rows"]]
+    kw = dict(embedder="hashing", subset_size=None, budget=50, verbose=False, rounds=RoundOptions(question="choice",
+                                                                                                choices=4))
+    first = RED(**kw).fit(seed_t, seed_l, pool=pool_t, expert=expert, journal=StoreJournal(store, run_id))
+    n = len(expert.asked)
+    again = RED(**kw).fit(seed_t, seed_l, pool=pool_t, expert=expert, journal=StoreJournal(store, run_id))
+    assert len(expert.asked) == n and again.new_expert_calls_ == 0
+    assert again.pool_labels_ == first.pool_labels_
+
+
+def test_choice_with_an_expert_that_cannot_choose_is_a_clear_error(problem):
+    def judge(text, label, context):
+        return True
+
+    with pytest.raises(InputError, match="binary questions only"):
+        _fit(problem, judge)
+
+
+def test_old_run_configs_keep_binary_questions():
+    from redtext.options import options_from_json
+
+    old = options_from_json("rounds", {"max_rounds": 20, "rounds_hint": 8, "min_gain": 0.05, "n_candidates": 5,
+                                       "n_examples": 6})
+    assert old.question == "binary"
+    assert options_from_json("rounds", {"question": "auto"}).question == "auto"
+    with pytest.raises(InputError):
+        RoundOptions(question="multiple")
+
+
+def test_the_terminal_expert_takes_a_number_and_zero_for_none(tmp_path):
+    from io import StringIO
+
+    from redtext.experts.human import TerminalExpert
+
+    keys = iter(["7", "2", "0", "u", "0", "s"])
+    out = StringIO()
+    human = TerminalExpert(tmp_path / "run.db", input_fn=lambda prompt: next(keys), output=out)
+    qs = [_cq("x", ("a", "b", "c")), _cq("y", ("a", "b", "c"), "t2"), _cq("z", ("a", "b"), "t3")]
+    assert human.ask_choice(qs) == ["b", None, ABSTAINED]
+    assert "0. none of them" in out.getvalue() and "1-3 = that label" in out.getvalue()
+    # answered once: a resumed run takes the logged answers
+    again = TerminalExpert(tmp_path / "run.db", input_fn=lambda prompt: pytest.fail("asked again"), output=out)
+    assert again.ask_choice(qs) == ["b", None, ABSTAINED]
+
+
+def test_the_llm_expert_parses_a_number_asks_again_once_and_caches(tmp_path):
+    from fake_llm import FakeLLM
+
+    from redtext.experts.llm import OpenAICompatibleExpert
+
+    replies = iter(["2", "maybe", "banana", "0"])
+    server = FakeLLM(plan=lambda n, text, label: ("reply", next(replies)))
+    with server:
+        expert = OpenAICompatibleExpert("m", base_url=server.base_url, cache_path=tmp_path / "c.db")
+        qs = [_cq("first text", ("a", "b", "c")), _cq("second text", ("a", "b"), "t2")]
+        assert expert.ask_choice(qs[:1]) == ["b"]
+        assert expert.ask_choice(qs[1:]) == [ABSTAINED]          # malformed twice: an abstention
+        body = server.requests[0]["messages"][1]["content"]
+        assert "1. a" in body and "3. c" in body and "or 0 if none" in body
+        n = len(server.requests)
+        assert expert.ask_choice(qs[:1]) == ["b"] and len(server.requests) == n   # from the cache
+        assert expert.usage.malformed == 2 and expert.usage.abstained == 1
+
+
+def test_bench_counts_tokens_and_candidate_recall(tmp_path, capsys):
+    from test_cli import run_cli
+
+    from redtext.testing import topic_texts, write_jsonl
+
+    data = tmp_path / "tiny"
+    data.mkdir()
+    write_jsonl(data / "train.jsonl", [{"text": t, "label": lab} for t, lab in topic_texts(20, seed=5)])
+    write_jsonl(data / "test.jsonl", [{"text": t, "label": lab} for t, lab in topic_texts(5, seed=6)])
+    figures = {}
+    for question in ("binary", "choice"):
+        out = tmp_path / f"{question}.json"
+        code, _, err = run_cli(["bench", data, "--k", "5", "--budget", "0.2", "--embedder", "hashing", "--question",
+                                question, "--choices", "4", "--json", out], capsys)
+        assert code == 0, err
+        figures[question] = json.loads(out.read_text())
+    b, c = figures["binary"], figures["choice"]
+    assert b["question"] == "binary" and c["question"] == "choice"
+    assert b["tokens"]["questions"]["choice"] == 0 and c["tokens"]["questions"]["binary"] == 0
+    # a choice prompt holds four candidates: longer than a binary one
+    per_b = b["tokens"]["prompt_tokens"] / b["tokens"]["questions"]["binary"]
+    per_c = c["tokens"]["prompt_tokens"] / c["tokens"]["questions"]["choice"]
+    assert per_c > per_b > 20
+    assert 0 < c["tokens"]["offered_recall"] <= 1 and b["tokens"]["offered_recall"] is None
+    assert len(c["tokens"]["recall_by_round"]) >= 2
+    assert c["methods"]["gold_upper"]["tokens"]["tokens_per_text"] > c["classes"]   # every label listed, each text
+    # at equal tokens: the budget in tokens caps the choice loop's bill
+    cap = b["tokens"]["prompt_tokens"] + b["tokens"]["completion_tokens"]
+    out = tmp_path / "capped.json"
+    code, _, err = run_cli(["bench", data, "--k", "5", "--budget", "0.2", "--embedder", "hashing", "--question",
+                            "choice", "--choices", "4", "--budget-tokens", str(cap), "--json", out], capsys)
+    assert code == 0, err
+    capped = json.loads(out.read_text())
+    assert capped["tokens"]["prompt_tokens"] + capped["tokens"]["completion_tokens"] <= cap
+    assert capped["expert_calls"] < c["expert_calls"]
