@@ -120,3 +120,51 @@ def test_an_answer_is_undone_in_the_browser_until_the_run_takes_it(tmp_path):
     finally:
         server.shutdown()
         store.close()
+
+
+def test_a_person_answers_choice_questions_in_the_browser(tmp_path):
+    """A choice question on the page: the text and its numbered candidates; a key or a click picks
+    one, 0 says none of them; the run gets the labels."""
+    import threading
+
+    from playwright.sync_api import sync_playwright
+
+    from redtext.core.questions import ChoiceQuestion, Context
+    from redtext.experts.review import QueueExpert, make_server
+
+    db = tmp_path / "run.db"
+    expert = QueueExpert(db, poll=0.05)
+    cands = (Context("weather", "rain and sun", ("is it sunny",)), Context("banking", None, ("my account",)),
+             Context("travel", None, ()))
+    questions = [ChoiceQuestion(f"p{i}", text, cands) for i, text in enumerate(
+        ["will it rain tomorrow", "book me a flight", "what is the meaning of life"])]
+    got = {}
+    worker = threading.Thread(target=lambda: got.setdefault("answers", expert.ask_choice(questions)), daemon=True)
+    worker.start()
+    while not db.exists():
+        time.sleep(0.05)
+    time.sleep(0.3)
+    server = make_server(db, port=0)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_address[1]}/"
+    progress = "document.getElementById('progress').textContent"
+    try:
+        with sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+            page = browser.new_page()
+            page.goto(url)
+            page.locator("#choice").wait_for(state="visible", timeout=5000)
+            assert page.locator("#card").is_hidden()
+            assert page.locator("#ctext").inner_text() == "will it rain tomorrow"
+            assert page.locator("#choices li").count() == 3
+            assert "rain and sun" in page.locator("#choices li").nth(0).inner_text()
+            page.keyboard.press("1")
+            page.wait_for_function(f"{progress}.startsWith('1 answered')", timeout=5000)
+            page.locator("#choices li button").nth(2).click()  # travel, by a click
+            page.wait_for_function(f"{progress}.startsWith('2 answered')", timeout=5000)
+            page.keyboard.press("0")
+            worker.join(timeout=10)
+            browser.close()
+    finally:
+        server.shutdown()
+    assert got["answers"] == ["weather", "travel", None]

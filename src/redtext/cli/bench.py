@@ -54,6 +54,8 @@ def bench(
     choices: int = typer.Option(10, help="Candidates per choice question."),
     budget_tokens: Optional[int] = typer.Option(None, help="Cap the loops' expert tokens (prompt and reply, counted "
                                                            "with the real prompts); the call budget follows from it."),
+    methods: str = typer.Option("red,flat_al,flat_seed,knn,gold_upper", help="The methods to run, comma-separated "
+                                "(the default configuration's among them for the headline)."),
 ):
     """Run the benchmark protocol (the README's "Benchmark" section) with its baselines; print the table.
 
@@ -83,6 +85,10 @@ def bench(
         raise InputError(f"--choices {choices}: offer at least 2 candidates")
     if budget_tokens is not None and budget_tokens < 1:
         raise InputError(f"--budget-tokens {budget_tokens}: give a positive number of tokens")
+    chosen = tuple(m.strip() for m in methods.split(",") if m.strip())
+    known = ("red", "flat_al", "flat_seed", "knn", "gold_upper", "closed")
+    if not chosen or any(m not in known for m in chosen):
+        raise InputError(f"--methods {methods!r}: give some of {', '.join(known)}, comma-separated")
     params = {"noise_factor": noise_factor, "rounds": RoundOptions(question=question, choices=choices)}
     if open_world != "auto":
         params["open_world"] = open_world
@@ -91,7 +97,7 @@ def bench(
     result = run_benchmark(dataset, k=k, budget=budget, seed=seed, embedder=embedder, subset_size=subset_size,
                            accuracy=oracle_accuracy, profile=expert_profile, log=log,
                            backend=get_backend(backend, address), red_params=params, thin=thin, oos=oos,
-                           unknown=unknown_classes or 0.0, budget_tokens=budget_tokens)
+                           unknown=unknown_classes or 0.0, budget_tokens=budget_tokens, methods=chosen)
     Console(width=max(120, Console().width)).print(render_table(result))
     _write(json_out, json.dumps(to_json(result), indent=2))
     if plot:

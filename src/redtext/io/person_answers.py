@@ -12,32 +12,34 @@ class PersonAnswers:
     """Mixed into :class:`~redtext.io.store.Store` (which provides ``conn`` and ``_tx``)."""
 
     def queue_questions(self, rows: Sequence[tuple[str, str, str, str, str | None, list[str]]]) -> None:
-        """Queue ``(key, text_id, text, label, description, examples)`` questions (known keys are kept)."""
+        """Queue ``(key, text_id, text, label, description, examples)`` questions (known keys are kept);
+        a choice question's ``examples`` is ``{"choices": [{label, description, examples}, ...]}``."""
         with self._tx():
             seq = self.conn.execute("SELECT COALESCE(MAX(seq), 0) FROM review_queue").fetchone()[0]
             self.conn.executemany(
                 "INSERT OR IGNORE INTO review_queue(key, seq, text_id, text, label, description, examples, status, "
                 "queued) VALUES (?,?,?,?,?,?,?,'pending',?)",
-                [(k, seq + n + 1, tid, t, lab, d, json.dumps(list(ex)), time.time())
+                [(k, seq + n + 1, tid, t, lab, d, json.dumps(ex if isinstance(ex, dict) else list(ex)), time.time())
                  for n, (k, tid, t, lab, d, ex) in enumerate(rows)])
 
-    def queued_answers(self, keys: Sequence[str]) -> dict[str, tuple[str, bool | None]]:
-        """``key -> (status, verdict)`` for queued questions."""
+    def queued_answers(self, keys: Sequence[str], *, raw: bool = False) -> dict[str, tuple[str, bool | int | None]]:
+        """``key -> (status, verdict)`` for queued questions (``raw``: the stored number — a choice
+        question's candidate, 0 for none of them)."""
         out = {}
         for start in range(0, len(keys), 900):
             chunk = list(keys[start:start + 900])
             marks = ",".join("?" * len(chunk))
             for k, s, v in self.conn.execute(
                     f"SELECT key, status, verdict FROM review_queue WHERE key IN ({marks})", chunk):
-                out[k] = (s, None if v is None else bool(v))
+                out[k] = (s, None if v is None else int(v) if raw else bool(v))
         return out
 
-    def take_answers(self, keys: Sequence[str]) -> list | None:
+    def take_answers(self, keys: Sequence[str], *, raw: bool = False) -> list | None:
         """The verdicts of ``keys`` once every one is answered, marking them used (from then on
         they cannot be undone); None while any is still pending. One transaction, so an undo
         either lands before (the question is pending again) or is refused."""
         with self._tx():
-            rows = self.queued_answers(keys)
+            rows = self.queued_answers(keys, raw=raw)
             if not all(rows.get(k, ("pending",))[0] in ("answered", "used") for k in keys):
                 return None
             for start in range(0, len(keys), 900):
@@ -65,12 +67,17 @@ class PersonAnswers:
         pending = self.conn.execute("SELECT COUNT(*) FROM review_queue WHERE status='pending'").fetchone()[0]
         answered = self.conn.execute("SELECT COUNT(*) FROM review_queue "
                                      "WHERE status IN ('answered', 'used')").fetchone()[0]
-        question = None if row is None else {"key": row[0], "text": row[1], "label": row[2], "description": row[3],
-                                             "examples": json.loads(row[4])}
+        question = None
+        if row is not None:
+            shown = json.loads(row[4])
+            question = {"key": row[0], "text": row[1], "label": row[2], "description": row[3], "examples": shown}
+            if isinstance(shown, dict):  # a choice question: its candidates, in the order shown
+                question.update(label=None, examples=[], choices=shown["choices"])
         return question, int(pending), int(answered)
 
-    def answer_queued(self, key: str, verdict: bool | None) -> bool:
-        """Record a person's answer to a pending question; False when it is not pending."""
+    def answer_queued(self, key: str, verdict: bool | int | None) -> bool:
+        """Record a person's answer to a pending question (a choice question's: the candidate's
+        number, 0 for none of them); False when it is not pending."""
         with self._tx():
             cur = self.conn.execute("UPDATE review_queue SET status='answered', verdict=?, answered=? "
                                     "WHERE key=? AND status='pending'",
