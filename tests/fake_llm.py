@@ -1,7 +1,8 @@
 """A scriptable OpenAI-compatible chat server on 127.0.0.1 for tests.
 
 It answers "yes"/"no" from a gold mapping (text -> label), reading the text from the
-``<text>`` block and the label from the prompt, and can be told to misbehave: a ``plan``
+``<text>`` block and the label from the prompt (a choice question: the gold label's number among
+the candidates, 0 when it is not offered), and can be told to misbehave: a ``plan``
 function gets (request number, text, label) and returns one of
 ``("ok",)``, ``("reply", content)``, ``("status", code, headers)``, ``("hang", seconds)``,
 ``("truncated",)``, ``("empty",)`` or ``("echo", code)`` (an error whose body repeats the request's
@@ -112,6 +113,10 @@ class FakeLLM:
             return self._send(handler, 200, b'{"id": "x", "choices": [{"message": {"content": "ye')
         if text is None:  # a describe request
             content = action[1] if kind == "reply" else f"Texts about {label}.\nShort and clear."
+        elif label is None:  # a choice question: the gold label's number among the candidates, or 0
+            listed = re.findall(r"^(\d+)\. (.*?)(?: — .*)?$", body["messages"][-1]["content"], re.M)
+            number = next((n_ for n_, name in listed if name == self.gold.get(text)), "0")
+            content = action[1] if kind == "reply" else number
         else:
             content = action[1] if kind == "reply" else ("yes" if self.gold.get(text) == label else "no")
         choices = [] if kind == "empty" else [{"index": 0, "message": {"role": "assistant", "content": content},

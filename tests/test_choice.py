@@ -268,6 +268,18 @@ def test_the_llm_expert_parses_a_number_asks_again_once_and_caches(tmp_path):
         assert expert.usage.malformed == 2 and expert.usage.abstained == 1
 
 
+def test_the_llm_expert_picks_by_number_from_a_real_http_reply(tmp_path):
+    from fake_llm import FakeLLM
+
+    from redtext.experts.llm import OpenAICompatibleExpert
+
+    with FakeLLM(gold={"is it raining": "weather", "a novel": "books"}) as server:
+        expert = OpenAICompatibleExpert("m", base_url=server.base_url)
+        qs = [_cq("is it raining", ("banking", "weather", "travel")), _cq("a novel", ("banking", "weather"), "t2")]
+        assert expert.ask_choice(qs) == ["weather", None]
+        assert expert.usage.http_calls == 2 and expert.usage.prompt_tokens == 200
+
+
 def test_bench_counts_tokens_and_candidate_recall(tmp_path, capsys):
     from test_cli import run_cli
 
@@ -303,3 +315,34 @@ def test_bench_counts_tokens_and_candidate_recall(tmp_path, capsys):
     capped = json.loads(out.read_text())
     assert capped["tokens"]["prompt_tokens"] + capped["tokens"]["completion_tokens"] <= cap
     assert capped["expert_calls"] < c["expert_calls"]
+
+
+def test_run_with_choice_questions_end_to_end_and_clear_errors(problem, capsys, monkeypatch):
+    from test_cli import base_args, run_cli
+
+    out = problem["dir"] / "choice"
+    code, _, err = run_cli(base_args(problem, out, **{"--question": "choice", "--subset-size": "0"}), capsys)
+    assert code == 0, err
+    report = json.loads((out / "report.json").read_text())
+    rows = [json.loads(line) for line in (out / "predictions.jsonl").read_text().splitlines()]
+    gold = {r["id"]: r["label"] for r in map(json.loads, problem["gold"].read_text().splitlines())}
+    expert_rows = [r for r in rows if r["source"] == "expert"]
+    assert expert_rows and np.mean([r["label"] == gold[r["id"]] for r in expert_rows]) > 0.9
+    assert report["expert_calls"] <= int(0.3 * len(rows))
+    # a binary-only expert with --question choice: one line, exit 2, nothing written
+    monkeypatch.syspath_prepend(str(problem["dir"]))
+    (problem["dir"] / "judge_only.py").write_text("def ask(text, label, context):\n    return True\n")
+    bad = problem["dir"] / "bad"
+    code, _, err = run_cli(base_args(problem, bad, **{"--question": "choice", "--expert": "python:judge_only:ask",
+                                                      "--gold": None}), capsys)
+    assert code == 2 and "binary questions only" in err and not bad.exists()
+    code, _, err = run_cli(base_args(problem, bad, **{"--question": "several"}), capsys)
+    assert code == 2 and "--question" in err and not bad.exists()
+    # the dry run counts choice prompts: longer than binary ones
+    tokens = {}
+    for q in ("binary", "choice"):
+        code, stdout, err = run_cli(base_args(problem, bad, **{"--question": q, "--dry-run": None}) + ["--dry-run"],
+                                    capsys)
+        assert code == 0, err
+        tokens[q] = json.loads(stdout)["avg_prompt_tokens_per_question"]
+    assert tokens["choice"] > tokens["binary"] and not bad.exists()

@@ -21,7 +21,7 @@ def test_built_in_experts_pass(tmp_path):
     check_expert(SimulatedOracle({"an example text number 0 about alpha": "alpha"}, accuracy=0.9))
     check_expert(ScriptedExpert({"an example text number 1 about beta": "beta"}))
     check_expert(lambda text, label, context: label == "alpha")       # a plain function
-    answers = iter("ynsynsyns")
+    answers = iter(list("ynsyns") + ["1", "2", "0", "s", "3", "0"])   # binary, then choice questions
     check_expert(TerminalExpert(tmp_path / "human.db", input_fn=lambda prompt: next(answers), output=open("/dev/null", "w")))
     with FakeLLM() as llm:
         check_expert(OpenAICompatibleExpert("fake", base_url=llm.base_url, cache_path=tmp_path / "v.db"))

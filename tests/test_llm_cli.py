@@ -95,7 +95,7 @@ def test_dry_run_respects_the_hard_limits(problem, capsys):
                     + ["--dry-run"])
         out, err = capsys.readouterr()
         assert code == 0, err
-    assert json.loads(out)["run"]["calls"] == 5 and "at most 5 expert questions" in err
+    assert json.loads(out)["run"]["calls"] == 5 and "at most 5 binary expert questions" in err
     assert "--max-calls 5" in err
 
 

@@ -99,7 +99,9 @@ def _questions(labels: Sequence[str], n: int = 6) -> list[Question]:
 def check_expert(expert, labels: Sequence[str] = ("alpha", "beta", "gamma")) -> None:
     """Check ``expert`` (an object with ``ask``, or a callable) against the expert protocol of
     :mod:`redtext.experts.base`: the hooks have the right types, ``prepare`` accepts the label
-    space, ``ask`` returns one answer of an allowed kind per question, in a list."""
+    space, ``ask`` returns one answer of an allowed kind per question, in a list — and, for an
+    expert with ``ask_choice``, that it answers choice questions with an offered label, ``None``,
+    ``ABSTAINED`` or ``NOT_ASKED``."""
     if hasattr(expert, "ask") and hasattr(expert, "name"):  # what the object says, before defaults fill gaps
         assert isinstance(expert.name, str) and expert.name, \
             f"expert.name must be a non-empty string, got {expert.name!r}"
@@ -123,6 +125,19 @@ def check_expert(expert, labels: Sequence[str] = ("alpha", "beta", "gamma")) -> 
         assert a is None or a is NOT_ASKED or isinstance(a, (bool, np.bool_)), \
             f"an answer must be True, False, None (abstain) or NOT_ASKED, got {a!r}"
     assert e.ask([]) == [], "expert.ask([]) must return []"
+    if callable(getattr(e, "ask_choice", None)):  # a chooser: which of these candidates, or none?
+        from .core.questions import ABSTAINED, ChoiceQuestion
+
+        choices = [ChoiceQuestion(q.text_id, q.text, tuple(Context(lab, None, ("a known example",)) for lab in labels))
+                   for q in questions]
+        picks = e.ask_choice(choices)
+        assert isinstance(picks, list), f"expert.ask_choice must return a list, got {type(picks).__name__}"
+        assert len(picks) == len(choices), \
+            f"expert.ask_choice returned {len(picks)} answers for {len(choices)} questions"
+        for a in picks:
+            assert a is None or a is NOT_ASKED or a is ABSTAINED or a in labels, \
+                f"a choice answer must be an offered label, None (none of them), ABSTAINED or NOT_ASKED, got {a!r}"
+        assert e.ask_choice([]) == [], "expert.ask_choice([]) must return []"
 
 
 def check_embedder(embedder, texts: Sequence[str] | None = None) -> None:

@@ -200,7 +200,8 @@ def start(*, seed: str | None, pool: str | None, out: str, expert: str, gold: st
     if dry_run:
         from .cost import dry_run_estimate
 
-        return dry_run_estimate(seed_rec, pool_rec, desc, budget_value, llm or {}, log=log)
+        return dry_run_estimate(seed_rec, pool_rec, desc, budget_value, llm or {}, log=log,
+                                question=(params.get("rounds") or {}).get("question", "binary"))
     if "quality" not in params:  # every new run records its quality-control shares
         from ..options import QualityOptions, options_to_json
 

@@ -370,7 +370,8 @@ def run_benchmark(dataset: str, *, k: int = 30, budget=0.25, seed: int = 0, embe
             hit = (pred.candidates[:, :k] == gold_index[:, None]).any(axis=1)[gold_index >= 0]
             curve.append({"calls": metrics["calls"], "pool_accuracy": float(np.mean(delivered == pool_gold)),
                           "test_accuracy": float(np.mean(classes_arr[test_scores.argmax(axis=1)] == test_gold)),
-                          "tokens": meter.tokens, f"recall_at_{k}": round(float(hit.mean()), 4) if len(hit) else None})
+                          "tokens": meter.tokens, "recall_at_k": round(float(hit.mean()), 4) if len(hit) else None,
+                          "k": k})
 
         params = dict(subset_size=size, budget=loop_calls, random_state=seed, verbose=progress, embedder=emb,
                       backend=runner, classifier=classifier, **{**extra, **({"open_world": open_world} if open_world else {})})
@@ -399,7 +400,8 @@ def run_benchmark(dataset: str, *, k: int = 30, budget=0.25, seed: int = 0, embe
             "selection": model.selection_,
             "question": model.history_[0].get("question") if model.history_ else None,
             "tokens": {**meter.figures(len(pool_texts)),
-                       "recall_by_round": [c.get(f"recall_at_{rounds_opts.choices}") for c in curve]},
+                       "recall_k": curve[-1]["k"] if curve else None,
+                       "recall_by_round": [c.get("recall_at_k") for c in curve]},
             "wall_s": round(time.perf_counter() - t, 2),
         }
         log(f"  {name}: pool {results[name]['pool_accuracy']:.4f} test {results[name]['test_accuracy']:.4f} "

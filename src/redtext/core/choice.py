@@ -18,7 +18,10 @@ from .select import AUTO_MIN_TOP3_RECALL
 
 #: nearest known examples shown with each candidate of a choice question (a binary question shows
 #: ``LoopConfig.n_examples``): a choice prompt holds every candidate, and its length is its cost
-CHOICE_EXAMPLES = 2
+CHOICE_EXAMPLES = 1
+#: with choice questions and ``uncertainty="auto"``, texts are selected by :meth:`ChoiceAsking._choice_gain`
+#: (the chance one question corrects the label) instead of the binary loop's score
+CHOICE_GAIN = True
 
 
 def resolve_question(question: str, recall: float | None, can_choose: bool) -> str:
@@ -34,6 +37,21 @@ def resolve_question(question: str, recall: float | None, can_choose: bool) -> s
 class ChoiceAsking:
     """The choice-question methods of :class:`~redtext.core.loop.Delegation` (which holds the
     state they use: ``p``, ``cfg``, ``ledger``, ``rates``, ``examples``, ``asker``, ``answers``)."""
+
+    def _by_choice_gain(self) -> bool:
+        from . import choice
+
+        return self.question == "choice" and self.cfg.uncertainty == "auto" and choice.CHOICE_GAIN
+
+    def _choice_gain(self, pred: Predictions) -> np.ndarray:
+        """Each text's chance that one choice question corrects its label: the calibrated
+        probability that the truth is among its ``choices`` best candidates but is not the best —
+        ``p_2 + … + p_K``."""
+        from .evidence import sharpen
+
+        k = min(self.cfg.choices, pred.candidate_scores.shape[1])
+        p = sharpen(pred.candidate_scores.astype(np.float64), self.p.n_labels, self.ledger.sharpness)
+        return p[:, 1:k].sum(axis=1)
 
     def _choice_question(self, i: int, labels: list[int], *, text_id: str | None = None, text: str | None = None,
                          x: np.ndarray | None = None) -> ChoiceQuestion:

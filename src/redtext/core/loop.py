@@ -370,7 +370,8 @@ class Delegation(ChoiceAsking):
         round_calls -= spent
         n_texts = max(1, int(math.ceil(round_calls / calls_per_text))) if round_calls > 0 else 0
         groups = self.label_group[pred.label] if cfg.spread else None
-        picks = select(pred.uncertainty, n_texts, groups=groups, eligible=eligible)
+        picks = select(self._choice_gain(pred) if self._by_choice_gain() else pred.uncertainty, n_texts,
+                       groups=groups, eligible=eligible)
         t_select = time.perf_counter() - t0
         for i in picks:  # the prior each text is weighed against: the classifier's view when first asked
             self.ledger.note_prior(int(i), pred.candidates[i], pred.candidate_scores[i])
