@@ -151,7 +151,7 @@ def main() -> None:
     ap.add_argument("--ablate-on", default="banking77")
     ap.add_argument("--only", default="", help="comma-separated extra tables to regenerate from the existing main "
                                                 "results (ablations, selection, seeds, limits, add_classes, "
-                                                "open_world), then "
+                                                "open_world, choice), then "
                                                 "rewrite BENCHMARKS.md")
     args = ap.parse_args()
     RESULTS.mkdir(parents=True, exist_ok=True)
@@ -160,7 +160,7 @@ def main() -> None:
         for name, k, budget in DATASETS:
             bench(name, k, budget)
     wanted = only or (set() if args.quick else {"ablations", "selection", "seeds", "limits", "add_classes",
-                                                 "open_world"})
+                                                 "open_world", "choice"})
     if "ablations" in wanted:
         k = dict((n, k) for n, k, _ in DATASETS)[args.ablate_on]
         budget = dict((n, b) for n, _, b in DATASETS)[args.ablate_on]
@@ -176,6 +176,9 @@ def main() -> None:
             (RESULTS / f"{table}.md").write_text(make())
     if "add_classes" in wanted:
         subprocess.run([str(ROOT / ".venv" / "bin" / "python"), str(ROOT / "benchmarks" / "add_classes.py")],
+                       check=True, cwd=ROOT)
+    if "choice" in wanted:  # choice against binary questions (~60 min on 2 cores)
+        subprocess.run([str(ROOT / ".venv" / "bin" / "python"), str(ROOT / "benchmarks" / "choice.py")],
                        check=True, cwd=ROOT)
     if "open_world" in wanted:  # every profile, open and closed pools (~30 min on 2 cores)
         subprocess.run([str(ROOT / ".venv" / "bin" / "python"), str(ROOT / "benchmarks" / "open_world.py"),
@@ -219,6 +222,11 @@ def write_benchmarks_md() -> None:
                      "and the calibration error of the delivered confidences.\n\n" + (RESULTS / "trust.md").read_text())
     if (RESULTS / "open_world.md").exists():
         parts.append((ROOT / "benchmarks" / "OPEN_WORLD.md").read_text() + "\n" + (RESULTS / "open_world.md").read_text())
+    if (RESULTS / "choice.md").exists():
+        parts.append((ROOT / "benchmarks" / "CHOICE.md").read_text() + "\n" + (RESULTS / "choice.md").read_text())
+    if (RESULTS / "label_scale.md").exists():
+        parts.append("### One round against the number of labels (`benchmarks/label_scale.py`)\n\n"
+                     + (RESULTS / "label_scale.md").read_text())
     if (RESULTS / "thin.md").exists():
         parts.append("## Labels given one example\n\n" + (RESULTS / "thin.md").read_text())
     if (RESULTS / "add_classes.md").exists():

@@ -70,7 +70,7 @@ class RoundOptions:
     n_candidates: int = 5
     n_examples: int = 6
     question: str = "auto"
-    choices: int = 10
+    choices: int = 5
 
     def __post_init__(self):
         _number("RoundOptions", "max_rounds", self.max_rounds, low=0, integer=True)

@@ -15,6 +15,8 @@ from functools import lru_cache
 from ..core.questions import NOT_ASKED
 from ..experts.prompts import choice_messages, judge_messages
 
+#: the call budget a token budget buys is sized this much above the sampled estimate (token_budget_calls)
+OVERSHOOT = 1.1
 #: per-message overhead of a chat template (role markers, separators), and the reply's end of turn
 PER_MESSAGE = 4
 REPLY_END = 1
@@ -173,7 +175,9 @@ def llm_only_tokens(pool_texts, classes, descriptions: dict) -> dict:
 def token_budget_calls(budget_tokens: int, rounds, X_seed, seed_texts, seed_labels, classes, pool_texts,
                        descriptions: dict, seed: int) -> int:
     """The call budget a token budget buys: divided by the tokens of one question of the kind
-    the loop will ask (``rounds.question`` resolved from the seed as the loop resolves it)."""
+    the loop will ask (``rounds.question`` resolved from the seed as the loop resolves it, sampled
+    by :func:`question_tokens`), and sized :data:`OVERSHOOT` above it, so that the token cap — not
+    the estimate — is what ends the loop."""
     import numpy as np
 
     from ..core.loop import resolve_question
@@ -185,4 +189,4 @@ def token_budget_calls(budget_tokens: int, rounds, X_seed, seed_texts, seed_labe
     question = resolve_question(rounds.question, recall, True)
     per_question = question_tokens(seed_texts, seed_labels, pool_texts, descriptions, question, rounds.choices,
                                    random_state=seed)
-    return max(1, int(budget_tokens / per_question))
+    return max(1, int(OVERSHOOT * budget_tokens / per_question))

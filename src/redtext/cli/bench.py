@@ -51,7 +51,8 @@ def bench(
                                                               "'fits no label'."),
     question: str = typer.Option("auto", help="The loops' questions: auto, binary (is it this label?) or choice "
                                               "(which of these candidates, or none?)."),
-    choices: int = typer.Option(10, help="Candidates per choice question."),
+    choices: int = typer.Option(5, help="Candidates per choice question (5: the best of 5, 10 and 20 at "
+                                           "equal tokens on onet_titles)."),
     budget_tokens: Optional[int] = typer.Option(None, help="Cap the loops' expert tokens (prompt and reply, counted "
                                                            "with the real prompts); the call budget follows from it."),
     methods: str = typer.Option("red,flat_al,flat_seed,knn,gold_upper", help="The methods to run, comma-separated "

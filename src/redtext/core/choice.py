@@ -19,9 +19,11 @@ from .select import AUTO_MIN_TOP3_RECALL
 #: nearest known examples shown with each candidate of a choice question (a binary question shows
 #: ``LoopConfig.n_examples``): a choice prompt holds every candidate, and its length is its cost
 CHOICE_EXAMPLES = 1
-#: with choice questions and ``uncertainty="auto"``, texts are selected by :meth:`ChoiceAsking._choice_gain`
-#: (the chance one question corrects the label) instead of the binary loop's score
-CHOICE_GAIN = True
+#: with choice questions and ``uncertainty="auto"``, select texts by :meth:`ChoiceAsking._choice_gain`
+#: (the chance one question corrects the label) instead of the binary loop's score? Measured on
+#: onet_titles (K=10, 0.5 calls a text, with twice K candidates kept): 44.1 % pool against 53.2 % with
+#: the auto score (runner_up) and K candidates kept — off (benchmarks/results/choice.md)
+CHOICE_GAIN = False
 
 
 def resolve_question(question: str, recall: float | None, can_choose: bool) -> str:

@@ -80,7 +80,7 @@ class LoopConfig:
     random_state: int = 0                # which seed texts make the known-answer questions, in which order
     open_world: str = "off"              # "auto" | "on" | "off": may a text fit no label (Problem.none)?
     question: str = "binary"             # "binary" | "choice" | "auto" (resolve_question)
-    choices: int = 10                    # candidates per choice question
+    choices: int = 5                     # candidates per choice question
 
     def stop_rules(self) -> StopRules:
         return StopRules(budget=self.budget - self.audit, max_rounds=self.max_rounds, min_gain=self.min_gain,
@@ -186,7 +186,7 @@ class Delegation(ChoiceAsking):
             if not can_choose(self.asker.expert):
                 raise InputError(f"question='choice': the expert {self.asker.expert.name} answers binary questions "
                                  "only (it has no ask_choice); use question='binary' or 'auto'")
-            self.n_cands = max(cfg.n_candidates, 2 * cfg.choices)  # a second question offers the next ones
+            self.n_cands = max(cfg.n_candidates, cfg.choices)
         rounds: list[dict] = []
         calls, calls_per_text, round_no = 0, 1.5, 0
         exhausted = idle = False
