@@ -14,24 +14,31 @@ from typing import Optional
 Verdict = Optional[bool]
 
 
-class _NotAsked:
-    """The answer to a question the expert did not answer; falsy, a singleton."""
+class _Marker:
+    """A falsy singleton answer (one instance per subclass), named by ``NAME``."""
 
+    NAME = "?"
     _instance = None
 
     def __new__(cls):
-        if cls._instance is None:
+        if cls.__dict__.get("_instance") is None:
             cls._instance = super().__new__(cls)
         return cls._instance
 
     def __repr__(self) -> str:
-        return "NOT_ASKED"
+        return self.NAME
 
     def __bool__(self) -> bool:
         return False
 
     def __reduce__(self):  # stays a singleton across pickling (process pools, Ray)
-        return (_NotAsked, ())
+        return (type(self), ())
+
+
+class _NotAsked(_Marker):
+    """The answer to a question the expert did not answer; falsy, a singleton."""
+
+    NAME = "NOT_ASKED"
 
 
 NOT_ASKED = _NotAsked()
@@ -70,24 +77,10 @@ def to_verdict(answer, source: str = "expert") -> Verdict:
     raise ExpertError(f"{source} answered {answer!r}; an expert must answer True, False or None (abstain)")
 
 
-class _Abstained:
+class _Abstained(_Marker):
     """The answer to a choice question the expert would not answer (stored like any answer)."""
 
-    _instance = None
-
-    def __new__(cls):
-        if cls._instance is None:
-            cls._instance = super().__new__(cls)
-        return cls._instance
-
-    def __repr__(self) -> str:
-        return "ABSTAINED"
-
-    def __bool__(self) -> bool:
-        return False
-
-    def __reduce__(self):
-        return (_Abstained, ())
+    NAME = "ABSTAINED"
 
 
 ABSTAINED = _Abstained()

@@ -356,13 +356,16 @@ class OpenAICompatibleExpert(ChoiceAsking, BaseExpert):
             self.cache.put(key, None, None)  # a real (malformed) answer, twice: an abstention
         return None
 
-    async def _ask_all(self, questions: Sequence[Question]) -> list:
+    async def _ask_all(self, questions: Sequence, one=None) -> list:
+        """Every question through ``one(client, sem, question)`` (default: the binary question),
+        on one client with bounded concurrency."""
         import httpx
 
+        one = one or self._one
         sem = asyncio.Semaphore(self.concurrency)
         limits = httpx.Limits(max_connections=self.concurrency, max_keepalive_connections=self.concurrency)
         async with httpx.AsyncClient(timeout=self.timeout, limits=limits, transport=self.transport) as client:
-            return await asyncio.gather(*(self._one(client, sem, q) for q in questions))
+            return await asyncio.gather(*(one(client, sem, q) for q in questions))
 
     # -- label understanding -------------------------------------------------------------
     async def _describe_one(self, client, sem, label: str, examples: list[str], max_tokens: int) -> str | None:

@@ -80,17 +80,8 @@ class ChoiceAsking:
     def ask_choice(self, questions: Sequence[ChoiceQuestion]) -> list:
         if not questions:
             return []
-
-        async def run():
-            import httpx
-
-            sem = asyncio.Semaphore(self.concurrency)
-            limits = httpx.Limits(max_connections=self.concurrency, max_keepalive_connections=self.concurrency)
-            async with httpx.AsyncClient(timeout=self.timeout, limits=limits, transport=self.transport) as client:
-                return await asyncio.gather(*(self._one_choice(client, sem, q) for q in questions))
-
         errors_before = self.usage.errors
-        answers = run_coroutine(run())
+        answers = run_coroutine(self._ask_all(list(questions), self._one_choice))
         if all(a is NOT_ASKED for a in answers) and self.usage.errors > errors_before and not self.exhausted:
             raise ExpertError(f"every request to {self.shown_url} failed after {self.max_retries} retries "
                               f"(last: {self.usage.last_error}); check the server and --base-url")
