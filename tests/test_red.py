@@ -320,3 +320,36 @@ def test_no_progress_bar_is_drawn_over_a_person_answering_in_the_terminal(proble
     _fit(problem, expert=person, budget=6, verbose=True)
     _fit(problem, budget=6, verbose=True)  # the oracle: the bar is drawn
     assert shown == [False, True]
+
+
+def test_label_descriptions_are_learnt_from_and_never_asked_about():
+    """A label whose one seed example says nothing about it is learnt from its description; the
+    description's text is never put to the expert nor shown as an example."""
+    seed = [("apple banana cherry fruit", "fruit"), ("banana pear fruit salad", "fruit"),
+            ("river lake ocean water", "water"), ("lake rain ocean water", "water"),
+            ("misc entry number seven", "music")]
+    pool = [f"{a} {b} tune" for a, b in [("violin", "piano"), ("cello", "drums"), ("guitar", "violin"),
+                                         ("piano", "cello"), ("drums", "guitar")]]
+    pool += ["apple pear fruit", "ocean rain water"]
+    desc = {"music": "violin cello piano guitar drums tune"}
+    seed_t, seed_l = [t for t, _ in seed], [lab for _, lab in seed]
+    asked = []
+
+    def expert(text, label, context):
+        asked.append((text, [e for e in context.examples]))
+        return label == ("music" if "tune" in text else "fruit" if "fruit" in text else "water")
+
+    def fit(descriptions, budget, who):
+        return RED(embedder="hashing", subset_size=None, budget=budget, verbose=False).fit(
+            seed_t, seed_l, pool=pool, expert=who, descriptions=descriptions)
+
+    without = fit(None, 0, None)
+    with_desc = fit(desc, 0, None)
+    music = [i for i, t in enumerate(pool) if "tune" in t]
+    assert sum(without.pool_labels_[i] == "music" for i in music) <= 2
+    assert all(with_desc.pool_labels_[i] == "music" for i in music)
+    assert with_desc.pool_labels_[5:] == ["fruit", "water"]
+    fit(desc, 0.5, expert)
+    assert asked and all(text in pool or text in seed_t for text, _ in asked)
+    assert not any("violin cello" in str(e) for _, examples in asked for e in examples)
+    assert with_desc.training_data()[0] == seed_t  # the saved training rows are the user's own

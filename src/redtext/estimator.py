@@ -288,12 +288,14 @@ class RED(Params):
         from .core.journal import MemoryJournal
         from .core.loop import Delegation, LoopConfig, Problem
         from .core.trainer import Trainer
+        from .core.vectors import description_texts
         from .experts import as_expert
         from .progress import progress_bar
 
         y_seed = self._indices(seed_labels)
         index = {c: i for i, c in enumerate(self.classes_)}
         descriptions = {k: v for k, v in (descriptions or {}).items() if k in index}
+        d_texts, d_y = description_texts(list(self.classes_), descriptions)  # learnt from, never asked about
         n_user = len(self.classes_)
         none = n_user if getattr(self, "open_world_", False) else None
         n_model = n_user + (none is not None)   # the classifiers' labels: the user's, then "no label"
@@ -316,7 +318,8 @@ class RED(Params):
                           random_state=self.random_state, n_jobs=self.n_jobs, backend=self.backend_, frozen=frozen)
         problem = Problem(classes=list(self.classes_) + ([NONE_LABEL] if none is not None else []), X_seed=X_seed,
                           y_seed=y_seed, seed_texts=seed_texts, X_pool=X_pool, pool_texts=pool_texts,
-                          pool_ids=pool_ids, fixed=fixed, descriptions=descriptions, none=none)
+                          pool_ids=pool_ids, fixed=fixed, descriptions=descriptions, none=none,
+                          extra=(self._encode(d_texts), d_y) if d_texts else None)
         checks, audit = self._quality.calls(n_budget)
         config = LoopConfig(budget=n_budget, checks=checks, audit=audit, max_rounds=ropts.max_rounds,
                             rounds_hint=ropts.rounds_hint, max_candidates=self.max_candidates,
@@ -395,10 +398,6 @@ class RED(Params):
         subsets = [list(s) for s in self.subsets_]
         return with_none(subsets, len(self.classes_)) if getattr(self, "open_world_", False) else subsets
 
-    def _n_model(self) -> int:
-        """The classifiers' labels: ``classes_``, then "no label" in the open world."""
-        return len(self.classes_) + bool(getattr(self, "open_world_", False))
-
     def _names(self, index) -> np.ndarray:
         """Label names for label indices, None for "no label"."""
         return np.asarray(list(self.classes_) + [None], dtype=object)[np.asarray(index, dtype=np.int64)]
@@ -474,7 +473,8 @@ class RED(Params):
         self.classes_ = list(manifest["classes"])
         self.subsets_ = [list(s) for s in manifest.get("subsets", [m.labels.tolist() for m in models])]
         self.open_world_ = bool(manifest.get("open_world", False))
-        ens = SubsetEnsemble(self._model_subsets(), self._n_model(), backend=self.backend_)
+        n_model = len(self.classes_) + self.open_world_  # then "no label"
+        ens = SubsetEnsemble(self._model_subsets(), n_model, backend=self.backend_)
         ens.models_ = models
         ens.n_features_in_ = int(info.get("dim", models[0].coef.shape[1]))
         self.ensemble_ = ens

@@ -101,11 +101,11 @@ class Problem:
     fixed: np.ndarray                # pool idx -> seed label idx when the text is a seed text, else -1
     descriptions: dict[str, str] = field(default_factory=dict)
     none: int | None = None          # index of the internal "fits no label" class (open world), never asked about
+    extra: tuple[np.ndarray, np.ndarray] | None = None  # (X, y) learnt beside the seed (descriptions), never asked
 
     @property
     def n_labels(self) -> int:
-        """The labels a text may have (``classes`` less the internal "no label"): what the
-        classifier's probabilities are spread over."""
+        """The labels a text may have (``classes`` less the internal "no label")."""
         return len(self.classes) - (self.none is not None)
 
 
@@ -227,8 +227,9 @@ class Delegation(ChoiceAsking):
         p, cfg = self.p, self.cfg
         t0 = time.perf_counter()
         val_idx = np.flatnonzero((self.trained >= 0) & self.is_rep)
-        X_train = np.vstack([p.X_seed, p.X_pool[val_idx]])
-        y_train = np.concatenate([p.y_seed, self.trained[val_idx]])
+        X_extra, y_extra = p.extra if p.extra is not None else (p.X_seed[:0], p.y_seed[:0])
+        X_train = np.vstack([p.X_seed, p.X_pool[val_idx], X_extra])
+        y_train = np.concatenate([p.y_seed, self.trained[val_idx], y_extra])
         negatives = Negatives(p.X_pool[self.neg_rows], np.asarray(self.neg_labels, dtype=np.int64),
                               self.trained[self.neg_rows]) if self.neg_rows else None
         model = self.trainer.fit(X_train, y_train, negatives)
