@@ -398,3 +398,16 @@ def test_ensemble_with_noise_subclasses_reports_one_noise_column():
         np.testing.assert_allclose(p.sum(axis=1), 1.0, atol=1e-5)
     scores = ens.predict_proba(X)
     assert (scores.argmax(axis=1) == y).mean() > 0.95
+
+
+def test_a_flat_fit_over_thousands_of_labels_takes_steps():
+    """scikit-learn's default tolerance ends lbfgs before its first step at 3,000 labels (the
+    gradient at zero shrinks as 1/labels): every coefficient stayed zero and the model was at chance."""
+    rng = np.random.default_rng(0)
+    n_labels, dim = 3000, 384
+    centres = normalize_rows(rng.normal(size=(n_labels, dim)))
+    y = np.arange(n_labels)
+    X = normalize_rows(centres[y] + rng.normal(0, 0.02, (n_labels, dim)))
+    model = _fit_one(X, y, np.ones(n_labels), 10.0, 2, np.arange(n_labels), False)
+    assert np.abs(model.coef).max() > 0
+    assert np.mean(np.argmax(X @ model.coef.T + model.intercept, axis=1) == y) > 0.9

@@ -120,7 +120,10 @@ def fit_one(X, t, w, C, max_iter, labels, has_noise, n_noise=1):
         return SubsetModel(labels, coef, intercept, has_noise, max(1, n_noise))
     from .parallel import one_thread
 
-    clf = LogisticRegression(C=C, max_iter=max_iter)
+    # lbfgs stops when the largest gradient entry is under ``tol``; at zero that entry shrinks as
+    # 1/labels, so scikit-learn's 1e-4 ends a 3,000-label fit before its first step (n_iter 0,
+    # chance accuracy, benchmarks/label_scale.py); scaled from 1,000 labels on
+    clf = LogisticRegression(C=C, max_iter=max_iter, tol=1e-4 * min(1.0, 1000 / n_cols))
     # one thread: on these small problems BLAS/OpenMP threads cost far more than they give
     # (8× slower measured on 2 busy cores), and a worker process per subset already uses the cores
     import warnings
