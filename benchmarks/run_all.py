@@ -195,7 +195,7 @@ def write_benchmarks_md() -> None:
     if (RESULTS / "ablations.md").exists():
         parts.append("## Ablations\n\nOne lever changed at a time against the partitioned loop's defaults "
                      "(subsets of 8, the `red` row of the tables above); every row is the R.E.D. loop with the "
-                     "simulated oracle (the last row is the flat loop, the default below 1000 labels, for "
+                     "simulated oracle (the last row is the flat loop, the default below 3000 labels, for "
                      "reference).\n\n"
                      + (RESULTS / "ablations.md").read_text()
                      + "\n" + (ROOT / "benchmarks" / "REMOVED.md").read_text())
@@ -215,7 +215,7 @@ def write_benchmarks_md() -> None:
                      "from every label.\n\n" + (RESULTS / "limits.md").read_text())
     if (RESULTS / "trust.md").exists():
         parts.append("## Trust: what a run says about itself, against the truth\n\n`redtext bench-trust` (the "
-                     "default configuration, `flat_al` below 1000 labels; known-answer checks and the audit inside "
+                     "default configuration, `flat_al` below 3000 labels; known-answer checks and the audit inside "
                      "the budget): every dataset × expert profile × seed, the run's own estimate of its pool "
                      "accuracy and 95 % interval beside the true pool accuracy, the expert's false-positive rate "
                      "measured on the known-answer questions beside its true rate on the pool's wrong candidates, "

@@ -221,10 +221,10 @@ def test_auto_selection_is_resolved_once_from_the_seed(problem):
 def test_subset_size_auto_is_flat_for_small_label_spaces_and_subsets_for_large():
     from redtext.estimator import AUTO_SUBSETS_FROM_LABELS, resolve_subset_size
 
-    assert AUTO_SUBSETS_FROM_LABELS == 1000  # the scale benchmark's label count runs partitioned
+    assert AUTO_SUBSETS_FROM_LABELS == 3000  # onet_clinc's 1,020 labels run flat (it won there)
     assert resolve_subset_size("auto", 12) is None
-    assert resolve_subset_size("auto", 999) is None
-    assert resolve_subset_size("auto", 1000) == 8
+    assert resolve_subset_size("auto", 1020) is None
+    assert resolve_subset_size("auto", 3000) == 8
     assert resolve_subset_size(4, 12) == 4 and resolve_subset_size(None, 5000) is None
 
 

@@ -23,17 +23,17 @@ from .options import (Check, ClassifierOptions, Either, Instance, Number, OneOf,
                       RoundOptions, check_params, options_to_json)
 
 #: ``subset_size="auto"``: one flat classifier below this many labels, subsets from it on
-AUTO_SUBSETS_FROM_LABELS = 1000
+AUTO_SUBSETS_FROM_LABELS = 3000
 AUTO_SUBSET_SIZE = 8
 
 
 def resolve_subset_size(subset_size, n_labels: int) -> int | None:
     """The subset size ``"auto"`` stands for with ``n_labels`` labels: None (one flat classifier)
-    below :data:`AUTO_SUBSETS_FROM_LABELS` labels — on every dataset measured (77, 150 and 870
-    labels) the flat loop labelled the pool as well as the partitioned one or better, gave the
-    better final model, and trained faster — and subsets of :data:`AUTO_SUBSET_SIZE` from there
-    on, where one multinomial model gets slow to retrain every round (BENCHMARKS.md). Other
-    values pass through."""
+    below :data:`AUTO_SUBSETS_FROM_LABELS` labels — on every dataset measured (77, 150, 870 and
+    1,020 labels) the flat loop labelled the pool as well as the partitioned one or better and
+    trained faster; one round at 3,000 labels: flat 102 s, subsets 160-297 s on one core
+    (benchmarks/label_scale.py) — and subsets of :data:`AUTO_SUBSET_SIZE` from there on, where one
+    multinomial model gets slow to retrain and subsets spread over workers. Others pass through."""
     if isinstance(subset_size, str) and subset_size == "auto":
         return None if n_labels < AUTO_SUBSETS_FROM_LABELS else AUTO_SUBSET_SIZE
     return subset_size
@@ -63,7 +63,7 @@ class RED(Params):
     ----------
     subset_size : "auto", None or int
         Labels per subset classifier; None trains one flat classifier; ``"auto"`` is flat below
-        1000 labels and subsets of 8 from 1000 on (:func:`resolve_subset_size`).
+        3000 labels and subsets of 8 from 3000 on (:func:`resolve_subset_size`).
     budget : int, float or str
         Expert calls: a count, a fraction of the pool or a percentage (a hard cap).
     embedder : str or object

@@ -8,7 +8,7 @@ loop. Methods, all on the same embeddings:
 - ``red``: the R.E.D. loop with label subsets and the simulated oracle;
 - ``flat_al``: the same loop, same expert and budget, one flat classifier (no subsets);
 
-(one of these two is what ``redtext run`` does by default — flat below 1000 labels — and its
+(one of these two is what ``redtext run`` does by default — flat below 3000 labels — and its
 figures are the top-level fields of the result, ``default_method`` naming it;)
 - ``flat_seed``: one logistic regression on the seed, no expert;
 - ``knn``: k-nearest neighbours (cosine) on the seed, no expert;

@@ -36,7 +36,7 @@ def run(
     gold: Gold = None,
     budget: str = typer.Option("0.25", help="Expert calls: a count (500), a fraction of the pool (0.25) or 25%."),
     subset_size: str = typer.Option("auto", help="Labels per subset classifier; 0 = one flat classifier; auto = "
-                                                 "flat below 1000 labels, subsets of 8 from 1000 on (see BENCHMARKS.md)."),
+                                                 "flat below 3000 labels, subsets of 8 from 3000 on (see BENCHMARKS.md)."),
     noise_factor: float = typer.Option(2.0, help="NOISE rows per subset, as a multiple of its mean class size."),
     max_candidates: int = typer.Option(3, help="Candidates asked about per text and round (correction depth)."),
     max_rounds: int = typer.Option(20, help="Round cap."),
