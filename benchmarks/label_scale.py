@@ -9,7 +9,10 @@ to reach ``L`` labels; the seed is ``k`` rows per label (real vectors plus small
 renormalised), the pool ``--pool`` such rows. One round = ``RED(budget=0)`` fit on the seed
 (train) and the pool's predictions, timed; the fit's accuracy on held-out rows is printed too.
 
-    .venv/bin/python benchmarks/label_scale.py [--labels 1000,3000,10000] [--pool 20000] [--k 10]
+    REDTEXT_JOBS=1 .venv/bin/python benchmarks/label_scale.py [--labels 1000,3000,10000] [--pool 20000] [--k 10]
+
+(``REDTEXT_JOBS=1``: one worker, as the figures in BENCHMARKS.md were taken; without it the
+subsets train in a worker per core.)
 
 Writes benchmarks/results/label_scale.{json,md}.
 """

@@ -336,7 +336,7 @@ def test_label_descriptions_are_learnt_from_and_never_asked_about():
     asked = []
 
     def expert(text, label, context):
-        asked.append((text, [e for e in context.examples]))
+        asked.append((text, list(context.examples)))
         return label == ("music" if "tune" in text else "fruit" if "fruit" in text else "water")
 
     def fit(descriptions, budget, who):
