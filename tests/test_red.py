@@ -269,10 +269,10 @@ def test_a_text_whose_first_candidates_were_all_rejected_is_asked_the_current_cl
 
 
 def _thin_run(monkeypatch, thin_below):
-    import redtext.core.loop as loop_mod
+    import redtext.core.thin as thin_mod
     from redtext.testing import topic_texts
 
-    monkeypatch.setattr(loop_mod, "THIN_BELOW", thin_below)
+    monkeypatch.setattr(thin_mod, "THIN_BELOW", thin_below)
     seed = topic_texts(6, seed=1)
     seed = [(t, lab) for t, lab in seed if lab != "pets"] + [next((t, lab) for t, lab in seed if lab == "pets")]
     pool = topic_texts(15, seed=3)

@@ -295,7 +295,7 @@ class RED(Params):
         y_seed = self._indices(seed_labels)
         index = {c: i for i, c in enumerate(self.classes_)}
         descriptions = {k: v for k, v in (descriptions or {}).items() if k in index}
-        d_texts, d_y = description_texts(list(self.classes_), descriptions)  # learnt from, never asked about
+        d_texts, d_y = description_texts(list(self.classes_), descriptions, y_seed)  # learnt from, never asked about
         n_user = len(self.classes_)
         none = n_user if getattr(self, "open_world_", False) else None
         n_model = n_user + (none is not None)   # the classifiers' labels: the user's, then "no label"

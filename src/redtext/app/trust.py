@@ -47,16 +47,14 @@ def estimate_line(report: dict) -> str | None:
 
 
 def thin_labels(seed_labels: list[str], model) -> list[dict]:
-    """How each thin label (fewer than ``THIN_BELOW`` seed examples, and under half the median
-    label's) fared: its pool texts delivered, and how many the expert confirmed."""
+    """How each thin label (:mod:`redtext.core.thin`: fewer than ``THIN_BELOW`` seed examples, and
+    under half the median label's) fared: its pool texts delivered, and how many the expert confirmed."""
     from collections import Counter
 
-    from ..core.loop import THIN_BELOW
-
-    import statistics
+    from ..core.thin import thin_below
 
     seed = Counter(seed_labels)
-    below = min(THIN_BELOW, statistics.median(seed.values()) / 2) if seed else 0
+    below = thin_below(list(seed.values())) if seed else 0
     thin = sorted(lab for lab, n in seed.items() if n < below)
     if not thin:
         return []

@@ -42,6 +42,7 @@ from .quality import Check, plan_checks, schedule
 from .questions import NOT_ASKED, Context, Question, Verdict
 from .select import resolve_auto, select
 from .stop import StopRules, stop_reason
+from .thin import THIN_SHARE, ThinLabels
 from .trainer import Negatives, Trainer
 
 log = logging.getLogger("redtext")
@@ -51,12 +52,6 @@ log = logging.getLogger("redtext")
 #: Measured (clinc150, seed 0, flat loop): training only on settled texts gave pool 96.9 % with
 #: the agreeable expert and 98.7 % with the careful one; training above 0.5 gives 97.7 / 98.9.
 TRAIN_ABOVE = 0.5
-#: a label with fewer examples than this (seed plus trained; and under half the median label's) is
-#: explored each round: its nearest unasked pool texts are put to the expert, at most THIN_ASK a
-#: label and a quarter of the round; measured on banking77 with 5 labels given one example
-#: (BENCHMARKS.md): recall 0.00–0.76 → 0.31–0.89, the other labels unchanged
-THIN_BELOW = 10
-THIN_ASK = 10
 
 
 @dataclass
@@ -161,8 +156,7 @@ class Delegation(ChoiceAsking):
         self.selection = config.uncertainty
         self.question = config.question
         self.n_cands = config.n_candidates
-        self.thin_asked = np.zeros(len(problem.classes), dtype=np.int64)  # exploration answers per label
-        self.thin_yes = np.zeros(len(problem.classes), dtype=np.int64)
+        self.thin = ThinLabels(problem.y_seed, len(problem.classes), config.ask_labels)
 
     def run(self) -> LoopResult:
         cfg, p = self.cfg, self.p
@@ -342,8 +336,8 @@ class Delegation(ChoiceAsking):
         cfg = self.cfg
         t0 = time.perf_counter()
         limit = cfg.budget - cfg.audit - calls
-        # labels with too few examples first: their nearest unasked texts (see _thin_questions)
-        thin = self._thin_questions(pred, eligible, min(round_calls, limit) // 4)
+        # labels with too few examples first (see .thin)
+        thin = self._thin_questions(pred, eligible, int(min(round_calls, limit) * THIN_SHARE))
         choice = self.question == "choice"
         if choice:  # the thin label among the text's other candidates
             offered = [[lab] + self._next_labels(i, pred, cfg.choices - 1, note=True, skip=(lab,)) for i, lab in thin]
@@ -358,8 +352,7 @@ class Delegation(ChoiceAsking):
             eligible[i] = False
             if verdict is NOT_ASKED:
                 continue
-            self.thin_asked[lab] += 1
-            self.thin_yes[lab] += (verdict == self.p.classes[lab]) if choice else verdict is True
+            self.thin.record(lab, (verdict == self.p.classes[lab]) if choice else verdict is True)
             spent += 1
             tried[i] = tried.get(i, 0) + 1
             if choice:
@@ -428,52 +421,14 @@ class Delegation(ChoiceAsking):
         return accepted, rejected, abstained + 1
 
     def _thin_questions(self, pred: Predictions, eligible: np.ndarray, n_max: int) -> list[tuple[int, int]]:
-        """Up to ``n_max`` questions for the labels with fewer than :data:`THIN_BELOW` examples
-        (seed plus trained): for each, its nearest unasked eligible pool texts (cosine to the
-        label's examples) asked "is it this label?" — a label given one example is otherwise
-        never a candidate worth asking about, and never learnt. At most :data:`THIN_ASK` a label,
-        the thinnest labels first, each text once."""
-        p = self.p
-        n_labels = len(p.classes)
-        if n_max <= 0:
-            return []
+        p, n = self.p, len(self.p.classes)
         rows = np.flatnonzero((self.trained >= 0) & self.is_rep)
-        counts = np.bincount(p.y_seed, minlength=n_labels) + np.bincount(self.trained[rows], minlength=n_labels)
-        # thin: few examples, and few against the other labels (a dataset whose labels all have
-        # few examples has no thin ones); a label whose nearest texts keep being rejected is left
-        below = min(THIN_BELOW, float(np.median(counts)) / 2)
-        thin = [lab for lab in np.argsort(counts, kind="stable").tolist()
-                if 0 < counts[lab] < below and self._askable(lab)
-                and not (self.thin_asked[lab] >= 2 * THIN_ASK and self.thin_yes[lab] == 0)]
-        if not thin:
-            return []
-        free = eligible.copy()
-        out: list[tuple[int, int]] = []
-        for lab in thin[:n_max]:
-            vecs = np.vstack([p.X_seed[p.y_seed == lab], p.X_pool[rows[self.trained[rows] == lab]]])
-            sims = p.X_pool @ vecs.mean(axis=0)
-            order = np.argsort(-sims, kind="stable")
-            taken = 0
-            for i in order[:max(50, 10 * THIN_ASK)].tolist():
-                if taken >= min(THIN_ASK, n_max - len(out)):
-                    break
-                if free[i] and lab not in self.ledger.asked(i):
-                    # the classifiers know the label from too few examples to score it: the text,
-                    # nearest to those examples, makes it as plausible as their own best guess
-                    cands, scores = pred.candidates[i], pred.candidate_scores[i].astype(np.float64)
-                    if i in self.ledger.prior:  # asked before: the label takes the top's weight from the rest
-                        top, left = float(scores[0]), max(1e-12, 1.0 - float(self.ledger.prior[i][1].sum()))
-                        self.ledger.note_extra(i, lab, min(1.0, top / left))
-                    else:
-                        keep = cands != lab
-                        prior = np.r_[scores[0], scores[keep]]
-                        self.ledger.note_prior(i, np.r_[lab, cands[keep]], prior / max(1.0, float(prior.sum())))
-                    out.append((i, lab))
-                    free[i] = False
-                    taken += 1
-            if len(out) >= n_max:
-                break
-        return out
+        counts = (np.bincount(p.y_seed, minlength=n)[:n] + np.bincount(self.trained[rows], minlength=n)[:n])
+
+        def examples(lab: int) -> np.ndarray:
+            return np.vstack([p.X_seed[p.y_seed == lab], p.X_pool[rows[self.trained[rows] == lab]]])
+
+        return self.thin.questions(p.X_pool, examples, counts, pred, self.ledger, eligible, n_max)
 
     def _refresh(self) -> None:
         """The settled texts (and the examples the expert is shown) from every answer so far."""
