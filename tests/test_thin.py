@@ -100,3 +100,13 @@ def test_a_thin_label_with_no_description_is_learnt_from_its_name():
     # without the seed (or with no thin label) only descriptions
     assert description_texts(classes, {}, None)[0] == []
     assert description_texts(classes, {}, np.array([0, 1, 2, 3] * 5))[0] == []
+
+
+def test_a_thin_labels_rows_weigh_more_in_training():
+    from redtext.core.thin import THIN_WEIGHT
+
+    thin = ThinLabels(np.array([0] * 20 + [1] * 20 + [2]), 3)
+    assert thin.weights(np.array([0, 2, 1, 2])).tolist() == [1.0, THIN_WEIGHT, 1.0, THIN_WEIGHT]
+    assert THIN_WEIGHT > 1
+    # no thin label: no weights at all (every other run trains exactly as before)
+    assert ThinLabels(np.array([0] * 20 + [1] * 20), 2).weights(np.array([0, 1])) is None

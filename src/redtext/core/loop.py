@@ -226,7 +226,7 @@ class Delegation(ChoiceAsking):
         y_train = np.concatenate([p.y_seed, self.trained[val_idx], y_extra])
         negatives = Negatives(p.X_pool[self.neg_rows], np.asarray(self.neg_labels, dtype=np.int64),
                               self.trained[self.neg_rows]) if self.neg_rows else None
-        model = self.trainer.fit(X_train, y_train, negatives)
+        model = self.trainer.fit(X_train, y_train, negatives, self.thin.weights(y_train))
         t_train = time.perf_counter() - t0
         t1 = time.perf_counter()
         # block by block: the (pool, labels) score matrix never exists at once
