@@ -429,3 +429,34 @@ def test_auto_opens_only_when_the_test_passes_twice_running():
     on.calibrate(rates)
     assert on.none_prior is not None  # "on" needs no test
 
+
+
+def test_auto_turns_to_choice_questions_once_many_texts_fit_no_label():
+    """A text that fits no label takes a binary question per candidate to settle, one "none of
+    them" as a choice: ``question="auto"`` turns to choice questions once the pool is found open
+    and the classifiers deliver "no label" for a tenth of it — never for a binary-only expert."""
+    from redtext.core.choice import choice_for_open_pool
+
+    assert choice_for_open_pool("auto", "binary", True, 0.2, True)
+    assert not choice_for_open_pool("auto", "binary", True, 0.05, True)   # few texts fit no label
+    assert not choice_for_open_pool("auto", "binary", False, 0.5, True)   # not found open
+    assert not choice_for_open_pool("binary", "binary", True, 0.5, True)  # the user asked for binary
+    assert not choice_for_open_pool("auto", "binary", True, 0.5, False)   # the expert cannot choose
+
+    seed, pool, _ = _open_problem()
+    gold = {**dict(seed), **dict(pool)}
+
+    class Chooser(ScriptedExpert):
+        def ask_choice(self, questions):
+            return [gold[q.text] if gold[q.text] in q.labels else None for q in questions]
+
+    def fit(expert):
+        return RED(subset_size=None, budget=0.5, embedder="hashing", verbose=False, open_world="auto").fit(
+            [t for t, _ in seed], [lab for _, lab in seed], pool=[t for t, _ in pool], expert=expert)
+
+    chooser = fit(Chooser(gold))
+    asked = [r["question"] for r in chooser.history_ if r["texts_asked"]]
+    assert asked[0] == "binary" and "choice" in asked, asked
+    assert asked[asked.index("choice"):] == ["choice"] * (len(asked) - asked.index("choice"))
+    binary_only = fit(ScriptedExpert(gold))
+    assert {r["question"] for r in binary_only.history_} == {"binary"}

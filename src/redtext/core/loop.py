@@ -32,14 +32,14 @@ from typing import Callable
 import numpy as np
 
 from .asking import Asker, Examples
-from .choice import CHOICE_EXAMPLES, ChoiceAsking, resolve_question  # noqa: F401  (re-exported)
+from .choice import CHOICE_EXAMPLES, ChoiceAsking, choice_for_open_pool, resolve_question  # noqa: F401  (re-exported)
 from .duplicates import duplicate_groups
 from .evidence import Rates
 from .journal import Journal
 from .ledger import Ledger
 from .predict import Predictions, predict_compact
 from .quality import Check, plan_checks, schedule
-from .questions import NOT_ASKED, Context, Question, Verdict
+from .questions import NOT_ASKED, Context, Question, Verdict, can_choose
 from .select import resolve_auto, select
 from .stop import StopRules, stop_reason
 from .thin import THIN_SHARE, ThinLabels
@@ -167,15 +167,12 @@ class Delegation(ChoiceAsking):
                    f"label among the 3 nearest centroids for {100 * recall:.0f} % of seed texts")
             log.info(f"selection: {self.selection} (auto; {why})")
         if self.question == "auto":
-            from .questions import can_choose
-
             known = p.y_seed < p.n_labels
             recall = resolve_auto(p.X_seed[known], p.y_seed[known], p.n_labels)[1]
             self.question = resolve_question("auto", recall, can_choose(self.asker.expert))
             log.info(f"questions: {self.question} (auto)")
         if self.question == "choice":
             from ..errors import InputError
-            from .questions import can_choose
 
             if not can_choose(self.asker.expert):
                 raise InputError(f"question='choice': the expert {self.asker.expert.name} answers binary questions "
@@ -192,6 +189,12 @@ class Delegation(ChoiceAsking):
                 self.monitor(metrics, model, pred, self.validated)
             stop = stop_reason(cfg.stop_rules(), rounds, calls, can_ask=bool(eligible.any()),
                                expert_exhausted=exhausted, last_round_idle=idle)
+            if stop is None and p.none is not None and choice_for_open_pool(
+                    cfg.question, self.question, self.ledger.none_prior is not None,
+                    float(np.mean(pred.label == p.none)), can_choose(self.asker.expert)):
+                self.question, self.n_cands = "choice", max(cfg.n_candidates, cfg.choices)
+                metrics["question"] = "choice"
+                log.info(f"questions: choice from round {round_no} on (auto; many texts fit no label)")
             if stop is None:
                 room = cfg.budget - cfg.audit
                 round_calls = min(room - calls, max(1, math.ceil(room / max(1, cfg.rounds_hint))))
