@@ -460,3 +460,36 @@ def test_auto_turns_to_choice_questions_once_many_texts_fit_no_label():
     assert asked[asked.index("choice"):] == ["choice"] * (len(asked) - asked.index("choice"))
     binary_only = fit(ScriptedExpert(gold))
     assert {r["question"] for r in binary_only.history_} == {"binary"}
+
+
+def test_a_run_that_turned_to_choice_questions_replays_without_asking_again(tmp_path):
+    from redtext.app.journal import StoreJournal
+    from redtext.io.store import Store
+
+    seed, pool, _ = _open_problem()
+    gold = {**dict(seed), **dict(pool)}
+    asked = []
+
+    class Chooser(ScriptedExpert):
+        def ask(self, questions):
+            asked.extend(questions)
+            return super().ask(questions)
+
+        def ask_choice(self, questions):
+            asked.extend(questions)
+            return [gold[q.text] if gold[q.text] in q.labels else None for q in questions]
+
+    store = Store(tmp_path / "run.db")
+    run_id = store.create_run({"test": True})
+
+    def fit():
+        return RED(subset_size=None, budget=0.5, embedder="hashing", verbose=False, open_world="auto").fit(
+            [t for t, _ in seed], [lab for _, lab in seed], pool=[t for t, _ in pool], expert=Chooser(gold),
+            journal=StoreJournal(store, run_id))
+
+    first = fit()
+    assert "choice" in {r["question"] for r in first.history_}
+    n = len(asked)
+    again = fit()
+    assert len(asked) == n and again.new_expert_calls_ == 0
+    assert again.pool_labels_ == first.pool_labels_
