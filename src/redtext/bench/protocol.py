@@ -398,7 +398,8 @@ def run_benchmark(dataset: str, *, k: int = 30, budget=0.25, seed: int = 0, embe
             "rounds": int(sum(1 for r in model.history_ if r["round_calls"] > 0)),
             "stop_reason": model.stop_reason_,
             "selection": model.selection_,
-            "question": model.history_[0].get("question") if model.history_ else None,
+            # the questions asked, in order: "binary→choice" when auto turned to choice on an open pool
+            "question": "→".join(dict.fromkeys(h["question"] for h in model.history_ if h.get("question"))) or None,
             "tokens": {**meter.figures(len(pool_texts)),
                        "recall_k": curve[-1]["k"] if curve else None,
                        "recall_by_round": [c.get("recall_at_k") for c in curve]},
