@@ -118,7 +118,7 @@ def render(rows, path: Path) -> None:
         rec = [x for x in rec if x is not None]
         recall = (f"{_pct(t.get('offered_recall'))} %; " if t.get("offered_recall") is not None else "") + \
             (f"{_pct(rec[0])} → {_pct(rec[-1])} %" if rec and r["question"] == "choice" else "–")
-        q = r["question"] + (f" ({r['choices']})" if r["question"] == "choice" else "") + \
+        q = (r["question"] or "–") + (f" ({r['choices']})" if r["question"] == "choice" else "") + \
             (" (auto)" if r["asked"] == "auto" else "")
         budget = f"{r['budget_tokens']:,} tokens" if r.get("budget_tokens") else "calls"
         if r["method"] in ("flat_seed", "gold_upper"):
