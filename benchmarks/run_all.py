@@ -180,9 +180,9 @@ def main() -> None:
     if "choice" in wanted:  # choice against binary questions (~60 min on 2 cores)
         subprocess.run([str(ROOT / ".venv" / "bin" / "python"), str(ROOT / "benchmarks" / "choice.py")],
                        check=True, cwd=ROOT)
-    if "open_world" in wanted:  # every profile, open and closed pools (~30 min on 2 cores)
+    if "open_world" in wanted:  # every profile, open and closed pools, red and --open-world on (~60 min)
         subprocess.run([str(ROOT / ".venv" / "bin" / "python"), str(ROOT / "benchmarks" / "open_world.py"),
-                        "--closed"], check=True, cwd=ROOT)
+                        "--closed", "--also-on", "--partitioned"], check=True, cwd=ROOT)
     write_benchmarks_md()
 
 
