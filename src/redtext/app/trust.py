@@ -51,11 +51,10 @@ def thin_labels(seed_labels: list[str], model) -> list[dict]:
     under half the median label's) fared: its pool texts delivered, and how many the expert confirmed."""
     from collections import Counter
 
-    from ..core.thin import thin_below
+    from ..core.thin import thin_mask
 
     seed = Counter(seed_labels)
-    below = thin_below(list(seed.values())) if seed else 0
-    thin = sorted(lab for lab, n in seed.items() if n < below)
+    thin = sorted(lab for lab, is_thin in zip(seed, thin_mask(list(seed.values()))) if is_thin)
     if not thin:
         return []
     delivered = Counter(model.pool_labels_)

@@ -424,6 +424,8 @@ class Delegation(ChoiceAsking):
         return accepted, rejected, abstained + 1
 
     def _thin_questions(self, pred: Predictions, eligible: np.ndarray, n_max: int) -> list[tuple[int, int]]:
+        if not self.thin.thin.any():  # most runs: nothing to count
+            return []
         p, n = self.p, len(self.p.classes)
         rows = np.flatnonzero((self.trained >= 0) & self.is_rep)
         counts = (np.bincount(p.y_seed, minlength=n)[:n] + np.bincount(self.trained[rows], minlength=n)[:n])

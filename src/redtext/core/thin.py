@@ -54,12 +54,18 @@ def thin_below(counts) -> float:
     return min(THIN_BELOW, float(np.median(counts)) / 2) if len(counts) else 0.0
 
 
+def thin_mask(seed_counts) -> np.ndarray:
+    """Which labels are thin, given every label's seed example count (the loop explores them,
+    :func:`redtext.core.vectors.description_texts` learns their names, the report lists them)."""
+    counts = np.asarray(seed_counts)
+    return (counts > 0) & (counts < thin_below(counts))
+
+
 class ThinLabels:
     """Exploration state of the thin labels: answers so far and in the last round, per label."""
 
     def __init__(self, y_seed: np.ndarray, n_labels: int, askable: np.ndarray | None = None):
-        seed = np.bincount(y_seed, minlength=n_labels)[:n_labels]
-        self.thin = (seed > 0) & (seed < thin_below(seed))
+        self.thin = thin_mask(np.bincount(y_seed, minlength=n_labels)[:n_labels])
         if askable is not None:
             self.thin &= askable
         self.asked = np.zeros(n_labels, dtype=np.int64)

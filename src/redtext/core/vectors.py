@@ -34,14 +34,13 @@ def description_texts(classes: list[str], descriptions: dict[str, str],
     each, descriptions) the seed classifier's top-5 recall of the pool 54.5 % → 56.8 %;
     banking77 with five labels given one example (benchmarks/thin.py, 8 seeds) their pool recall
     0.80 → 0.85, the other labels 94.51 → 94.68 %."""
-    from .thin import thin_below
+    from .thin import thin_mask
 
     index = {c: i for i, c in enumerate(classes)}
     named = {c: d.strip() for c, d in descriptions.items() if c in index and d and d.strip()}
     texts, ys = [f"{c}: {d}" for c, d in named.items()], [index[c] for c in named]
     if y_seed is not None and len(y_seed):
-        counts = np.bincount(y_seed, minlength=len(classes))[:len(classes)]
-        for lab in np.flatnonzero((counts > 0) & (counts < thin_below(counts))).tolist():
+        for lab in np.flatnonzero(thin_mask(np.bincount(y_seed, minlength=len(classes))[:len(classes)])).tolist():
             if classes[lab] not in named:
                 texts.append(classes[lab].replace("_", " "))
                 ys.append(lab)
