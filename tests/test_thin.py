@@ -54,7 +54,28 @@ def test_rejected_texts_then_runner_ups_then_the_nearest_are_asked():
     assert labels[0] == 2 and post[0] == post.max()
 
 
-def test_a_thin_label_is_explored_past_the_threshold_while_its_answers_are_mostly_yes():
+def test_rejected_texts_are_taken_nearest_any_of_the_labels_examples_not_their_mean():
+    """A label whose examples lie apart (one seed example, one found text, its name): a rejected
+    text close to one of them comes before one close only to their mean."""
+    y_seed = np.array([0] * 20 + [1] * 20 + [2])
+    examples = np.vstack([_unit([0.0, 0.0, 1.0]), _unit([0.0, 1.0, 0.0])])
+    X_pool = np.vstack([_unit([0.3, 1.0, 1.0]), _unit([0.0, 0.3, 1.0]), _unit([1.0, 0.0, 0.0])])
+    cands = np.tile([0, 1, 3], (3, 1))
+    scores = np.tile([0.7, 0.2, 0.1], (3, 1))
+    pred = Predictions(proba=None, candidates=cands, candidate_scores=scores, label=cands[:, 0],
+                       confidence=scores[:, 0], uncertainty=np.full(3, 0.5), all_noise=np.zeros(3, bool))
+    ledger = Ledger(4)
+    for i in (0, 1):
+        ledger.note_prior(i, cands[i], scores[i])
+        ledger.add(i, 0, False)
+    # text 0 is nearer the examples' mean, text 1 nearer one example
+    assert X_pool[0] @ examples.mean(axis=0) > X_pool[1] @ examples.mean(axis=0)
+    qs = ThinLabels(y_seed, 4).questions(X_pool, lambda lab: examples, np.array([20, 20, 1, 20]), pred, ledger,
+                                          np.ones(3, bool), n_max=2)
+    assert [i for i, _ in qs] == [1, 0]
+
+
+def test_a_thin_label_is_explored_past_the_threshold_while_a_third_of_its_answers_are_yes():
     thin, X_pool, examples, pred, ledger = _setup()
     eligible = np.ones(len(X_pool), bool)
     # round 0: thin by its count
@@ -63,6 +84,9 @@ def test_a_thin_label_is_explored_past_the_threshold_while_its_answers_are_mostl
         thin.record(2, True)
     # round 1: 12 examples now (past the threshold of 10), but last round's answers were all yes
     counts = np.array([20, 20, 12, 20])
+    assert thin.questions(X_pool, examples, counts, pred, Ledger(4), eligible, 4)
+    for k in range(6):
+        thin.record(2, k < 2)  # two yes in six: a third of the answers, still worth it
     assert thin.questions(X_pool, examples, counts, pred, Ledger(4), eligible, 4)
     for k in range(6):
         thin.record(2, k == 0)  # one yes in six

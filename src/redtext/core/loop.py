@@ -431,7 +431,10 @@ class Delegation(ChoiceAsking):
         counts = (np.bincount(p.y_seed, minlength=n)[:n] + np.bincount(self.trained[rows], minlength=n)[:n])
 
         def examples(lab: int) -> np.ndarray:
-            return np.vstack([p.X_seed[p.y_seed == lab], p.X_pool[rows[self.trained[rows] == lab]]])
+            parts = [p.X_seed[p.y_seed == lab], p.X_pool[rows[self.trained[rows] == lab]]]
+            if p.extra is not None:  # its name (and description) read like one more example
+                parts.append(p.extra[0][p.extra[1] == lab])
+            return np.vstack(parts)
 
         return self.thin.questions(p.X_pool, examples, counts, pred, self.ledger, eligible, n_max)
 
