@@ -86,6 +86,9 @@ def test_max_calls_stops_the_run_cleanly(problem, capsys):
     usage = json.loads((d / "lim" / "report.json").read_text())["expert_usage"]
     assert second > 0 and usage["http_calls"] == first + second <= 20
     assert usage["this_process"]["http_calls"] == second
+    # tokens too are the whole run's (the fake server bills 100 prompt tokens and 1 completion a call)
+    assert usage["prompt_tokens"] == 100 * (first + second) and usage["completion_tokens"] == first + second
+    assert usage["this_process"]["prompt_tokens"] == 100 * second
 
 
 def test_dry_run_respects_the_hard_limits(problem, capsys):

@@ -17,11 +17,11 @@ class StoreJournal:
     def record(self, items, *, expert: str, round_no: int, kind: str = "label", sizes=None) -> None:
         self.store.record_verdicts(self.run_id, items, expert=expert, round_no=round_no, kind=kind, sizes=sizes)
 
-    def spent(self) -> tuple[int, float]:
+    def spent(self) -> tuple[int, float, int, int]:
         return self.store.usage(self.run_id)
 
-    def record_spent(self, http_calls: int, cost: float) -> None:
-        self.store.save_usage(self.run_id, http_calls, cost)
+    def record_spent(self, http_calls: int, cost: float, prompt_tokens: int = 0, completion_tokens: int = 0) -> None:
+        self.store.save_usage(self.run_id, http_calls, cost, prompt_tokens, completion_tokens)
 
     def record_round(self, round_no: int, metrics: dict) -> None:
         self.store.record_round(self.run_id, round_no, metrics)

@@ -469,15 +469,16 @@ def _write_outputs(store, run_id, out_dir, model, cfg, pool_ids, pool_texts, des
 
 
 def _run_usage(store, run_id: int, usage) -> dict | None:
-    """The expert's usage over the whole run: HTTP calls and cost are the totals the store keeps
-    across processes (a run, then its resumes); the rest, and ``this_process``, count the last
-    process only."""
+    """The expert's usage over the whole run: HTTP calls, cost and tokens are the totals the store
+    keeps across processes (a run, then its resumes); the rest, and ``this_process``, count the
+    last process only."""
     if usage is None:
         return None
     mine = usage.as_dict()
-    calls, cost = store.usage(run_id)
+    calls, cost, prompt, completion = store.usage(run_id)
     return {**mine, "http_calls": max(calls, mine["http_calls"]), "cost": round(max(cost, mine["cost"]), 6),
-            "this_process": mine}
+            "prompt_tokens": max(prompt, mine["prompt_tokens"]),
+            "completion_tokens": max(completion, mine["completion_tokens"]), "this_process": mine}
 
 
 def _grow_report(cfg: dict, model, n_base: int, base_stats, log) -> dict:

@@ -53,7 +53,7 @@ class Asker:
         self.journal = journal
         self.stored = journal.answers()
         self.spent_before = journal.spent()
-        expert.preload(*self.spent_before)
+        expert.preload(*self.spent_before[:2])
         self.on_answers = on_answers or (lambda n: None)
         self.new_answers = 0            # answers the expert gave in this process
 
@@ -127,7 +127,9 @@ class Asker:
             usage = self.expert.usage
             if usage is not None:  # hard limits carry over to a resumed run
                 self.journal.record_spent(self.spent_before[0] + usage.http_calls,
-                                          self.spent_before[1] + usage.cost)
+                                          self.spent_before[1] + usage.cost,
+                                          self.spent_before[2] + getattr(usage, "prompt_tokens", 0),
+                                          self.spent_before[3] + getattr(usage, "completion_tokens", 0))
             for text, label, v in items:
                 self.stored[(text, label)] = v
             for j, v in zip(answered, given):

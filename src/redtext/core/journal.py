@@ -22,10 +22,11 @@ class Journal(Protocol):
         ``kind`` is ``label`` (the loop's questions), ``check`` (known answers) or ``audit``;
         ``sizes``: rows per question (a choice question has one per candidate; ``None``: one each)."""
 
-    def spent(self) -> tuple[int, float]:
-        """HTTP calls and money the run's expert spent in earlier processes (hard limits carry over)."""
+    def spent(self) -> tuple[int, float, int, int]:
+        """HTTP calls, money, prompt and completion tokens the run's expert spent in earlier
+        processes (hard limits carry over; reports count the whole run)."""
 
-    def record_spent(self, http_calls: int, cost: float) -> None:
+    def record_spent(self, http_calls: int, cost: float, prompt_tokens: int = 0, completion_tokens: int = 0) -> None:
         """Persist the run's total spending so far."""
 
     def record_round(self, round_no: int, metrics: dict) -> None:
@@ -37,7 +38,7 @@ class MemoryJournal:
 
     def __init__(self):
         self._answers: dict[tuple[str, str], Verdict] = {}
-        self._spent = (0, 0.0)
+        self._spent = (0, 0.0, 0, 0)
         self.rounds: dict[int, dict] = {}
 
     def answers(self) -> dict[tuple[str, str], Verdict]:
@@ -47,11 +48,11 @@ class MemoryJournal:
         for text, label, verdict in items:
             self._answers[(text, label)] = verdict
 
-    def spent(self) -> tuple[int, float]:
+    def spent(self) -> tuple[int, float, int, int]:
         return self._spent
 
-    def record_spent(self, http_calls: int, cost: float) -> None:
-        self._spent = (int(http_calls), float(cost))
+    def record_spent(self, http_calls: int, cost: float, prompt_tokens: int = 0, completion_tokens: int = 0) -> None:
+        self._spent = (int(http_calls), float(cost), int(prompt_tokens), int(completion_tokens))
 
     def record_round(self, round_no: int, metrics: dict) -> None:
         self.rounds[round_no] = dict(metrics)

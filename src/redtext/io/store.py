@@ -172,7 +172,13 @@ def _m6(conn: sqlite3.Connection) -> None:
     conn.execute("ALTER TABLE verdicts ADD COLUMN question INTEGER")
 
 
-MIGRATIONS = [_m1, _m2, _m3, _m4, _m5, _m6]
+def _m7(conn: sqlite3.Connection) -> None:
+    """The expert's tokens over every process of a run, beside its HTTP calls and cost."""
+    conn.execute("ALTER TABLE run_usage ADD COLUMN prompt_tokens INTEGER NOT NULL DEFAULT 0")
+    conn.execute("ALTER TABLE run_usage ADD COLUMN completion_tokens INTEGER NOT NULL DEFAULT 0")
+
+
+MIGRATIONS = [_m1, _m2, _m3, _m4, _m5, _m6, _m7]
 SCHEMA_VERSION = len(MIGRATIONS)
 REQUIRED = ("runs", "texts", "descriptions", "verdicts", "rounds", "predictions")
 
@@ -382,14 +388,18 @@ class Store(PersonAnswers):
     def count_verdicts(self, run_id: int) -> int:
         return self.conn.execute("SELECT COUNT(*) FROM verdicts WHERE run_id=?", (run_id,)).fetchone()[0]
 
-    def usage(self, run_id: int) -> tuple[int, float]:
-        row = self.conn.execute("SELECT http_calls, cost FROM run_usage WHERE run_id=?", (run_id,)).fetchone()
-        return (0, 0.0) if row is None else (int(row[0]), float(row[1]))
+    def usage(self, run_id: int) -> tuple[int, float, int, int]:
+        """The run's expert spending over every process: HTTP calls, cost, prompt and completion tokens."""
+        row = self.conn.execute("SELECT http_calls, cost, prompt_tokens, completion_tokens FROM run_usage "
+                                "WHERE run_id=?", (run_id,)).fetchone()
+        return (0, 0.0, 0, 0) if row is None else (int(row[0]), float(row[1]), int(row[2]), int(row[3]))
 
-    def save_usage(self, run_id: int, http_calls: int, cost: float) -> None:
+    def save_usage(self, run_id: int, http_calls: int, cost: float, prompt_tokens: int = 0,
+                   completion_tokens: int = 0) -> None:
         with self._tx():
-            self.conn.execute("INSERT OR REPLACE INTO run_usage(run_id, http_calls, cost) VALUES (?,?,?)",
-                              (run_id, int(http_calls), float(cost)))
+            self.conn.execute("INSERT OR REPLACE INTO run_usage(run_id, http_calls, cost, prompt_tokens, "
+                              "completion_tokens) VALUES (?,?,?,?,?)",
+                              (run_id, int(http_calls), float(cost), int(prompt_tokens), int(completion_tokens)))
 
     # -- rounds and predictions ---------------------------------------------------------------------
     def record_round(self, run_id: int, round_no: int, metrics: dict) -> None:
