@@ -40,7 +40,7 @@ def build_run(base: Path) -> dict:
         mp.setenv("REDTEXT_CACHE", str(base / "cache"))
         code = main(["run", "--seed", str(base / "seed.jsonl"), "--pool", str(base / "pool.jsonl"), "--expert",
                      "oracle", "--gold", str(base / "gold.jsonl"), "--out", str(out), "--embedder", "hashing",
-                     "--budget", "0.4", "--subset-size", "4"])
+                     "--budget", "0.4", "--subset-size", "4", "--question", "binary"])  # choice rows: test_choice
     assert code == 0
     return {"dir": out, "pool_rows": pool_rows, "seed_rows": seed_rows}
 
@@ -75,7 +75,10 @@ def read_jsonl(path: Path) -> list[dict]:
 
 def verdicts_of(run_dir: Path) -> dict[str, dict[str, tuple]]:
     with sqlite3.connect(run_dir / "run.db") as conn:
-        rows = conn.execute("SELECT text, label, verdict, round FROM verdicts WHERE kind = 'label'").fetchall()
+        # a choice question's candidates seen but not picked (NULL beside a pick) are no verdicts of their own
+        rows = conn.execute("SELECT text, label, verdict, round FROM verdicts v WHERE kind = 'label' AND NOT ("
+                            "question IS NOT NULL AND verdict IS NULL AND EXISTS (SELECT 1 FROM verdicts p "
+                            "WHERE p.question = v.question AND p.verdict = 1))").fetchall()
     out: dict[str, dict[str, tuple]] = {}
     for text, label, verdict, round_no in rows:
         out.setdefault(text, {})[label] = (verdict, round_no)

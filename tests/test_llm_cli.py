@@ -51,7 +51,8 @@ def test_run_through_a_faulty_server_then_rerun_from_cache(problem, capsys):
         # every answered question stored exactly once, none asked twice by the loop
         with sqlite3.connect(d / "a" / "run.db") as conn:
             rows = conn.execute("SELECT text, label FROM verdicts").fetchall()
-        assert len(rows) == len(set(rows)) == report["expert_calls"]
+            questions = conn.execute("SELECT COUNT(DISTINCT COALESCE(question, seq)) FROM verdicts").fetchone()[0]
+        assert len(rows) == len(set(rows)) and questions == report["expert_calls"]
         # tokens counted once per successful response (100 prompt tokens each in the fake)
         ok_calls = usage["http_calls"] - usage["errors"]
         assert usage["prompt_tokens"] == 100 * ok_calls
@@ -165,7 +166,8 @@ def test_terminal_human_expert_answers_undo_skip_quit(tmp_path):
 @pytest.mark.slow  # a real process, killed or fed at its prompt
 def test_cli_human_expert_quits_on_end_of_input_and_resumes(problem):
     d = problem["dir"]
-    args = base_args(problem, d / "h", **{"--expert": "human", "--gold": None, "--budget": "12"})
+    # y/n answers: binary questions only (number keys for choice questions: test_choice)
+    args = base_args(problem, d / "h", **{"--expert": "human", "--gold": None, "--budget": "12", "--question": "binary"})
     first = subprocess.run(_cli(*args), input="y\nn\ny\n", capture_output=True, text=True, timeout=300)
     assert first.returncode == 0, first.stderr
     report = json.loads((d / "h" / "report.json").read_text())

@@ -166,6 +166,18 @@ def test_max_cost_spends_close_to_the_cap_with_concurrency(tmp_path):
     assert 3.0 - worst - one_call <= e.usage.cost <= 3.0, e.usage.cost
 
 
+def test_max_cost_of_a_cheap_model_is_spent_to_within_one_question(tmp_path):
+    """#17 item 2 in the issue's own setting (--max-cost 0.005, a cheap model's prices, 8 in
+    flight): the run stopped at 24 % of the cap; it now spends all but one question's worst case."""
+    with FakeLLM(GOLD, delay=0.005) as server:
+        e = expert(server, tmp_path, concurrency=8, max_cost=0.005, price_prompt=0.15, price_completion=0.6)
+        e.ask(questions(600))
+    worst = max(e._worst_cost(sum(len(m["content"].encode()) + 16 for m in b["messages"])) for b in server.requests)
+    assert e.exhausted and "--max-cost 0.005 was reached" in e.exhausted_reason
+    assert 0.005 - worst - (100 * 0.15 + 0.6) / 1e6 <= e.usage.cost <= 0.005
+    assert e.usage.cost >= 0.98 * 0.005, e.usage.cost
+
+
 def test_max_cost_holds_when_the_server_counts_one_token_per_byte(tmp_path):
     # CJK text: far more tokens than the ~4-characters-a-token estimate; the reserved bound
     # (UTF-8 bytes) must still keep the real cost under the cap

@@ -462,6 +462,84 @@ def test_auto_turns_to_choice_questions_once_many_texts_fit_no_label():
     assert {r["question"] for r in binary_only.history_} == {"binary"}
 
 
+def test_a_no_is_followed_by_a_choice_question(tmp_path):
+    """Under ``auto`` a binary round asks the texts a "no" left open one choice question about
+    their next candidates (or none of them); ``--question binary`` never asks one, nor is one put
+    to an expert that cannot choose."""
+    from redtext.core.choice import choice_after_a_no
+    from redtext.experts.base import ChoiceQuestion
+
+    assert choice_after_a_no("auto", "binary", True)
+    assert not choice_after_a_no("binary", "binary", True)  # the user asked for binary
+    assert not choice_after_a_no("auto", "binary", False)   # the expert cannot choose
+    assert not choice_after_a_no("auto", "choice", True)    # already choice questions
+
+    seed, pool, _ = _open_problem()
+    # few texts of the unknown topics: the pool opens but "no label" stays under a tenth of it,
+    # so the run does not turn to choice questions altogether
+    pool = [x for x in pool if x[1] not in HIDDEN] + [x for x in pool if x[1] in HIDDEN][:6]
+    gold = {**dict(seed), **dict(pool)}
+
+    class Chooser(ScriptedExpert):
+        def __init__(self, gold):
+            super().__init__(gold)
+            self.log = []
+
+        def ask(self, questions):
+            answers = super().ask(questions)
+            self.log.extend(("binary", q.text, a) for q, a in zip(questions, answers))
+            return answers
+
+        def ask_choice(self, questions):
+            assert all(isinstance(q, ChoiceQuestion) for q in questions)
+            answers = [gold[q.text] if gold[q.text] in q.labels else None for q in questions]
+            self.log.extend(("choice", q.text, a) for q, a in zip(questions, answers))
+            return answers
+
+    def fit(expert, question="auto", open_world="on"):
+        from redtext import RoundOptions
+
+        RED(subset_size=None, budget=0.5, embedder="hashing", verbose=False, open_world=open_world,
+            rounds=RoundOptions(question=question)).fit([t for t, _ in seed], [lab for _, lab in seed], pool=[t for t, _ in pool],
+                                   expert=expert)
+        return expert.log
+
+    log = fit(Chooser(gold))
+    kinds = [kind for kind, _, _ in log]
+    assert "choice" in kinds
+    # the rounds stay binary: binary questions come after the first choice question (a run that
+    # turns to choice questions altogether asks none after it)
+    assert "binary" in kinds[kinds.index("choice"):]
+    asked = {text for kind, text, _ in log[:kinds.index("choice")] if kind == "binary"}
+    assert log[kinds.index("choice")][1] in asked  # about a text its binary answer left open
+    assert any(answer is False for kind, _, answer in log[:kinds.index("choice")] if kind == "binary")
+    assert {kind for kind, _, _ in fit(Chooser(gold), question="binary")} == {"binary"}
+    # a closed pool too: the choice follows a "no" there as well
+    assert "choice" in {kind for kind, _, _ in fit(Chooser(gold), open_world="off")}
+
+    # a resumed run replays them: nothing is asked again, the same labels come out
+    from redtext import RoundOptions
+    from redtext.app.journal import StoreJournal
+    from redtext.io.store import Store
+
+    store = Store(tmp_path / "run.db")
+    run_id = store.create_run({"test": True})
+
+    def stored_fit(expert):
+        return RED(subset_size=None, budget=0.5, embedder="hashing", verbose=False, open_world="on",
+                   rounds=RoundOptions(question="auto")).fit(
+            [t for t, _ in seed], [lab for _, lab in seed], pool=[t for t, _ in pool], expert=expert,
+            journal=StoreJournal(store, run_id))
+
+    first_expert = Chooser(gold)
+    first = stored_fit(first_expert)
+    assert "choice" in [kind for kind, _, _ in first_expert.log]
+    again_expert = Chooser(gold)
+    again = stored_fit(again_expert)
+    assert again_expert.log == [] and again.new_expert_calls_ == 0
+    assert again.pool_labels_ == first.pool_labels_
+
+
 def test_a_run_that_turned_to_choice_questions_replays_without_asking_again(tmp_path):
     from redtext.app.journal import StoreJournal
     from redtext.io.store import Store

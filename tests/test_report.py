@@ -122,7 +122,7 @@ def make_run(root: Path, *, name="run") -> Path:
     out = root / name
     code = main(["run", "--seed", str(seed), "--pool", str(pool), "--expert", "oracle", "--gold", str(gold),
                  "--out", str(out), "--embedder", "hashing", "--budget", "0.3", "--subset-size", "4",
-                 "--oracle-accuracy", "0.8"])
+                 "--oracle-accuracy", "0.8", "--question", "binary"])  # one verdict a question (choice: test_choice)
     assert code == 0
     return out
 
@@ -165,6 +165,8 @@ def test_page_numbers_match_the_store(run_copy, capsys):
     with sqlite3.connect(run_copy / "run.db") as conn:
         status, stop_reason = conn.execute("SELECT status, stop_reason FROM runs").fetchone()
         verdicts = rows_of(conn, "SELECT seq, round, text, label, verdict FROM verdicts ORDER BY seq")
+        # questions: a choice question's rows (one per candidate) count once
+        n_questions = rows_of(conn, "SELECT COUNT(DISTINCT COALESCE(question, seq)) FROM verdicts")[0][0]
         # the loop's own questions about pool texts (not the known-answer checks nor the audit)
         loop_verdicts = rows_of(conn, "SELECT seq, round, text, label, verdict FROM verdicts WHERE kind = 'label' "
                                       "ORDER BY seq")
@@ -179,7 +181,7 @@ def test_page_numbers_match_the_store(run_copy, capsys):
     assert summary["selection"] == rounds[0]["selection"] and rounds[0]["selection"] in ("margin", "runner_up")
     for section in SECTIONS:
         assert section in page.attrs, f"section {section} missing"
-    assert int(page.text["total-questions"]) == len(verdicts) == report["expert_calls"]
+    assert int(page.text["total-questions"]) == n_questions == report["expert_calls"]
     # how good the labels are: the known-answer and audit questions, the estimate, from report.json
     with sqlite3.connect(run_copy / "run.db") as conn:
         kinds = dict(conn.execute("SELECT kind, COUNT(*) FROM verdicts GROUP BY kind").fetchall())
@@ -340,7 +342,7 @@ def test_cost_comes_from_prices_or_the_measured_total(run_copy, capsys):
         cfg = json.loads(conn.execute("SELECT config FROM runs").fetchone()[0])
         cfg["llm"]["price_prompt"], cfg["llm"]["price_completion"] = 1000.0, 2000.0
         conn.execute("UPDATE runs SET config=?", (json.dumps(cfg),))
-        by_round = dict(conn.execute("SELECT round, COUNT(*) FROM verdicts GROUP BY round"))
+        by_round = dict(conn.execute("SELECT round, COUNT(DISTINCT COALESCE(question, seq)) FROM verdicts GROUP BY round"))
     from redtext.app.report import load_run, summarize
 
     priced = summarize(load_run(run_copy))

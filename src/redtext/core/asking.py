@@ -9,6 +9,7 @@ rounds without asking twice.
 """
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Callable, Sequence
 
 import numpy as np
@@ -82,13 +83,26 @@ class Asker:
         all at once, and replayed from them."""
         answers: list = [None] * len(questions)
         to_ask: list[int] = []
+        sent = list(questions)
         for j, q in enumerate(questions):
             keys = [(q.text, lab) for lab in q.labels]
-            if keys and all(k in self.stored for k in keys):
+            known = [k in self.stored for k in keys]
+            if keys and all(known):
                 answers[j] = choice_from_verdicts([self.stored[k] for k in keys], q.labels)
-            else:
-                to_ask.append(j)
-        return self._send(questions, to_ask, answers, round_no, kind, choice=True)
+                continue
+            if any(known):  # some candidates answered before (a resumed run on another path): ask about the rest
+                sent[j] = replace(q, candidates=tuple(c for c, k in zip(q.candidates, known) if not k))
+            to_ask.append(j)
+        answers = self._send(sent, to_ask, answers, round_no, kind, choice=True)
+        for j in to_ask:
+            q = questions[j]
+            if sent[j] is q or answers[j] is NOT_ASKED or answers[j] in q.labels:
+                continue
+            # the answer about the rest, with what was stored about the others
+            new = dict(choice_verdicts(sent[j].labels, answers[j]))
+            answers[j] = choice_from_verdicts([new[lab] if lab in new else self.stored[(q.text, lab)]
+                                               for lab in q.labels], q.labels)
+        return answers
 
     def _send(self, questions, to_ask: list[int], answers: list, round_no: int, kind: str, *, choice: bool):
         if self.exhausted:

@@ -32,7 +32,7 @@ from typing import Callable
 import numpy as np
 
 from .asking import Asker, Examples
-from .choice import CHOICE_EXAMPLES, ChoiceAsking, choice_for_open_pool, resolve_question  # noqa: F401  (re-exported)
+from .choice import CHOICE_EXAMPLES, ChoiceAsking, choice_after_a_no, choice_for_open_pool, resolve_question  # noqa: F401  (re-exported)
 from .duplicates import duplicate_groups
 from .evidence import Rates
 from .journal import Journal
@@ -380,6 +380,12 @@ class Delegation(ChoiceAsking):
                 pred, open_picks, max(0, min(round_calls - spent, limit - spent)), metrics["round"], tried,
                 (spent, accepted, rejected, abstained))
         for _wave in range(cfg.max_candidates if self.question != "choice" else 0):
+            if _wave >= 1 and choice_after_a_no(cfg.question, self.question, can_choose(self.asker.expert)):
+                # the texts still open after a "no": which of their next candidates, or none of them?
+                spent, accepted, rejected, abstained = self._choice_wave(
+                    pred, open_picks, max(0, min(round_calls - spent, limit - spent)), metrics["round"], tried,
+                    (spent, accepted, rejected, abstained))
+                break
             pending = []
             for i in open_picks:
                 if len(self.ledger.asked(i)) >= 2 * cfg.max_candidates or (i in self.ledger and self._settled(i)):
