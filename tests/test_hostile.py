@@ -276,7 +276,8 @@ def test_a_full_disk_anywhere_in_a_run_is_one_line_exit_2_and_the_run_resumes(pr
             assert f"redtext resume {out}" in line
             with sqlite3.connect(out / "run.db") as conn:
                 assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
-                answered = conn.execute("SELECT COUNT(*) FROM verdicts").fetchone()[0]
+                # questions: a choice question's rows (one per candidate) count once
+                answered = conn.execute("SELECT COUNT(DISTINCT COALESCE(question, seq)) FROM verdicts").fetchone()[0]
             moved = tmp_path / f"moved{size}"
             shutil.copytree(out, moved)
             code, _, err = cli(["resume", moved], capsys)

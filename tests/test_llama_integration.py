@@ -64,7 +64,8 @@ def test_a_run_through_llama_cpp_server_then_again_from_cache(problem, llama_ser
     cache = d / "verdicts.db"
     args = base_args(problem, d / "first", **{"--expert": "openai:smollm2-135m", "--gold": None,
                                               "--base-url": llama_server, "--cache": cache, "--budget": "40",
-                                              "--concurrency": "2", "--min-gain": "0"}) + ["--logprobs"]
+                                              "--concurrency": "2", "--min-gain": "0",
+                                              "--question": "binary"}) + ["--logprobs"]  # the yes/no protocol
     t0 = time.perf_counter()
     assert main([str(a) for a in args]) == 0, capsys.readouterr().err
     wall = time.perf_counter() - t0
