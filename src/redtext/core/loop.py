@@ -379,8 +379,9 @@ class Delegation(ChoiceAsking):
             spent, accepted, rejected, abstained = self._choice_wave(
                 pred, open_picks, max(0, min(round_calls - spent, limit - spent)), metrics["round"], tried,
                 (spent, accepted, rejected, abstained))
+        after_a_no = choice_after_a_no(cfg.question, self.question, can_choose(self.asker.expert))
         for _wave in range(cfg.max_candidates if self.question != "choice" else 0):
-            if _wave >= 1 and choice_after_a_no(cfg.question, self.question, can_choose(self.asker.expert)):
+            if _wave >= 1 and after_a_no:
                 # the texts still open after a "no": which of their next candidates, or none of them?
                 spent, accepted, rejected, abstained = self._choice_wave(
                     pred, open_picks, max(0, min(round_calls - spent, limit - spent)), metrics["round"], tried,

@@ -15,8 +15,8 @@ texts in this order:
 A thin label is explored while it has fewer examples (seed plus trained) than that threshold, and
 beyond it for as long as its last round's exploration was answered yes at least
 :data:`KEEP_GOING` of the time (from 5 answers on): each yes is then a text the classifiers had
-wrong, which few of the loop's own questions correct. A label whose first ``2 × THIN_ASK`` questions were all "no" is left alone. The questions
-take at most :data:`THIN_SHARE` of a round.
+wrong, which few of the loop's own questions correct. A label whose first ``2 × THIN_ASK``
+questions were all "no" is left alone. The questions take at most :data:`THIN_SHARE` of a round.
 
 Its training rows weigh :data:`THIN_WEIGHT`; its name is learnt from like a description
 (:func:`redtext.core.vectors.description_texts`).
@@ -112,12 +112,13 @@ class ThinLabels:
         labels = self._labels(counts)
         rejected = np.array([i for i, a in ledger.answers.items() if a and not any(v is True for _, v in a)],
                             dtype=np.int64)
+        X_rejected = X_pool[rejected]
         free = eligible.copy()
         out: list[tuple[int, int]] = []
         for lab in labels[:n_max]:
             ex = examples(lab)
             sims = X_pool @ ex.mean(axis=0)
-            near = (X_pool[rejected] @ ex.T).max(axis=1) if len(rejected) else np.zeros(0)
+            near = (X_rejected @ ex.T).max(axis=1) if len(rejected) else np.zeros(0)
             rows, ranks = np.nonzero(pred.candidates[:, 1:] == lab)
             runner_up = rows[np.argsort(-pred.candidate_scores[rows, ranks + 1], kind="stable")]
             order = np.r_[rejected[np.argsort(-near, kind="stable")][:THIN_REJECTED], runner_up,
