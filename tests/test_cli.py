@@ -11,9 +11,10 @@ import time
 from pathlib import Path
 
 import pytest
+from store_counts import questions_in
 
-from redtext.testing import write_jsonl
 from redtext.cli import main
+from redtext.testing import write_jsonl
 
 TESTS = Path(__file__).parent
 
@@ -61,8 +62,7 @@ def test_run_writes_every_output_and_classify_uses_the_model(problem, capsys):
     assert report["rounds"] and report["rounds"][0]["round"] == 0
     assert (out / "model" / "manifest.json").is_file() and (out / "run.db").is_file()
     with sqlite3.connect(out / "run.db") as conn:
-        # one question a call: a choice question's rows (one per candidate) count once
-        assert conn.execute("SELECT COUNT(DISTINCT COALESCE(question, seq)) FROM verdicts").fetchone()[0] == report["expert_calls"]
+        assert questions_in(conn) == report["expert_calls"]
     # classify new texts with the saved model, no expert
     new = write_jsonl(problem["dir"] / "new.jsonl", [{"text": t} for t, _ in problem["test_rows"]])
     code, _, err = run_cli(["classify", "--model", out / "model", "--input", new, "--out",

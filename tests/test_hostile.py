@@ -18,12 +18,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from fake_llm import FakeLLM
+from store_counts import questions_in
+from test_cli import _cli, _env, base_args
 
 from redtext.cli import main
 from redtext.testing import write_jsonl
-
-from fake_llm import FakeLLM
-from test_cli import _cli, _env, base_args
 
 TESTS = Path(__file__).parent
 
@@ -276,8 +276,7 @@ def test_a_full_disk_anywhere_in_a_run_is_one_line_exit_2_and_the_run_resumes(pr
             assert f"redtext resume {out}" in line
             with sqlite3.connect(out / "run.db") as conn:
                 assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
-                # questions: a choice question's rows (one per candidate) count once
-                answered = conn.execute("SELECT COUNT(DISTINCT COALESCE(question, seq)) FROM verdicts").fetchone()[0]
+                answered = questions_in(conn)
             moved = tmp_path / f"moved{size}"
             shutil.copytree(out, moved)
             code, _, err = cli(["resume", moved], capsys)

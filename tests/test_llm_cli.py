@@ -10,12 +10,13 @@ import subprocess
 import time
 
 import pytest
-
 from fake_llm import FakeLLM
+from store_counts import questions_in
+from test_cli import _cli, base_args
+
 from redtext.cli import main
 from redtext.experts.base import NOT_ASKED, Context, Question
 from redtext.experts.human import TerminalExpert
-from test_cli import _cli, base_args
 
 
 def llm_args(problem, out, server, cache, **over):
@@ -51,7 +52,7 @@ def test_run_through_a_faulty_server_then_rerun_from_cache(problem, capsys):
         # every answered question stored exactly once, none asked twice by the loop
         with sqlite3.connect(d / "a" / "run.db") as conn:
             rows = conn.execute("SELECT text, label FROM verdicts").fetchall()
-            questions = conn.execute("SELECT COUNT(DISTINCT COALESCE(question, seq)) FROM verdicts").fetchone()[0]
+            questions = questions_in(conn)
         assert len(rows) == len(set(rows)) and questions == report["expert_calls"]
         # tokens counted once per successful response (100 prompt tokens each in the fake)
         ok_calls = usage["http_calls"] - usage["errors"]

@@ -16,9 +16,11 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
+from store_counts import QUESTIONS, questions_in
 
-from redtext.testing import TOPICS, topic_texts as make_texts, write_jsonl
 from redtext.cli import main
+from redtext.testing import TOPICS, write_jsonl
+from redtext.testing import topic_texts as make_texts
 
 TESTS = Path(__file__).parent
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -165,8 +167,7 @@ def test_page_numbers_match_the_store(run_copy, capsys):
     with sqlite3.connect(run_copy / "run.db") as conn:
         status, stop_reason = conn.execute("SELECT status, stop_reason FROM runs").fetchone()
         verdicts = rows_of(conn, "SELECT seq, round, text, label, verdict FROM verdicts ORDER BY seq")
-        # questions: a choice question's rows (one per candidate) count once
-        n_questions = rows_of(conn, "SELECT COUNT(DISTINCT COALESCE(question, seq)) FROM verdicts")[0][0]
+        n_questions = questions_in(conn)
         # the loop's own questions about pool texts (not the known-answer checks nor the audit)
         loop_verdicts = rows_of(conn, "SELECT seq, round, text, label, verdict FROM verdicts WHERE kind = 'label' "
                                       "ORDER BY seq")
@@ -342,7 +343,7 @@ def test_cost_comes_from_prices_or_the_measured_total(run_copy, capsys):
         cfg = json.loads(conn.execute("SELECT config FROM runs").fetchone()[0])
         cfg["llm"]["price_prompt"], cfg["llm"]["price_completion"] = 1000.0, 2000.0
         conn.execute("UPDATE runs SET config=?", (json.dumps(cfg),))
-        by_round = dict(conn.execute("SELECT round, COUNT(DISTINCT COALESCE(question, seq)) FROM verdicts GROUP BY round"))
+        by_round = dict(conn.execute(f"SELECT round, {QUESTIONS} FROM verdicts GROUP BY round"))
     from redtext.app.report import load_run, summarize
 
     priced = summarize(load_run(run_copy))

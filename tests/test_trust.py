@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from store_counts import questions_in
 
 from redtext.core.audit import BANDS, band_of, estimate, plan_audit
 from redtext.core.evidence import Rates, fit_sharpness, posterior, sharpen
@@ -218,8 +219,8 @@ def test_resume_with_a_raised_budget_continues_a_finished_run(finished_run, caps
     # no longer be on the loop's path — stored, never asked again
     import sqlite3
 
-    with sqlite3.connect(out / "run.db") as conn:  # questions, a choice question's rows counted once
-        questions = conn.execute("SELECT COUNT(DISTINCT COALESCE(question, seq)) FROM verdicts").fetchone()[0]
+    with sqlite3.connect(out / "run.db") as conn:
+        questions = questions_in(conn)
     assert questions == before["expert_calls"] + after["new_expert_calls"]
     assert main(["resume", str(out), "--budget", "0.1"]) == 2
     assert "already had" in capsys.readouterr().err
