@@ -377,14 +377,40 @@ def test_bench_trust_table_counts_coverage_and_refuses_bad_input(capsys):
 
     rows = [{"dataset": "d", "profile": p, "seed": 0, "pool": 0.95, "test": 0.9, "expert_precision": 0.9,
              "estimate": 0.94, "low": lo, "high": hi, "covered": lo <= 0.95 <= hi, "fpr": 0.1, "true_fpr": 0.05,
-             "tpr": 1.0, "true_tpr": 0.95, "ece": 0.01, "calls": 100, "qc_calls": 3, "audit_calls": 2,
+             "true_fpr_binary": 0.08 if p == "careful" else 0.2, "tpr": 1.0, "true_tpr": 0.95, "ece": 0.01, "calls": 100, "qc_calls": 3, "audit_calls": 2,
              "stop": "budget", "wall_s": 1.0} for p, lo, hi in (("careful", 0.93, 0.96), ("strict", 0.96, 0.97))]
     table = render(rows)
     assert "covers the true pool accuracy in 1 of 2 runs" in table
     assert "| d | careful | 0 | 95.00 |" in table and "| no |" in table
-    assert "mean 0.050, max 0.050" in table  # |measured - true fpr|
+    assert "on every verdict (a choice's unpicked candidates count as no): mean 0.050, max 0.050" in table
+    assert "on binary questions: mean 0.060, max 0.100, within 0.05 in 1 of 2 runs" in table
+    assert "| 0.100 / 0.080 / 0.050 |" in table
     for args, needle in ((["bench-trust", "--datasets", "nope"], "use some of"),
                          (["bench-trust", "--seeds", "a"], "whole numbers"),
                          (["bench-trust", "--profiles", "kind"], "use some of")):
         code, _, err = run_cli(args, capsys)
         assert code == 2 and needle in err, err
+
+
+def test_the_bench_meter_measures_the_true_fpr_of_binary_pool_questions_only():
+    """The rate the known-answer checks estimate: yes to a wrong label, binary questions about
+    pool texts only (a seed text's check and a right label do not count)."""
+    from redtext.bench.tokens import TokenMeter
+    from redtext.core.questions import Context, Question
+
+    class Scripted:
+        name, batch_size = "scripted", 8
+        truth = {"a": "x", "b": "x", "c": "y", "s": "x"}
+
+        def gold(self, q):
+            return self.truth[q.text]
+
+        def ask(self, questions):
+            return [q.label in ("x", "z") for q in questions]  # says yes to x and to z
+
+    meter = TokenMeter(Scripted())
+    assert meter.binary_fpr is None
+    qs = [Question(i, t, lab, Context(lab)) for i, t, lab in
+          (("1", "a", "x"), ("2", "b", "z"), ("3", "c", "x"), ("4", "c", "w"), ("seed:0", "s", "z"))]
+    assert meter.ask(qs) == [True, True, True, False, True]
+    assert meter.binary_fpr == 2 / 3  # wrong labels asked about pool texts: b/z yes, c/x yes, c/w no

@@ -405,6 +405,8 @@ def run_benchmark(dataset: str, *, k: int = 30, budget=0.25, seed: int = 0, embe
                        "recall_by_round": [c.get("recall_at_k") for c in curve]},
             "wall_s": round(time.perf_counter() - t, 2),
         }
+        if "expert_quality" in results[name]:
+            results[name]["expert_quality"]["true_fpr_binary"] = meter.binary_fpr
         log(f"  {name}: pool {results[name]['pool_accuracy']:.4f} test {results[name]['test_accuracy']:.4f} "
             f"calls {results[name]['expert_calls']} ({results[name]['wall_s']}s, stop: {model.stop_reason_})")
 

@@ -58,6 +58,7 @@ class TokenMeter:
         self.prompt_tokens = self.completion_tokens = 0
         self.questions = {"binary": 0, "choice": 0}
         self.offered = self.offered_hit = 0  # choice questions about pool texts, and those holding the truth
+        self.wrong_asked = self.wrong_yes = 0  # binary questions about pool texts with a wrong label, and their yeses
         self._stopped = False
         self._answer_tokens = {}
         if callable(getattr(inner, "ask_choice", None)):
@@ -101,8 +102,13 @@ class TokenMeter:
     def ask(self, questions):
         n = self._admit(questions, judge_messages)
         answers = list(self.inner.ask(list(questions[:n]))) if n else []
-        for a in answers:
+        gold = getattr(self.inner, "gold", None)
+        for q, a in zip(questions[:n], answers):
             self.completion_tokens += self._reply("yes" if a else "no")
+            truth = gold(q) if gold is not None and a is not None and not str(q.text_id).startswith("seed:") else None
+            if truth is not None and truth != q.label:
+                self.wrong_asked += 1
+                self.wrong_yes += bool(a)
         self.questions["binary"] += n
         return answers + [NOT_ASKED] * (len(questions) - n)
 
@@ -124,6 +130,12 @@ class TokenMeter:
         return {"prompt_tokens": self.prompt_tokens, "completion_tokens": self.completion_tokens,
                 "tokens_per_text": round(self.tokens / max(1, labelled), 1), "questions": dict(self.questions),
                 "offered_recall": round(self.offered_hit / self.offered, 4) if self.offered else None}
+
+    @property
+    def binary_fpr(self) -> float | None:
+        """The expert's true false-positive rate on the binary questions about pool texts (the kind
+        of question the known-answer checks are): the share of yes to a wrong label."""
+        return self.wrong_yes / self.wrong_asked if self.wrong_asked else None
 
 
 def question_tokens(seed_texts, seed_labels, pool_texts, descriptions: dict, question: str, choices: int, *,
