@@ -17,11 +17,6 @@ from __future__ import annotations
 
 import argparse
 import collections
-import os
-import sys
-from pathlib import Path
-
-ROOT = Path(__file__).resolve().parents[1]
 
 
 def main() -> None:
@@ -30,29 +25,15 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--profile", default="careful")
     args = ap.parse_args()
-    sys.path.insert(0, str(ROOT / "src"))
-    os.environ.setdefault("REDTEXT_PROGRESS", "0")
     import numpy as np
 
-    from redtext import estimator
-    from redtext.bench.protocol import run_benchmark
+    from first_loop import first_loop
     from redtext.core.openworld import NONE_LABEL
 
     kw = ({"oos": True, "k": 30, "budget": 0.25} if args.dataset == "clinc150"
           else {"unknown": 0.25, "k": 30, "budget": 0.3})
-    seen: dict = {}
-    fit = estimator.RED.fit
-
-    def keep_first(self, *a, **k):  # the flat_al loop is fitted first; the closed baseline after it
-        if "model" not in seen:
-            seen.update(model=self, pool=list(k["pool"]), gold=k["expert"].inner.gold_by_id)
-        return fit(self, *a, **k)
-
-    estimator.RED.fit = keep_first
-    run_benchmark(args.dataset, seed=args.seed, profile=args.profile, methods=("flat_al",), progress=False,
-                  log=lambda *a: None, **kw)
-    model, texts = seen["model"], seen["pool"]
-    gold = np.array([seen["gold"][i] for i in model.pool_ids_], dtype=object)
+    model, texts, gold_by_id = first_loop(args.dataset, seed=args.seed, profile=args.profile, **kw)
+    gold = np.array([gold_by_id[i] for i in model.pool_ids_], dtype=object)
     got = np.array([NONE_LABEL if x is None else x for x in model.pool_labels_], dtype=object)
     source = np.array(model.pool_source_, dtype=object)
     answers = collections.defaultdict(list)

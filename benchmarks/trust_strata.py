@@ -14,11 +14,6 @@ Prints the figures; writes nothing.
 from __future__ import annotations
 
 import argparse
-import os
-import sys
-from pathlib import Path
-
-ROOT = Path(__file__).resolve().parents[1]
 
 
 def main() -> None:
@@ -27,29 +22,15 @@ def main() -> None:
     ap.add_argument("profile", choices=("careful", "agreeable", "strict"))
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args()
-    sys.path.insert(0, str(ROOT / "src"))
-    os.environ.setdefault("REDTEXT_PROGRESS", "0")
     import numpy as np
 
-    from redtext import estimator
-    from redtext.bench.protocol import run_benchmark
+    from first_loop import first_loop
     from redtext.bench.trust import PROTOCOL
     from redtext.core.audit import BANDS, band_of
 
     k, budget = PROTOCOL[args.dataset]
-    seen: dict = {}
-    fit = estimator.RED.fit
-
-    def keep_first(self, *a, **kw):  # the flat_al loop is the one fitted first
-        if "model" not in seen:
-            seen.update(model=self, pool=list(kw["pool"]), gold=kw["expert"].inner.gold_by_id)
-        return fit(self, *a, **kw)
-
-    estimator.RED.fit = keep_first
-    run_benchmark(args.dataset, k=k, budget=budget, seed=args.seed, profile=args.profile, methods=("flat_al",),
-                  progress=False, log=lambda *a: None)
-    m, texts = seen["model"], seen["pool"]
-    gold = np.array([seen["gold"][i] for i in m.pool_ids_], dtype=object)
+    m, texts, gold_by_id = first_loop(args.dataset, k=k, budget=budget, seed=args.seed, profile=args.profile)
+    gold = np.array([gold_by_id[i] for i in m.pool_ids_], dtype=object)
     right = np.array(m.pool_labels_, dtype=object) == gold
     source = np.array(m.pool_source_, dtype=object)
     conf = np.asarray(m.pool_confidence_, dtype=np.float64)

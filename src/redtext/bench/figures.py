@@ -20,11 +20,13 @@ def calibration_error(confidence: np.ndarray, right: np.ndarray, bins: int = 10)
     return float(gap / len(confidence))
 
 
-def trust_figures(model, delivered: np.ndarray, pool_gold: np.ndarray, gold_by_text: dict) -> dict:
+def trust_figures(model, delivered: np.ndarray, pool_gold: np.ndarray, gold_by_text: dict,
+                  binary_fpr: float | None = None) -> dict:
     """What a run says about its own quality beside the truth the bench knows: the estimate and
     the measured rates (exactly what ``redtext run`` reports), the share of ``source: expert``
     labels that are right, the calibration error of the delivered confidences (texts not from the
-    seed), and the expert's true rates on the pool questions it was asked."""
+    seed), and the expert's true rates on the pool questions it was asked (``binary_fpr``: its rate
+    on the binary ones alone, counted by the bench's meter)."""
     source = np.asarray(model.pool_source_, dtype=object)
     right = delivered == pool_gold
     is_expert = source == "expert"
@@ -34,6 +36,7 @@ def trust_figures(model, delivered: np.ndarray, pool_gold: np.ndarray, gold_by_t
     neg = [v for t, lab, v, _ in model.answers_ if v is not None and gold_by_text.get(t) not in (None, lab)]
     quality["true_tpr"] = float(np.mean(pos)) if pos else None
     quality["true_fpr"] = float(np.mean(neg)) if neg else None
+    quality["true_fpr_binary"] = binary_fpr
     est = {k: model.estimate_[k] for k in ("pool_accuracy", "low", "high", "calls")}
     est["strata"] = model.estimate_.get("strata", {})
     return {"estimate": est, "expert_quality": quality,

@@ -384,7 +384,7 @@ def run_benchmark(dataset: str, *, k: int = 30, budget=0.25, seed: int = 0, embe
             **open_of(delivered, test_pred),
             **({"none_share_fitted": round(float(model.none_share_), 4),
                 "proposals": proposal_figures(model, X_pool, pool_texts, pool_true, hidden)} if is_open else {}),
-            **trust_figures(model, delivered, pool_gold, dict(zip(pool_texts, pool_gold))),
+            **trust_figures(model, delivered, pool_gold, dict(zip(pool_texts, pool_gold)), meter.binary_fpr),
             **({"thin_recall": {lab: round(float(np.mean(delivered[pool_gold == lab] == lab)), 4)
                                 for lab in thin_labels},
                 "other_accuracy": float(np.mean((delivered == pool_gold)[~np.isin(pool_gold, thin_labels)]))}
@@ -405,8 +405,6 @@ def run_benchmark(dataset: str, *, k: int = 30, budget=0.25, seed: int = 0, embe
                        "recall_by_round": [c.get("recall_at_k") for c in curve]},
             "wall_s": round(time.perf_counter() - t, 2),
         }
-        if "expert_quality" in results[name]:
-            results[name]["expert_quality"]["true_fpr_binary"] = meter.binary_fpr
         log(f"  {name}: pool {results[name]['pool_accuracy']:.4f} test {results[name]['test_accuracy']:.4f} "
             f"calls {results[name]['expert_calls']} ({results[name]['wall_s']}s, stop: {model.stop_reason_})")
 

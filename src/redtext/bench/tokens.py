@@ -99,13 +99,21 @@ class TokenMeter:
             n += 1
         return n
 
+    @property
+    def _knows_truth(self) -> bool:
+        return callable(getattr(self.inner, "gold", None))
+
+    def _pool_truth(self, q):
+        """The true label of a question about a pool text, when the inner expert knows it (the
+        simulated oracle); None for a seed text's known-answer question."""
+        return self.inner.gold(q) if self._knows_truth and not str(q.text_id).startswith("seed:") else None
+
     def ask(self, questions):
         n = self._admit(questions, judge_messages)
         answers = list(self.inner.ask(list(questions[:n]))) if n else []
-        gold = getattr(self.inner, "gold", None)
         for q, a in zip(questions[:n], answers):
             self.completion_tokens += self._reply("yes" if a else "no")
-            truth = gold(q) if gold is not None and a is not None and not str(q.text_id).startswith("seed:") else None
+            truth = self._pool_truth(q) if a is not None else None
             if truth is not None and truth != q.label:
                 self.wrong_asked += 1
                 self.wrong_yes += bool(a)
@@ -115,13 +123,12 @@ class TokenMeter:
     def _ask_choice(self, questions):
         n = self._admit(questions, choice_messages)
         answers = list(self.inner.ask_choice(list(questions[:n]))) if n else []
-        gold = getattr(self.inner, "gold", None)
         for q, a in zip(questions[:n], answers):
             pick = str(q.labels.index(a) + 1) if isinstance(a, str) and a in q.labels else "0"
             self.completion_tokens += self._reply(pick)
-            if gold is not None and not str(q.text_id).startswith("seed:"):
+            if self._knows_truth and not str(q.text_id).startswith("seed:"):
                 self.offered += 1
-                self.offered_hit += gold(q) in q.labels
+                self.offered_hit += self.inner.gold(q) in q.labels
         self.questions["choice"] += n
         return answers + [NOT_ASKED] * (len(questions) - n)
 
