@@ -170,7 +170,13 @@ def test_the_loop_asks_choice_questions_and_learns_from_the_picks(problem):
     assert model.history_[0]["question"] == "choice"
     assert 0 < model.expert_calls_ <= 60
     pool_questions = [q for q in expert.asked if not q.text_id.startswith("seed:")]
-    assert pool_questions and all(len(q.candidates) == 4 for q in expert.asked)
+    first = {}
+    for q in expert.asked:
+        first.setdefault(q.text_id, q)
+    # the first question about a text offers `choices` candidates; a second one (after "none of
+    # them") what is left worth offering among the classifiers' candidates, never a single label
+    assert pool_questions and all(len(q.candidates) == 4 for q in first.values())
+    assert all(2 <= len(q.candidates) <= 4 for q in expert.asked)
     for q in expert.asked:  # a text is never its own example; nothing is offered twice
         assert len(set(q.labels)) == len(q.labels)
         assert all(q.text not in c.examples for c in q.candidates)
@@ -346,3 +352,65 @@ def test_run_with_choice_questions_end_to_end_and_clear_errors(problem, capsys, 
         assert code == 0, err
         tokens[q] = json.loads(stdout)["avg_prompt_tokens_per_question"]
     assert tokens["choice"] > tokens["binary"] and not bad.exists()
+
+
+def test_a_choice_answer_is_a_proper_distribution_over_what_the_expert_can_answer():
+    """For every truth (each candidate, or a label not offered) the chances of every possible
+    answer — each offered candidate picked, or none of them — add up to one."""
+    from redtext.core.evidence import Choice, log_evidence, none_likelihood
+
+    offered, tpr, fpr = (0, 2, 3), 0.9, 0.3
+    prior = np.array([0.3, 0.1, 0.15, 0.05])
+    for truth in range(4):   # each candidate the truth, offered or not
+        total = sum(np.exp(log_evidence(np.eye(4)[truth], [Choice(offered, pick)], tpr, fpr))
+                    for pick in (*offered, None))
+        assert total == pytest.approx(1.0)
+    # "another label" (the prior's rest): picks share fpr in proportion to the offered prior
+    picks = [none_likelihood(prior, [Choice(offered, c)], tpr, fpr) for c in offered]
+    assert sum(picks) + none_likelihood(prior, [Choice(offered, None)], tpr, fpr) == pytest.approx(1.0)
+    assert picks[0] == pytest.approx(fpr * 0.3 / 0.5)
+
+
+def test_a_lenient_experts_pick_is_as_strong_as_the_chance_the_truth_was_offered():
+    """With an expert that picks a wrong label 40 % of the times the truth is not offered, a pick
+    of a candidate is right with odds tpr·S : fpr·(1 - S), S the offered candidates' mass — not
+    the odds of a "yes" to it alone."""
+    from redtext.core.evidence import Choice, posterior
+
+    tpr, fpr = 0.97, 0.40
+    few = np.array([0.30, 0.05, 0.05])    # S = 0.4: the truth likely not offered
+    many = np.array([0.30, 0.30, 0.30])   # S = 0.9
+    for prior in (few, many):
+        post, rest = posterior(prior, [Choice((0, 1, 2), 0)], tpr, fpr)
+        s = prior.sum()
+        others = (s - prior[0]) * (1 - tpr) / 3
+        want = prior[0] * tpr / (prior[0] * tpr + others + (1 - s) * fpr * prior[0] / s)
+        assert post[0] == pytest.approx(want)
+        assert post.sum() + rest == pytest.approx(1.0)
+    assert posterior(few, [Choice((0, 1, 2), 0)], tpr, fpr)[0][0] < 0.65
+    assert posterior(many, [Choice((0, 1, 2), 0)], tpr, fpr)[0][0] > 0.9
+    # the candidates offered and not picked are all but ruled out; the ones never offered are not
+    post, _ = posterior(np.array([0.3, 0.3, 0.3, 0.05]), [Choice((0, 1, 2), 0)], tpr, fpr)
+    assert post[1] < 0.01 and post[3] > post[1]
+
+
+def test_sharpness_fitted_to_a_lenient_experts_choices_recovers_the_classifiers_calibration():
+    """Truth drawn from the classifier's own probabilities (the right power is 1); the expert is
+    offered the top 5 and, when the truth is missing, picks the top one 40 % of the time. Read as
+    one answer each the choices give back a power near 1; read as a "yes" to the pick (and a "no"
+    to every candidate for "none of them") they do not."""
+    from redtext.core.evidence import Choice, Rates, fit_sharpness
+
+    rng = np.random.default_rng(0)
+    n_labels, k, tpr, fpr = 60, 5, 0.97, 0.40
+    as_choice, as_binary = [], []
+    for _ in range(800):
+        raw = np.sort(rng.dirichlet(np.ones(n_labels) * 0.2))[::-1][:8]
+        full = np.r_[raw, max(0.0, 1 - raw.sum())]
+        truth, u = rng.choice(len(full), p=full / full.sum()), rng.random()
+        pick = (truth if u < tpr else None) if truth < k else (0 if u < fpr else None)
+        as_choice.append((raw, [Choice(tuple(range(k)), pick)]))
+        as_binary.append((raw, [(pick, True)] if pick is not None else [(j, False) for j in range(k)]))
+    rates = Rates(97, 100, 40, 100)
+    assert 0.8 <= fit_sharpness(as_choice, n_labels, rates) <= 1.3
+    assert not 0.8 <= fit_sharpness(as_binary, n_labels, rates) <= 1.3

@@ -263,3 +263,40 @@ def test_an_audit_answered_yes_throughout_by_an_agreeable_expert_keeps_an_honest
     est = estimate(source=["classifier"] * n, confidence=conf, members={}, asked_posterior=lambda t, f: {},
                    audited={i: True for i in rows}, rates=_rates(30, 30, 24, 60), seed=0)
     assert est["high"] - est["low"] > 0.05
+
+
+def test_a_choice_audit_reads_a_pick_of_the_delivered_label_against_how_rarely_a_wrong_one_is_picked():
+    """A choice audit offers the delivered label among the text's next candidates; an agreeable
+    expert (picks the truth 97 % of the time when offered, a wrong label 40 % of the time when
+    not, the most plausible one) then picks a *wrong delivered* label far less often than its
+    fpr. Answers drawn from that model for texts whose delivered label is right with its
+    (calibrated) confidence: the estimate recovers the band's accuracy, and reading the picks
+    with fpr as a binary audit's yes would put it near zero."""
+    from redtext.core.audit import choice_false_yes
+
+    rng = np.random.default_rng(1)
+    n, k, tpr, fpr = 3000, 5, 0.97, 0.40
+    conf = rng.uniform(0.1, 0.4, size=n)           # the least sure band
+    others = rng.uniform(0.1, 0.4, size=n)         # the other offered candidates' mass
+    right = rng.random(n) < conf
+    rows = plan_audit(np.ones(n, dtype=bool), conf, 300, seed=0)
+    audited, false_yes = {}, {}
+    for i in rows:
+        scores = np.r_[conf[i], np.full(k - 1, others[i] / (k - 1))]
+        a, b = choice_false_yes(scores, k)
+        false_yes[i] = (a, b)
+        if right[i]:
+            audited[i] = bool(rng.random() < tpr)
+        elif rng.random() < others[i] / (1 - conf[i]):     # the truth among the other offered
+            audited[i] = bool(rng.random() < (1 - tpr) / k)
+        else:                                              # not offered: a wrong pick, most plausible first
+            audited[i] = bool(rng.random() < fpr * conf[i] / (conf[i] + others[i]))
+    rates = _rates(97, 100, 40, 100)
+    common = dict(source=["classifier"] * n, confidence=conf, members={}, asked_posterior=lambda t, f: {},
+                  audited=audited, rates=rates, seed=0)
+    est = estimate(false_yes=false_yes, **common)
+    truth = right.mean()
+    assert est["low"] <= truth <= est["high"] and abs(est["pool_accuracy"] - truth) < 0.05
+    assert estimate(**common)["pool_accuracy"] < truth - 0.1
+    # a binary question's answer is read with fpr itself: (a, b) = (0, 1) for no choice
+    assert choice_false_yes(np.array([1.0]), 1) == (0.0, 1.0)

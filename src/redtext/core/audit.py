@@ -6,8 +6,13 @@ classifier labelled, by confidence band. The classifier's strata are audited: a 
 of each is put to the expert ("is the delivered label right?", the ordinary question), and —
 prediction-powered inference within the band — the band's accuracy is its mean confidence
 corrected by the sample's mean of ``z - c``, where ``c`` is a sampled text's confidence and
-``z = (yes - fpr) / (tpr - fpr)`` is an unbiased reading of the expert's answer given its
-measured rates. The asked strata are estimated from their posteriors.
+``z = (yes - f) / (tpr - f)`` is an unbiased reading of the expert's answer given its measured
+rates, ``f`` being P(yes | the delivered label is wrong): ``fpr`` for a binary question. Asked as
+a choice (the delivered label among the text's next candidates, :func:`choice_false_yes`), a
+wrong delivered label is picked only when the truth is not offered and the expert picks a wrong
+one, and that one — far less often than ``fpr``, which is P(picks any | the truth not offered):
+read with ``fpr`` an agreeable expert's choice audit put onet_titles' least sure band (23 % right)
+at 0 %. The asked strata are estimated from their posteriors.
 
 The interval comes from drawing what is uncertain — the expert's rates (their Beta posteriors
 from the known-answer questions), the share of yes in each band's sample (its Jeffreys
@@ -54,17 +59,35 @@ def plan_audit(eligible: np.ndarray, confidence: np.ndarray, n: int, seed: int) 
     return chosen
 
 
+def choice_false_yes(scores: np.ndarray, n_offered: int) -> tuple[float, float]:
+    """``(a, b)`` with P(the expert picks the delivered label | it is wrong) = ``a · (1 - tpr) +
+    b · fpr`` for a choice audit (:mod:`.evidence`'s choice likelihood): ``scores`` are the
+    calibrated probabilities of the labels offered, the delivered one first. A wrong delivered
+    label is picked when the truth is among the other offered ones (chance ``q``) with ``(1 - tpr)
+    / n``, and when it is not offered with ``fpr`` times the delivered label's share ``π`` of the
+    offered prior."""
+    p = np.clip(np.asarray(scores, dtype=np.float64), 0.0, None)
+    mine, others = float(p[0]), float(p[1:].sum())
+    q = others / max(1e-12, 1.0 - mine) if mine < 1.0 else 0.0
+    q = min(max(q, 0.0), 1.0)
+    share = mine / (mine + others) if mine + others > 0 else 1.0 / max(1, n_offered)
+    return q / max(1, n_offered), (1.0 - q) * share
+
+
 def _rate_draws(yes: int, n: int, prior: tuple[float, float], draws: int, rng) -> np.ndarray:
     return rng.beta(yes + prior[0], n - yes + prior[1], size=draws)
 
 
 def estimate(*, source: list[str], confidence: np.ndarray, members: dict,
-             asked_posterior, audited: dict[int, object], rates, level: float = 0.95, seed: int = 0) -> dict:
+             asked_posterior, audited: dict[int, object], rates, false_yes: dict | None = None,
+             level: float = 0.95, seed: int = 0) -> dict:
     """The pool's accuracy, with a ``level`` interval, overall, by source and by confidence band.
 
     ``asked_posterior(tpr, fpr) -> {rep: posterior of its delivered label}`` gives the asked
     texts' posteriors under given rates (vectorised over draws); ``audited`` maps audited rows
-    to the expert's answer; ``rates`` are the measured :class:`~redtext.core.evidence.Rates`."""
+    to the expert's answer; ``rates`` are the measured :class:`~redtext.core.evidence.Rates`;
+    ``false_yes`` maps an audited row asked as a choice to its :func:`choice_false_yes` (a row
+    without one was asked a binary question: P(yes | wrong) = ``fpr``)."""
     from .evidence import PRIOR_FPR, PRIOR_TPR
 
     source = np.asarray(source, dtype=object)
@@ -122,10 +145,12 @@ def estimate(*, source: list[str], confidence: np.ndarray, members: dict,
         uncertain when every answer is yes), the mean confidence by a Bayesian bootstrap."""
         yes = np.array([float(audited[i]) for i in sample])
         c = conf[sample]
-        point = float((yes.mean() - f_hat) / (t_hat - f_hat) - c.mean())
+        a, b = np.mean([(false_yes or {}).get(i, (0.0, 1.0)) for i in sample], axis=0)
+        f_point, f_draws = a * (1.0 - t_hat) + b * f_hat, np.minimum(a * (1.0 - t) + b * f, t - 1e-3)
+        point = float((yes.mean() - f_point) / (t_hat - f_point) - c.mean())
         rate = rng.beta(yes.sum() + 0.5, len(yes) - yes.sum() + 0.5, size=DRAWS)
         c_bar = rng.dirichlet(np.ones(len(sample)), size=DRAWS) @ c
-        return point, (rate - f) / (t - f) - c_bar
+        return point, (rate - f_draws) / (t - f_draws) - c_bar
 
     overall = correction(answered) if answered else (0.0, np.zeros(DRAWS))
     for b in range(len(BANDS)):
@@ -162,13 +187,16 @@ def run_audit(delegation, delivered, result, n: int, seed: int) -> dict:
     if allowed is not None:  # add-classes / retrain: only the labels the expert may be asked about
         eligible &= np.asarray(allowed, dtype=bool)[np.asarray(delivered.label, dtype=np.int64)]
     rows = plan_audit(eligible, delivered.confidence, n, seed)
-    audited = {}
+    audited, false_yes = {}, {}
     if rows:
         round_no = max(0, len(result.rounds) - 1)  # recorded with the last round
         answers = delegation.ask_audit(rows, [int(delivered.label[i]) for i in rows], round_no)
         audited = {i: answers[i] for i in rows if i in answers}
+        for i, offered in getattr(delegation, "audit_offered", {}).items():  # the rows asked as choices
+            score = dict(zip(delivered.candidates[i].tolist(), delivered.candidate_scores[i].tolist()))
+            false_yes[i] = choice_false_yes(np.array([score.get(lab, 0.0) for lab in offered]), len(offered))
     out = estimate(source=delivered.source, confidence=delivered.confidence, members=members,
                    asked_posterior=result.ledger.delivered_posterior(result.rates, delivered.outside_share), audited=audited,
-                   rates=result.rates, seed=seed)
+                   rates=result.rates, false_yes=false_yes, seed=seed)
     out["audited"] = {int(i): v for i, v in audited.items()}
     return out

@@ -3,8 +3,8 @@
 :class:`ChoiceAsking` is the part of :class:`~redtext.core.loop.Delegation` that builds and
 weighs them: the candidates a text is offered (its most likely unasked labels by its posterior),
 their shuffled order, the known-answer questions in the same shape, the answers taken into the
-ledger (a pick is evidence for that label, weighed by the measured rates; "none of them" a "no"
-to every candidate) and the audit asked the same way. :func:`resolve_question` decides what
+ledger (one answer about every candidate offered, :class:`~redtext.core.evidence.Choice`, weighed
+by the measured rates) and the audit asked the same way. :func:`resolve_question` decides what
 ``auto`` asks at the start, :func:`choice_for_open_pool` whether it turns to choice questions
 during a run, :func:`choice_after_a_no` whether a binary round follows a "no" with a choice.
 """
@@ -178,8 +178,9 @@ class ChoiceAsking:
         from .questions import choice_verdicts
 
         names = [self.p.classes[lab] for lab in labels]
-        for lab, (_, verdict) in zip(labels, choice_verdicts(names, answer)):
-            self.ledger.add(i, lab, verdict)
+        verdicts = [verdict for _, verdict in choice_verdicts(names, answer)]
+        self.ledger.add_choice(i, labels, verdicts)
+        for lab, verdict in zip(labels, verdicts):
             self.answers.append((i, lab, verdict, round_no))
         if answer is ABSTAINED:
             return accepted, rejected, abstained + 1
@@ -202,6 +203,7 @@ class ChoiceAsking:
             others = [int(c) for c in self.last_pred.candidates[i] if c != lab and self._askable(int(c))
                       and c != p.none and (text, p.classes[int(c)]) not in stored][:self.cfg.choices - 1]
             fresh.append((i, lab, [lab] + others))
+        self.audit_offered = {i: labs for i, _, labs in fresh}  # what the estimate reads a pick against
         answers = self.asker.ask_choice([self._choice_question(i, labs) for i, _, labs in fresh], round_no,
                                         kind="audit") if fresh else []
         for (i, lab, _), answer in zip(fresh, answers):

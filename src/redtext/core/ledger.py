@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .evidence import Rates, fit_calibration, posterior, sharpen
+from .evidence import Choice, Rates, fit_calibration, posterior, sharpen
 
 
 class Ledger:
@@ -30,7 +30,10 @@ class Ledger:
         self.none_prior = None        # the fitted open-world prior (evidence.NonePrior), None while closed
         self.open_since_last = False  # did the last calibration pass the open-world test?
         self.prior: dict[int, tuple[np.ndarray, np.ndarray]] = {}
-        self.answers: dict[int, list[tuple[int, object]]] = {}
+        self.answers: dict[int, list[tuple[int, object]]] = {}   # one verdict per label asked (a choice's too)
+        # text -> its choice answers, (labels offered, label picked or None, where their verdicts
+        # start in ``answers``): each weighed as one answer
+        self.choices: dict[int, list[tuple[tuple[int, ...], int | None, int]]] = {}
         self.sharpness = 1.0          # the classifier's calibration (see the module doc)
         # labels asked outside a text's first candidates: their share of its "another label" mass
         self.extra: dict[int, dict[int, float]] = {}
@@ -43,7 +46,7 @@ class Ledger:
             index = {lab: j for j, lab in enumerate(cands.tolist())}
             for lab, _ in answers:
                 index.setdefault(lab, len(index))
-            texts.append((scores, [(index[lab], v) for lab, v in answers]))
+            texts.append((scores, self._items(i, index)))
         sharpness, none_prior, closed = fit_calibration(
             texts, self.n_labels, rates, open_world=self.open_world if self.none is not None else "off")
         passed = none_prior is not None
@@ -74,6 +77,28 @@ class Ledger:
     def add(self, i: int, label: int, verdict) -> None:
         self.answers.setdefault(i, []).append((int(label), verdict))
 
+    def add_choice(self, i: int, labels, verdicts) -> None:
+        """A choice answer about text ``i``: ``verdicts`` per label offered
+        (:func:`~redtext.core.questions.choice_verdicts`: the pick ``True``, the others ``None``;
+        "none of them" every one ``False``; an abstention every one ``None``)."""
+        labels = [int(lab) for lab in labels]
+        start = len(self.answers.get(i, ()))
+        for lab, v in zip(labels, verdicts):
+            self.add(i, lab, v)
+        if any(v is not None for v in verdicts):
+            pick = next((lab for lab, v in zip(labels, verdicts) if v is True), None)
+            self.choices.setdefault(i, []).append((tuple(labels), pick, start))
+
+    def _items(self, i: int, index: dict[int, int]) -> list:
+        """Text ``i``'s answers as evidence (:func:`redtext.core.evidence.posterior`): its binary
+        verdicts as ``(index, verdict)``, each choice answer as one :class:`Choice`."""
+        choices = self.choices.get(i, ())
+        in_choice = {start + k for labels, _, start in choices for k in range(len(labels))}
+        items: list = [(index[lab], v) for k, (lab, v) in enumerate(self.answers.get(i, ())) if k not in in_choice]
+        for labels, pick, _ in choices:
+            items.append(Choice(tuple(index[lab] for lab in labels), None if pick is None else index[pick]))
+        return items
+
     def asked(self, i: int) -> set[int]:
         return {lab for lab, _ in self.answers.get(i, ())}
 
@@ -82,8 +107,7 @@ class Ledger:
         their posterior probabilities, and the posterior that the truth is another label."""
         labels, prior = self._prior_of(i)  # a label asked outside the candidates: its share of the rest
         index = {lab: j for j, lab in enumerate(labels)}
-        post, rest_post = posterior(prior, [(index[lab], v) for lab, v in self.answers.get(i, ())],
-                                    rates.tpr, rates.fpr)
+        post, rest_post = posterior(prior, self._items(i, index), rates.tpr, rates.fpr)
         return np.asarray(labels, dtype=np.int64), post, rest_post
 
     def best(self, i: int, rates: Rates) -> tuple[int, float]:
@@ -118,7 +142,7 @@ class Ledger:
             for i, j_star in chosen.items():
                 labels, prior = self._prior_of(i)
                 index = {lab: k for k, lab in enumerate(labels)}
-                post, rest = posterior(prior, [(index[lab], v) for lab, v in self.answers[i]], tpr, fpr)
+                post, rest = posterior(prior, self._items(i, index), tpr, fpr)
                 out[i] = rest * outside_share.get(i, 0.0) if j_star is None else post[:, j_star]
             return out
 
