@@ -414,3 +414,27 @@ def test_sharpness_fitted_to_a_lenient_experts_choices_recovers_the_classifiers_
     rates = Rates(97, 100, 40, 100)
     assert 0.8 <= fit_sharpness(as_choice, n_labels, rates) <= 1.3
     assert not 0.8 <= fit_sharpness(as_binary, n_labels, rates) <= 1.3
+
+
+def test_how_an_expert_misses_is_measured_and_a_strict_experts_none_stays_weak_evidence():
+    """A strict expert misses a truth it is offered by answering "none of them", a careful one by
+    picking a wrong label: the known-yes choice questions measure which, and a "none" from an
+    expert whose misses are all "none" leaves the offered candidates more of their mass."""
+    from redtext.core.evidence import Choice, Rates, log_evidence, posterior
+
+    strict = Rates()
+    for _ in range(17):
+        strict = strict.add(True, True, none=False)
+    for _ in range(3):
+        strict = strict.add(True, False, none=True)
+    careful = Rates().add(True, False, none=False).add(True, True, none=False)
+    assert Rates().miss_none is None and Rates().add(True, False).miss_none is None  # binary checks say nothing
+    assert strict.miss_none == pytest.approx(3.5 / 4) and careful.miss_none == pytest.approx(0.5 / 2)
+    for m in (None, 0.1, 0.9):  # still a distribution over what the expert can answer
+        total = sum(np.exp(log_evidence(np.eye(3)[0], [Choice((0, 1, 2), pick, m)], 0.85, 0.01))
+                    for pick in (0, 1, 2, None))
+        assert total == pytest.approx(1.0)
+    prior = np.array([0.4, 0.2, 0.1])
+    even, _ = posterior(prior, [Choice((0, 1, 2), None, None)], 0.85, 0.01)
+    nones, _ = posterior(prior, [Choice((0, 1, 2), None, strict.miss_none)], 0.85, 0.01)
+    assert nones.sum() > 2 * even.sum()

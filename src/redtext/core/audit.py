@@ -59,19 +59,21 @@ def plan_audit(eligible: np.ndarray, confidence: np.ndarray, n: int, seed: int) 
     return chosen
 
 
-def choice_false_yes(scores: np.ndarray, n_offered: int) -> tuple[float, float]:
+def choice_false_yes(scores: np.ndarray, n_offered: int, miss_none: float | None = None) -> tuple[float, float]:
     """``(a, b)`` with P(the expert picks the delivered label | it is wrong) = ``a · (1 - tpr) +
     b · fpr`` for a choice audit (:mod:`.evidence`'s choice likelihood): ``scores`` are the
     calibrated probabilities of the labels offered, the delivered one first. A wrong delivered
     label is picked when the truth is among the other offered ones (chance ``q``) with ``(1 - tpr)
-    / n``, and when it is not offered with ``fpr`` times the delivered label's share ``π`` of the
-    offered prior."""
+    / n`` (``(1 - tpr) (1 - m) / (n - 1)`` once the share ``m`` of misses answered "none" is
+    measured, :attr:`~redtext.core.evidence.Rates.miss_none`), and when it is not offered with
+    ``fpr`` times the delivered label's share ``π`` of the offered prior."""
     p = np.clip(np.asarray(scores, dtype=np.float64), 0.0, None)
     mine, others = float(p[0]), float(p[1:].sum())
     q = others / max(1e-12, 1.0 - mine) if mine < 1.0 else 0.0
     q = min(max(q, 0.0), 1.0)
     share = mine / (mine + others) if mine + others > 0 else 1.0 / max(1, n_offered)
-    return q / max(1, n_offered), (1.0 - q) * share
+    per = 1.0 / max(1, n_offered) if miss_none is None else (1.0 - miss_none) / max(1, n_offered - 1)
+    return q * per, (1.0 - q) * share
 
 
 def _rate_draws(yes: int, n: int, prior: tuple[float, float], draws: int, rng) -> np.ndarray:
@@ -194,7 +196,8 @@ def run_audit(delegation, delivered, result, n: int, seed: int) -> dict:
         audited = {i: answers[i] for i in rows if i in answers}
         for i, offered in getattr(delegation, "audit_offered", {}).items():  # the rows asked as choices
             score = dict(zip(delivered.candidates[i].tolist(), delivered.candidate_scores[i].tolist()))
-            false_yes[i] = choice_false_yes(np.array([score.get(lab, 0.0) for lab in offered]), len(offered))
+            false_yes[i] = choice_false_yes(np.array([score.get(lab, 0.0) for lab in offered]), len(offered),
+                                            result.rates.miss_none)
     out = estimate(source=delivered.source, confidence=delivered.confidence, members=members,
                    asked_posterior=result.ledger.delivered_posterior(result.rates, delivered.outside_share), audited=audited,
                    rates=result.rates, false_yes=false_yes, seed=seed)

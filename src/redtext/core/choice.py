@@ -139,7 +139,7 @@ class ChoiceAsking:
             own = p.classes[int(p.y_seed[c.row])]
             verdict = None if answer is ABSTAINED else (answer == own if c.positive else answer is not None)
             self.checks.append((c, verdict))
-            self.rates = self.rates.add(c.positive, verdict)
+            self.rates = self.rates.add(c.positive, verdict, none=answer is None)
             answered += 1
         return answered
 

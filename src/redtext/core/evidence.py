@@ -14,8 +14,10 @@ about all the candidates offered, not one per candidate: its rates are ``tpr`` =
 truth | offered) and ``fpr`` = P(picks one | the truth is not offered), and its likelihood is a
 proper distribution over what the expert can answer —
 
-- the truth offered: picked with ``tpr``; each other offered candidate, and "none of them", with
-  ``(1 - tpr) / n`` (``n`` offered);
+- the truth offered: picked with ``tpr``; "none of them" with ``(1 - tpr) · m`` and each other
+  offered candidate with ``(1 - tpr) · (1 - m) / (n - 1)`` (``n`` offered), ``m`` the share of
+  the expert's misses on known-yes choice questions that were "none" (:attr:`Rates.miss_none`;
+  ``m = 1/n`` before any);
 - the truth not offered: "none of them" with ``1 - fpr``; candidate ``c`` picked with
   ``fpr · π_c``, ``π_c`` its share of the offered candidates' prior (an expert that picks a wrong
   label picks the most plausible one, which is what the classifier ranks high).
@@ -41,7 +43,7 @@ answers are the evidence, read through the rates the known-answer questions meas
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Sequence
 
 import numpy as np
@@ -60,6 +62,18 @@ class Rates:
     n_pos: int = 0
     yes_neg: int = 0
     n_neg: int = 0
+    choice_missed: int = 0   # known-yes choice questions whose truth the expert did not pick ...
+    choice_none: int = 0     # ... answering "none of them" (the rest picked a wrong label)
+
+    @property
+    def miss_none(self) -> float | None:
+        """P("none of them" | a choice question offering the truth was missed): how an expert
+        misses — ``strict`` answers "none", ``careful`` and ``agreeable`` pick a wrong label.
+        None before any known-yes choice question was missed (:class:`Choice` then splits a miss
+        evenly over the other candidates and "none")."""
+        if not self.choice_missed:
+            return None
+        return (self.choice_none + 0.5) / (self.choice_missed + 1.0)
 
     @property
     def tpr(self) -> float:
@@ -79,12 +93,17 @@ class Rates:
         lo, hi = beta.ppf([(1 - level) / 2, (1 + level) / 2], x + 0.5, n - x + 0.5)
         return (0.0 if x == 0 else float(lo)), (1.0 if x == n else float(hi))
 
-    def add(self, positive: bool, verdict) -> "Rates":
+    def add(self, positive: bool, verdict, *, none: bool | None = None) -> "Rates":
+        """One known-answer question answered; ``none`` for a known-yes choice question the
+        expert missed: whether it answered "none of them" (else it picked a wrong label)."""
         if verdict is None:
             return self
         if positive:
-            return Rates(self.yes_pos + int(verdict), self.n_pos + 1, self.yes_neg, self.n_neg)
-        return Rates(self.yes_pos, self.n_pos, self.yes_neg + int(verdict), self.n_neg + 1)
+            missed = none is not None and not verdict
+            return replace(self, yes_pos=self.yes_pos + int(verdict), n_pos=self.n_pos + 1,
+                           choice_missed=self.choice_missed + int(missed),
+                           choice_none=self.choice_none + int(missed and bool(none)))
+        return replace(self, yes_neg=self.yes_neg + int(verdict), n_neg=self.n_neg + 1)
 
     def as_dict(self) -> dict:
         t_lo, t_hi = self.interval("tpr")
@@ -102,6 +121,7 @@ class Choice:
 
     offered: tuple[int, ...]
     pick: int | None
+    miss_none: float | None = None   # the expert's measured Rates.miss_none
 
 
 def _answered(item) -> bool:
@@ -119,10 +139,12 @@ def _factors(p: np.ndarray, item, tpr, fpr):
     offered = np.zeros(k, dtype=bool)
     offered[list(item.offered)] = True
     n = int(offered.sum())
-    inside = (1.0 - tpr) / n
-    if item.pick is None:
+    m = item.miss_none
+    if item.pick is None:  # the truth offered and missed by answering "none"
+        inside = (1.0 - tpr) / n if m is None else (1.0 - tpr) * m
         outside = 1.0 - fpr
-    else:
+    else:                  # ... by picking this wrong one
+        inside = (1.0 - tpr) / n if m is None else (1.0 - tpr) * (1.0 - m) / max(1, n - 1)
         mass = float(p[offered].sum())
         outside = fpr * (float(p[item.pick]) / mass if mass > 0 else 1.0 / n)
     factors = np.where(offered, inside, outside)

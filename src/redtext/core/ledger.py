@@ -46,7 +46,7 @@ class Ledger:
             index = {lab: j for j, lab in enumerate(cands.tolist())}
             for lab, _ in answers:
                 index.setdefault(lab, len(index))
-            texts.append((scores, self._items(i, index)))
+            texts.append((scores, self._items(i, index, rates)))
         sharpness, none_prior, closed = fit_calibration(
             texts, self.n_labels, rates, open_world=self.open_world if self.none is not None else "off")
         passed = none_prior is not None
@@ -89,14 +89,15 @@ class Ledger:
             pick = next((lab for lab, v in zip(labels, verdicts) if v is True), None)
             self.choices.setdefault(i, []).append((tuple(labels), pick, start))
 
-    def _items(self, i: int, index: dict[int, int]) -> list:
+    def _items(self, i: int, index: dict[int, int], rates: Rates) -> list:
         """Text ``i``'s answers as evidence (:func:`redtext.core.evidence.posterior`): its binary
         verdicts as ``(index, verdict)``, each choice answer as one :class:`Choice`."""
         choices = self.choices.get(i, ())
         in_choice = {start + k for labels, _, start in choices for k in range(len(labels))}
         items: list = [(index[lab], v) for k, (lab, v) in enumerate(self.answers.get(i, ())) if k not in in_choice]
         for labels, pick, _ in choices:
-            items.append(Choice(tuple(index[lab] for lab in labels), None if pick is None else index[pick]))
+            items.append(Choice(tuple(index[lab] for lab in labels), None if pick is None else index[pick],
+                                rates.miss_none))
         return items
 
     def asked(self, i: int) -> set[int]:
@@ -107,7 +108,7 @@ class Ledger:
         their posterior probabilities, and the posterior that the truth is another label."""
         labels, prior = self._prior_of(i)  # a label asked outside the candidates: its share of the rest
         index = {lab: j for j, lab in enumerate(labels)}
-        post, rest_post = posterior(prior, self._items(i, index), rates.tpr, rates.fpr)
+        post, rest_post = posterior(prior, self._items(i, index, rates), rates.tpr, rates.fpr)
         return np.asarray(labels, dtype=np.int64), post, rest_post
 
     def best(self, i: int, rates: Rates) -> tuple[int, float]:
@@ -142,7 +143,7 @@ class Ledger:
             for i, j_star in chosen.items():
                 labels, prior = self._prior_of(i)
                 index = {lab: k for k, lab in enumerate(labels)}
-                post, rest = posterior(prior, self._items(i, index), tpr, fpr)
+                post, rest = posterior(prior, self._items(i, index, rates), tpr, fpr)
                 out[i] = rest * outside_share.get(i, 0.0) if j_star is None else post[:, j_star]
             return out
 

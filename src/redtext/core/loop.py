@@ -52,10 +52,6 @@ log = logging.getLogger("redtext")
 #: Measured (clinc150, seed 0, flat loop): training only on settled texts gave pool 96.9 % with
 #: the agreeable expert and 98.7 % with the careful one; training above 0.5 gives 97.7 / 98.9.
 TRAIN_ABOVE = 0.5
-#: in choice questions, is a text whose pick left it unsettled (its posterior under ``settle``: a
-#: lenient expert's pick when the truth may well not have been offered) asked once more, about
-#: its next candidates? Off: a pick ends the questions about a text
-CHOICE_FOLLOW_UP = False
 
 
 @dataclass
@@ -257,8 +253,8 @@ class Delegation(ChoiceAsking):
         """No more questions about text ``i``: binary, ``2 × max_candidates`` labels asked; choice,
         a pick made (the evidence weighs it) or two choice questions answered "none of them"."""
         if self.question == "choice":
-            picked = any(v is True for _, v in self.ledger.answers.get(i, ()))
-            return ((picked and not CHOICE_FOLLOW_UP) or len(self.ledger.asked(i)) >= 2 * self.cfg.choices)
+            return (any(v is True for _, v in self.ledger.answers.get(i, ()))
+                    or len(self.ledger.asked(i)) >= 2 * self.cfg.choices)
         return len(self.ledger.asked(i)) >= 2 * self.cfg.max_candidates
 
     def _askable(self, label: int) -> bool:
