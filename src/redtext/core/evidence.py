@@ -9,6 +9,10 @@ probabilities as the prior, each answer multiplies the hypotheses by its likelih
 - "no" to label A: ``1 - tpr`` if A is the truth, ``1 - fpr`` if another label is;
 - an abstention: nothing.
 
+So a "yes" from an expert that accepts 40 % of plausible wrong labels is weak evidence, a "no"
+from it strong; a careful expert's answers are strong either way. :func:`posterior` gives every
+candidate's posterior probability, and "one of the other labels" the rest.
+
 A choice answer (:class:`Choice`: "which of these candidates, or none of them?") is one answer
 about all the candidates offered, not one per candidate: its rates are ``tpr`` = P(picks the
 truth | offered) and ``fpr`` = P(picks one | the truth is not offered), and its likelihood is a
@@ -28,10 +32,6 @@ Read as a "yes" to the pick (and nothing about the others) the same answer said
 ``tpr · p_c : fpr · (1 - p_c)`` and a "none of them" as ``n`` independent "no"s — which, with an
 expert that picks a wrong label 40 % of the times the truth is missing, let the fitted sharpness
 run to 3.2 on onet_titles and delivered 16 %-right labels with confidence 0.99 (issue #14).
-
-So a "yes" from an expert that accepts 40 % of plausible wrong labels is weak evidence, a "no"
-from it strong; a careful expert's answers are strong either way. :func:`posterior` gives every
-candidate's posterior probability, and "one of the other labels" the rest.
 
 The prior must mean what it says, and a logistic regression over many labels is not
 calibrated out of the box (with 150 labels its top probability runs ~10 points under its
