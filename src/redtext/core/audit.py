@@ -23,6 +23,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .evidence import miss_shares
+
 #: confidence bands of the classifier's strata (upper bounds)
 BANDS = (0.5, 0.8, 0.95, 0.99, 1.000001)
 DRAWS = 2000
@@ -72,8 +74,7 @@ def choice_false_yes(scores: np.ndarray, n_offered: int, miss_none: float | None
     q = others / max(1e-12, 1.0 - mine) if mine < 1.0 else 0.0
     q = min(max(q, 0.0), 1.0)
     share = mine / (mine + others) if mine + others > 0 else 1.0 / max(1, n_offered)
-    per = 1.0 / max(1, n_offered) if miss_none is None else (1.0 - miss_none) / max(1, n_offered - 1)
-    return q * per, (1.0 - q) * share
+    return q * miss_shares(max(1, n_offered), miss_none)[0], (1.0 - q) * share
 
 
 def _rate_draws(yes: int, n: int, prior: tuple[float, float], draws: int, rng) -> np.ndarray:

@@ -128,6 +128,15 @@ def _answered(item) -> bool:
     return isinstance(item, Choice) or item[1] is not None
 
 
+def miss_shares(n: int, miss_none: float | None) -> tuple[float, float]:
+    """How a choice question that offered the truth among ``n`` candidates is missed: the share of
+    a miss that goes to each other offered candidate and the share that goes to "none of them"
+    (:attr:`Rates.miss_none`; split evenly over the ``n`` before it is measured)."""
+    if miss_none is None:
+        return 1.0 / n, 1.0 / n
+    return (1.0 - miss_none) / max(1, n - 1), miss_none
+
+
 def _factors(p: np.ndarray, item, tpr, fpr):
     """The likelihood of one answer ``item`` under each candidate being the truth (a vector of
     ``len(p)``, or one row per draw) and under "another label" (a scalar, or a column)."""
@@ -139,12 +148,12 @@ def _factors(p: np.ndarray, item, tpr, fpr):
     offered = np.zeros(k, dtype=bool)
     offered[list(item.offered)] = True
     n = int(offered.sum())
-    m = item.miss_none
+    to_other, to_none = miss_shares(n, item.miss_none)
     if item.pick is None:  # the truth offered and missed by answering "none"
-        inside = (1.0 - tpr) / n if m is None else (1.0 - tpr) * m
+        inside = (1.0 - tpr) * to_none
         outside = 1.0 - fpr
     else:                  # ... by picking this wrong one
-        inside = (1.0 - tpr) / n if m is None else (1.0 - tpr) * (1.0 - m) / max(1, n - 1)
+        inside = (1.0 - tpr) * to_other
         mass = float(p[offered].sum())
         outside = fpr * (float(p[item.pick]) / mass if mass > 0 else 1.0 / n)
     factors = np.where(offered, inside, outside)
@@ -155,8 +164,9 @@ def _factors(p: np.ndarray, item, tpr, fpr):
 
 def _weighted(prior: np.ndarray, answers: Sequence, tpr, fpr):
     """``prior`` times the likelihood of ``answers``, for each candidate and for "another label"
-    (the prior's missing mass). Scalar rates give ``(candidates (k,), rest float)``; arrays of
-    ``D`` rates (one per draw) give ``((D, k), (D,))``. An answer is a yes or no about one
+    (the prior's missing mass), and the likelihood of the answers under "another label" itself
+    (its factor, which :func:`none_likelihood` is). Scalar rates give ``(candidates (k,), rest
+    float, factor float)``; arrays of ``D`` rates (one per draw) give ``((D, k), (D,), (D,))``. An answer is a yes or no about one
     candidate, ``(index, verdict)``, or a :class:`Choice`; the rates say how likely it is under
     each candidate being the truth, or another label."""
     p = np.asarray(prior, dtype=np.float64)
@@ -167,13 +177,15 @@ def _weighted(prior: np.ndarray, answers: Sequence, tpr, fpr):
         cand, rest = np.repeat(p[None, :], len(tpr), axis=0), np.full((len(tpr), 1), rest)
     else:
         cand = p.copy()
+    other = np.ones_like(rest) if draws else 1.0
     for item in answers:
         if not _answered(item):
             continue
         factors, outside = _factors(p, item, tpr, fpr)
         cand = cand * factors
-        rest = rest * outside
-    return (cand, rest[:, 0]) if draws else (cand, rest)
+        other = other * outside
+    rest = rest * other
+    return (cand, rest[:, 0], other[:, 0]) if draws else (cand, rest, float(other))
 
 
 def posterior(prior: np.ndarray, answers: Sequence, tpr, fpr):
@@ -181,7 +193,7 @@ def posterior(prior: np.ndarray, answers: Sequence, tpr, fpr):
     candidates' probabilities (their sum at most 1; the rest belongs to the other labels);
     ``answers`` are ``(candidate index, verdict)`` or :class:`Choice`. Returns (candidate posteriors, rest) — for
     scalar rates a vector and a float, for arrays of rates (one per draw) one row per draw."""
-    cand, rest = _weighted(prior, answers, tpr, fpr)
+    cand, rest, _ = _weighted(prior, answers, tpr, fpr)
     if np.ndim(tpr):
         total = np.maximum(cand.sum(axis=1) + rest, 1e-300)
         return cand / total[:, None], rest / total
@@ -220,7 +232,10 @@ def rest_shares(scores: np.ndarray, idx: Sequence[int]) -> np.ndarray:
 def log_evidence(prior: np.ndarray, answers: Sequence, tpr: float, fpr: float) -> float:
     """log P(answers) when the truth is drawn from ``prior`` (the candidates, the rest being
     "another label") and each answer follows the rates: the normaliser of :func:`posterior`."""
-    cand, rest = _weighted(prior, answers, tpr, fpr)
+    return _log_total(*_weighted(prior, answers, tpr, fpr)[:2])
+
+
+def _log_total(cand: np.ndarray, rest: float) -> float:
     total = float(cand.sum()) + rest
     return float(np.log(total)) if total > 0 else -np.inf
 
@@ -260,12 +275,7 @@ class NonePrior:
 def none_likelihood(prior: np.ndarray, answers: Sequence, tpr: float, fpr: float) -> float:
     """P(answers | the text fits none of the asked labels): every yes (and every pick) a false
     one, every no right — the likelihood of "another label" (a pick's share needs the ``prior``)."""
-    out = 1.0
-    p = np.asarray(prior, dtype=np.float64)
-    for item in answers:
-        if _answered(item):
-            out *= float(_factors(p, item, tpr, fpr)[1])
-    return out
+    return _weighted(prior, answers, tpr, fpr)[2]
 
 
 def _indices(item) -> list[int]:
@@ -293,9 +303,8 @@ def _evidence(usable, n_labels: int, a: float, tpr: float, fpr: float) -> tuple[
     the text fits no label)."""
     out, none = np.empty(len(usable)), np.empty(len(usable))
     for t, (scores, answers) in enumerate(usable):
-        prior = _padded(scores, answers, n_labels, a)
-        out[t] = np.exp(log_evidence(prior, answers, tpr, fpr))
-        none[t] = none_likelihood(prior, answers, tpr, fpr)
+        cand, rest, none[t] = _weighted(_padded(scores, answers, n_labels, a), answers, tpr, fpr)
+        out[t] = np.exp(_log_total(cand, rest))
     return out, none
 
 
