@@ -16,9 +16,11 @@ from redtext.testing import TOPICS, ScriptedExpert, topic_texts, write_jsonl
 HIDDEN = ("garden", "cars", "pets")  # topics the seed leaves out: their texts fit no label
 
 
-def _answers_texts(rng, n, n_labels, oos_share, tpr=0.95, fpr=0.05):
+def _answers_texts(rng, n, n_labels, oos_share, tpr=0.95, fpr=0.05, oos_fpr=None):
     """Texts with top-3 scores and answers to their candidates, best first: in scope the truth is
-    drawn from the scores; out of scope (less confident scores) every label is wrong."""
+    drawn from the scores; out of scope (less confident scores) every label is wrong, said yes to
+    at ``oos_fpr`` (``fpr`` unless given)."""
+    oos_fpr = fpr if oos_fpr is None else oos_fpr
     texts = []
     for _ in range(n):
         oos = rng.random() < oos_share
@@ -31,7 +33,7 @@ def _answers_texts(rng, n, n_labels, oos_share, tpr=0.95, fpr=0.05):
             truth = rng.choice(4, p=full / full.sum())
         answers = []
         for j in range(3):
-            yes = bool(rng.random() < (tpr if j == truth else fpr))
+            yes = bool(rng.random() < (tpr if j == truth else oos_fpr if oos else fpr))
             answers.append((j, yes))
             if yes:
                 break
@@ -53,6 +55,30 @@ def test_fit_calibration_finds_texts_that_fit_no_label_and_keeps_a_closed_pool_c
     closed_texts = _answers_texts(np.random.default_rng(1), 500, 40, oos_share=0.0)
     a_closed, none_closed, _ = fit_calibration(closed_texts, 40, rates, open_world="auto")
     assert none_closed is None and a_closed == fit_calibration(closed_texts, 40, rates)[0]
+
+
+def test_the_false_yes_rate_on_texts_that_fit_no_label_is_fitted_with_the_prior():
+    rates = Rates(yes_pos=95, n_pos=100, yes_neg=8, n_neg=100)
+    ratios = {}
+    for oos_fpr in (0.0, 0.24):  # never a yes to a text that fits no label; three times the rate elsewhere
+        texts = _answers_texts(np.random.default_rng(2), 1500, 40, oos_share=0.4, fpr=0.08, oos_fpr=oos_fpr)
+        prior = fit_calibration(texts, 40, rates, open_world="on")[1]
+        ratios[oos_fpr] = prior.fpr_ratio
+    assert ratios[0.0] <= 0.5 and ratios[0.24] >= 2.0
+
+
+def test_a_yes_outweighs_no_label_when_such_texts_are_rarely_said_yes_to():
+    rates = Rates(yes_pos=95, n_pos=100, yes_neg=5, n_neg=100)
+    got = {}
+    for ratio in (1.0, 1.0 / 64):
+        ledger = Ledger(6, none=5, open_world="on")
+        ledger.none_prior = NonePrior(alpha=0.0, beta=-2.0, centre=np.log(0.5), fpr_ratio=ratio)
+        ledger.note_prior(0, np.array([0, 1, 2]), np.array([0.1, 0.08, 0.05]))  # "no label" prior 0.96
+        ledger.add(0, 0, False)
+        ledger.add(0, 2, True)
+        labels, _, j, _ = ledger.decide(0, rates)
+        got[ratio] = int(labels[j]) if j is not None else None
+    assert got == {1.0: 5, 1.0 / 64: 2}
 
 
 def test_the_ledger_delivers_no_label_when_every_plausible_label_was_rejected():

@@ -137,9 +137,35 @@ def miss_shares(n: int, miss_none: float | None) -> tuple[float, float]:
     return (1.0 - miss_none) / max(1, n - 1), miss_none
 
 
-def _factors(p: np.ndarray, item, tpr, fpr):
+def none_fpr(fpr, ratio: float):
+    """The expert's false-yes rate on a text that fits no label: ``ratio`` times its rate on a
+    wrong label of a text that fits one (:attr:`NonePrior.fpr_ratio`), at most 0.9."""
+    return np.minimum(np.asarray(fpr, dtype=np.float64) * ratio, 0.9)
+
+
+def _outside(p: np.ndarray, item, fpr):
+    """The likelihood of one answer ``item`` when the truth is a label it did not offer (or ask
+    about), at false-yes rate ``fpr``."""
+    if not isinstance(item, Choice):
+        return fpr if item[1] else 1.0 - fpr
+    if item.pick is None:
+        return 1.0 - fpr
+    mass = float(p[list(item.offered)].sum())
+    return fpr * (float(p[item.pick]) / mass if mass > 0 else 1.0 / len(item.offered))
+
+
+def _factors(p: np.ndarray, item, tpr, fpr, none=None):
     """The likelihood of one answer ``item`` under each candidate being the truth (a vector of
-    ``len(p)``, or one row per draw) and under "another label" (a scalar, or a column)."""
+    ``len(p)``, or one row per draw) and under "another label" (a scalar, or a column).
+    ``none = (index, ratio)``: the candidate at ``index`` is "fits no label", whose false-yes
+    rate is :func:`none_fpr`."""
+    factors, outside = _label_factors(p, item, tpr, fpr)
+    if none is not None and none[0] < len(p):
+        factors = np.where(np.arange(len(p)) == none[0], _outside(p, item, none_fpr(fpr, none[1])), factors)
+    return factors, outside
+
+
+def _label_factors(p: np.ndarray, item, tpr, fpr):
     k = len(p)
     if not isinstance(item, Choice):
         j, verdict = item
@@ -151,24 +177,22 @@ def _factors(p: np.ndarray, item, tpr, fpr):
     to_other, to_none = miss_shares(n, item.miss_none)
     if item.pick is None:  # the truth offered and missed by answering "none"
         inside = (1.0 - tpr) * to_none
-        outside = 1.0 - fpr
     else:                  # ... by picking this wrong one
         inside = (1.0 - tpr) * to_other
-        mass = float(p[offered].sum())
-        outside = fpr * (float(p[item.pick]) / mass if mass > 0 else 1.0 / n)
+    outside = _outside(p, item, fpr)
     factors = np.where(offered, inside, outside)
     if item.pick is not None:
         factors = np.where(np.arange(k) == item.pick, tpr, factors)
     return factors, outside
 
 
-def _weighted(prior: np.ndarray, answers: Sequence, tpr, fpr):
+def _weighted(prior: np.ndarray, answers: Sequence, tpr, fpr, none=None):
     """``prior`` times the likelihood of ``answers``, for each candidate and for "another label"
     (the prior's missing mass), and the likelihood of the answers under "another label" itself
     (its factor, which :func:`none_likelihood` is). Scalar rates give ``(candidates (k,), rest
     float, factor float)``; arrays of ``D`` rates (one per draw) give ``((D, k), (D,), (D,))``. An answer is a yes or no about one
     candidate, ``(index, verdict)``, or a :class:`Choice`; the rates say how likely it is under
-    each candidate being the truth, or another label."""
+    each candidate being the truth, or another label; ``none`` as :func:`_factors`."""
     p = np.asarray(prior, dtype=np.float64)
     rest = max(0.0, 1.0 - float(p.sum()))
     draws = bool(np.ndim(tpr))
@@ -181,19 +205,21 @@ def _weighted(prior: np.ndarray, answers: Sequence, tpr, fpr):
     for item in answers:
         if not _answered(item):
             continue
-        factors, outside = _factors(p, item, tpr, fpr)
+        factors, outside = _factors(p, item, tpr, fpr, none)
         cand = cand * factors
         other = other * outside
     rest = rest * other
     return (cand, rest[:, 0], other[:, 0]) if draws else (cand, rest, float(other))
 
 
-def posterior(prior: np.ndarray, answers: Sequence, tpr, fpr):
+def posterior(prior: np.ndarray, answers: Sequence, tpr, fpr, none=None):
     """Posterior over ``len(prior)`` candidates plus "another label": ``prior`` holds the
     candidates' probabilities (their sum at most 1; the rest belongs to the other labels);
-    ``answers`` are ``(candidate index, verdict)`` or :class:`Choice`. Returns (candidate posteriors, rest) — for
-    scalar rates a vector and a float, for arrays of rates (one per draw) one row per draw."""
-    cand, rest, _ = _weighted(prior, answers, tpr, fpr)
+    ``answers`` are ``(candidate index, verdict)`` or :class:`Choice`; ``none = (index, ratio)``
+    when the candidate at ``index`` is "fits no label" (:func:`none_fpr`). Returns (candidate
+    posteriors, rest) — for scalar rates a vector and a float, for arrays of rates (one per draw)
+    one row per draw."""
+    cand, rest, _ = _weighted(prior, answers, tpr, fpr, none)
     if np.ndim(tpr):
         total = np.maximum(cand.sum(axis=1) + rest, 1e-300)
         return cand / total[:, None], rest / total
@@ -247,8 +273,13 @@ SHARPNESS_GRID = np.exp(np.linspace(np.log(0.25), np.log(4.0), 41))
 #: ``P(no label) = 1 / (1 + exp(-(alpha + beta * (log top - centre))))``, searched over these
 NONE_ALPHA = np.linspace(-6.0, 3.0, 19)
 NONE_BETA = np.linspace(-6.0, 0.0, 13)   # the less sure the classifier, the likelier "no label"
-#: under ``auto`` the open-world prior must raise the answers' log-likelihood by half this over
-#: the best closed-world fit: the 95 % point of χ² with 2 degrees of freedom (alpha and beta)
+#: the expert's false-yes rate on texts that fit no label, as a multiple of its measured rate on
+#: the wrong labels of texts that fit one (no known-answer question has such a text): fitted with
+#: the prior, over these. A careful expert rejects every label of such a text, an agreeable one
+#: says yes to the label most like it more often than to a wrong label elsewhere
+NONE_FPR_RATIO = 2.0 ** np.arange(-6.0, 3.0)
+#: under ``auto`` the open-world prior (at ratio 1) must raise the answers' log-likelihood by half
+#: this over the best closed-world fit: the 95 % point of χ² with 2 degrees of freedom (alpha and beta)
 NONE_TEST = 5.99
 #: ... and make "no label" the likelier truth for at least this share of the asked texts. On closed
 #: pools a prior this flexible also fits the classifier's misjudged doubt (the test passes for
@@ -266,6 +297,7 @@ class NonePrior:
     alpha: float
     beta: float
     centre: float
+    fpr_ratio: float = 1.0   # the false-yes rate on such texts (see NONE_FPR_RATIO)
 
     def of(self, top) -> np.ndarray:
         z = self.alpha + self.beta * (np.log(np.maximum(np.asarray(top, dtype=np.float64), 1e-6)) - self.centre)
@@ -311,7 +343,8 @@ def _evidence(usable, n_labels: int, a: float, tpr: float, fpr: float) -> tuple[
 def fit_calibration(texts: Sequence[tuple[np.ndarray, list]], n_labels: int, rates: Rates,
                     *, open_world: str = "off") -> tuple[float, NonePrior | None, float]:
     """``(sharpness, none_prior)`` under which the answers are most likely, searched jointly over
-    :data:`SHARPNESS_GRID` × :data:`NONE_ALPHA` × :data:`NONE_BETA`: ``texts`` holds each asked
+    :data:`SHARPNESS_GRID` × :data:`NONE_ALPHA` × :data:`NONE_BETA` × :data:`NONE_FPR_RATIO` (how
+    often the expert says yes to a text that fits no label): ``texts`` holds each asked
     text's prior scores (its candidates' probabilities when first asked, best first) and its
     answers as ``(candidate index, verdict)`` or :class:`Choice`.
 
@@ -334,23 +367,38 @@ def fit_calibration(texts: Sequence[tuple[np.ndarray, list]], n_labels: int, rat
     pi = 1.0 / (1.0 + np.exp(-(alpha.reshape(-1, 1) + beta.reshape(-1, 1) * (log_top - centre)[None, :])))
 
     tpr, fpr = rates.tpr, min(rates.fpr, rates.tpr - 1e-3)
-    best_closed, best_open = (-np.inf, 1.0), (-np.inf, 1.0, -1)
+    # per text, its yes's (picks included) and no's ("none of them" included): how P(answers |
+    # no label) changes with the false-yes rate on such texts
+    yes = np.array([sum(1 for x in a if _answered(x) and _said_yes(x)) for _, a in usable], dtype=np.float64)
+    no = np.array([sum(1 for x in a if _answered(x) and not _said_yes(x)) for _, a in usable], dtype=np.float64)
+    scale = [(none_fpr(fpr, r) / fpr) ** yes * ((1.0 - none_fpr(fpr, r)) / (1.0 - fpr)) ** no for r in NONE_FPR_RATIO]
+    best_closed, best_open, best_same = (-np.inf, 1.0), (-np.inf, 1.0, -1, 1.0), (-np.inf, 1.0, -1, 1.0)
     for a in SHARPNESS_GRID:
         evidence, none_lik = _evidence(usable, n_labels, float(a), tpr, fpr)
         closed = float(np.sum(np.log(np.maximum(evidence, 1e-300))))
         if closed > best_closed[0]:
             best_closed = (closed, float(a))
-        if open_world != "off":
-            ll = np.sum(np.log(np.maximum((1.0 - pi) * evidence + pi * none_lik, 1e-300)), axis=1)
+        if open_world == "off":
+            continue
+        for r, sc in zip(NONE_FPR_RATIO, scale):
+            ll = np.sum(np.log(np.maximum((1.0 - pi) * evidence + pi * (none_lik * sc), 1e-300)), axis=1)
             j = int(np.argmax(ll))
             if ll[j] > best_open[0]:
-                best_open = (float(ll[j]), float(a), j)
-    if open_world == "off" or best_open[0] <= best_closed[0] or (open_world == "auto" and (
-            2.0 * (best_open[0] - best_closed[0]) < NONE_TEST or np.mean(pi[best_open[2]] > 0.5) < NONE_MIN_SHARE)):
+                best_open = (float(ll[j]), float(a), j, float(r))
+            if r == 1.0 and ll[j] > best_same[0]:
+                best_same = (float(ll[j]), float(a), j, float(r))
+    # whether the pool is open is tested at the false-yes rate measured elsewhere (ratio 1): a free
+    # ratio would let an unreliable expert's false "no"s pass for texts that fit no label
+    if open_world == "off" or best_same[0] <= best_closed[0] or (open_world == "auto" and (
+            2.0 * (best_same[0] - best_closed[0]) < NONE_TEST or np.mean(pi[best_same[2]] > 0.5) < NONE_MIN_SHARE)):
         return best_closed[1], None, best_closed[1]
     j = best_open[2]
-    return (best_open[1], NonePrior(float(alpha.reshape(-1)[j]), float(beta.reshape(-1)[j]), centre),
+    return (best_open[1], NonePrior(float(alpha.reshape(-1)[j]), float(beta.reshape(-1)[j]), centre, best_open[3]),
             best_closed[1])
+
+
+def _said_yes(item) -> bool:
+    return item.pick is not None if isinstance(item, Choice) else bool(item[1])
 
 
 def fit_sharpness(texts: Sequence[tuple[np.ndarray, list]], n_labels: int, rates: Rates) -> float:

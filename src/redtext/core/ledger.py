@@ -108,7 +108,7 @@ class Ledger:
         their posterior probabilities, and the posterior that the truth is another label."""
         labels, prior = self._prior_of(i)  # a label asked outside the candidates: its share of the rest
         index = {lab: j for j, lab in enumerate(labels)}
-        post, rest_post = posterior(prior, self._items(i, index, rates), rates.tpr, rates.fpr)
+        post, rest_post = posterior(prior, self._items(i, index, rates), rates.tpr, rates.fpr, self._none_of(labels))
         return np.asarray(labels, dtype=np.int64), post, rest_post
 
     def best(self, i: int, rates: Rates) -> tuple[int, float]:
@@ -143,11 +143,18 @@ class Ledger:
             for i, j_star in chosen.items():
                 labels, prior = self._prior_of(i)
                 index = {lab: k for k, lab in enumerate(labels)}
-                post, rest = posterior(prior, self._items(i, index, rates), tpr, fpr)
+                post, rest = posterior(prior, self._items(i, index, rates), tpr, fpr, self._none_of(labels))
                 out[i] = rest * outside_share.get(i, 0.0) if j_star is None else post[:, j_star]
             return out
 
         return fn
+
+    def _none_of(self, labels: list[int]):
+        """``(index, false-yes ratio)`` of "no label" among ``labels`` for
+        :func:`~redtext.core.evidence.posterior`, or None."""
+        if self.none_prior is None or self.none not in labels:
+            return None
+        return labels.index(self.none), self.none_prior.fpr_ratio
 
     def _prior_of(self, i: int) -> tuple[list[int], np.ndarray]:
         cands, scores = self.prior[i]
