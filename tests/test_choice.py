@@ -438,3 +438,47 @@ def test_how_an_expert_misses_is_measured_and_a_strict_experts_none_stays_weak_e
     even, _ = posterior(prior, [Choice((0, 1, 2), None, None)], 0.85, 0.01)
     nones, _ = posterior(prior, [Choice((0, 1, 2), None, strict.miss_none)], 0.85, 0.01)
     assert nones.sum() > 2 * even.sum()
+
+
+def test_auto_turns_to_choice_questions_for_an_expert_that_says_yes_to_wrong_labels(problem, tmp_path):
+    """A yes from an expert that accepts hard wrong labels is weak evidence; a pick goes wrong only
+    when the truth is not offered. ``question="auto"`` starts binary and turns to choice questions
+    (for good) once the known-answer questions measure such an expert; an exact one stays binary."""
+    from redtext.core.choice import AGREEABLE_FPR, choice_for_agreeable_expert
+    from redtext.core.evidence import Rates
+
+    agreeable, exact = Rates(yes_neg=8, n_neg=16), Rates(yes_neg=0, n_neg=16)
+    assert agreeable.fpr >= AGREEABLE_FPR > exact.fpr
+    assert choice_for_agreeable_expert("auto", "binary", agreeable, True)
+    assert not choice_for_agreeable_expert("auto", "binary", exact, True)
+    assert not choice_for_agreeable_expert("auto", "binary", Rates(), True)      # nothing measured yet
+    assert not choice_for_agreeable_expert("binary", "binary", agreeable, True)  # the user asked for binary
+    assert not choice_for_agreeable_expert("auto", "binary", agreeable, False)   # the expert cannot choose
+
+    gold = {t: lab for t, lab in problem["pool_rows"] + problem["seed_rows"]}
+
+    class Agreeable(Chooser):
+        """Says yes to every label but the first one alphabetically it is not; picks the truth when offered."""
+
+        def ask(self, questions):
+            return [self.gold.get(q.text) == q.label or q.label != min(set(gold.values()) - {self.gold.get(q.text)})
+                    for q in questions]
+
+    def fit(expert):
+        return _fit(problem, expert, budget=120, rounds=RoundOptions(question="auto", choices=4))[0]
+
+    model = fit(Agreeable(gold))
+    asked = [r["question"] for r in model.history_ if r["texts_asked"]]
+    assert asked[0] == "binary" and "choice" in asked, asked
+    assert asked[asked.index("choice"):] == ["choice"] * (len(asked) - asked.index("choice"))
+    assert {r["question"] for r in fit(Chooser(gold)).history_} == {"binary"}
+    store = Store(tmp_path / "run.db")  # and a resumed run takes the same turn from the stored answers
+    run_id = store.create_run({"test": True})
+    expert = Agreeable(gold)
+    kw = dict(embedder="hashing", subset_size=None, budget=120, verbose=False, rounds=RoundOptions(question="auto", choices=4))
+    seed_t, seed_l = [t for t, _ in problem["seed_rows"]], [lab for _, lab in problem["seed_rows"]]
+    pool_t = [t for t, _ in problem["pool_rows"]]
+    first = RED(**kw).fit(seed_t, seed_l, pool=pool_t, expert=expert, journal=StoreJournal(store, run_id))
+    n = len(expert.asked)
+    again = RED(**kw).fit(seed_t, seed_l, pool=pool_t, expert=expert, journal=StoreJournal(store, run_id))
+    assert len(expert.asked) == n and again.new_expert_calls_ == 0 and again.pool_labels_ == first.pool_labels_

@@ -5,8 +5,9 @@ weighs them: the candidates a text is offered (its most likely unasked labels by
 their shuffled order, the known-answer questions in the same shape, the answers taken into the
 ledger (one answer about every candidate offered, :class:`~redtext.core.evidence.Choice`, weighed
 by the measured rates) and the audit asked the same way. :func:`resolve_question` decides what
-``auto`` asks at the start, :func:`choice_for_open_pool` whether it turns to choice questions
-during a run, :func:`choice_after_a_no` whether a binary round follows a "no" with a choice.
+``auto`` asks at the start, :func:`choice_for_open_pool` and :func:`choice_for_agreeable_expert`
+whether it turns to choice questions during a run, :func:`choice_after_a_no` whether a binary
+round follows a "no" with a choice.
 """
 from __future__ import annotations
 
@@ -42,6 +43,28 @@ def choice_for_open_pool(question: str, asking: str, opened: bool, none_share: f
     "no label" for :data:`OPEN_CHOICE_SHARE` of the pool or more, and the expert can choose."""
     return (question == "auto" and asking == "binary" and opened and can_choose
             and none_share >= OPEN_CHOICE_SHARE)
+
+
+#: ``auto`` turns from binary to choice questions once the known-answer questions show that the
+#: expert says yes to hard wrong labels this often (its measured false-yes rate, the one every
+#: answer is weighed with: :attr:`~redtext.core.evidence.Rates.fpr`) — three times the careful
+#: profile's worst case, under half the agreeable one's, the shape of LLM judges. A binary yes
+#: from such an expert is weak evidence whichever label is asked; a choice pick goes wrong only
+#: when the truth is not offered. Measured at seed 0 (`redtext bench DATASET --question choice`
+#: against binary, budgets of the trust issue): agreeable clinc150 pool 97.91 → 99.03 %, expert
+#: precision 0.903 → 0.973, banking77 93.20 → 97.24 %, 0.773 → 0.956; careful clinc150 99.15 →
+#: 98.67 %, banking77 96.58 → 96.92 % — a careful expert keeps binary questions
+#: (benchmarks/results/trust.md for every seed and profile under ``auto``)
+AGREEABLE_FPR = 0.15
+
+
+def choice_for_agreeable_expert(question: str, asking: str, rates, can_choose: bool) -> bool:
+    """Should a run started with ``question`` (``auto`` resolved to ``asking``) ask choice
+    questions from this round on? Yes when the expert can choose and its measured false-yes rate
+    (:class:`~redtext.core.evidence.Rates`, known-answer questions answered) is at least
+    :data:`AGREEABLE_FPR`."""
+    return (question == "auto" and asking == "binary" and can_choose and rates.n_neg > 0
+            and rates.fpr >= AGREEABLE_FPR)
 
 
 def choice_after_a_no(question: str, asking: str, can_choose: bool) -> bool:

@@ -14,7 +14,10 @@ One round:
    candidates in waves: each text's best candidate by its posterior first; on a "no" — or a
    "yes" too weak to settle the text, from an expert that says yes too easily — the next best,
    up to ``max_candidates``. A text is settled once its best label's posterior reaches
-   ``settle`` (:mod:`.ledger`). Answers go through an :class:`~redtext.core.asking.Asker`:
+   ``settle`` (:mod:`.ledger`). Under ``question="auto"`` the rounds turn to choice questions
+   ("which of these candidates, or none?") for good once the pool is found open or the expert is
+   measured saying yes to hard wrong labels too often (:mod:`.choice`).
+   Answers go through an :class:`~redtext.core.asking.Asker`:
    recorded in the journal before they are used, replayed from it on a resume — a resumed run
    replays the same deterministic rounds, taking stored answers instead of asking.
 
@@ -32,7 +35,8 @@ from typing import Callable
 import numpy as np
 
 from .asking import Asker, Examples
-from .choice import CHOICE_EXAMPLES, ChoiceAsking, choice_after_a_no, choice_for_open_pool, resolve_question  # noqa: F401  (re-exported)
+from .choice import (CHOICE_EXAMPLES, ChoiceAsking, choice_after_a_no, choice_for_agreeable_expert,  # noqa: F401  (re-exported)
+                     choice_for_open_pool, resolve_question)
 from .duplicates import duplicate_groups
 from .evidence import Rates
 from .journal import Journal
@@ -195,6 +199,12 @@ class Delegation(ChoiceAsking):
                 self.question, self.n_cands = "choice", max(cfg.n_candidates, cfg.choices)
                 metrics["question"] = "choice"
                 log.info(f"questions: choice from round {round_no} on (auto; many texts fit no label)")
+            if stop is None and choice_for_agreeable_expert(cfg.question, self.question, self.rates,
+                                                            can_choose(self.asker.expert)):
+                self.question, self.n_cands = "choice", max(cfg.n_candidates, cfg.choices)
+                metrics["question"] = "choice"
+                log.info(f"questions: choice from round {round_no} on (auto; the expert said yes to "
+                         f"{self.rates.yes_neg} of {self.rates.n_neg} known wrong labels)")
             if stop is None:
                 room = cfg.budget - cfg.audit
                 round_calls = min(room - calls, max(1, math.ceil(room / max(1, cfg.rounds_hint))))
