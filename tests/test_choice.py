@@ -460,17 +460,29 @@ def test_auto_turns_to_choice_questions_for_an_expert_that_says_yes_to_wrong_lab
     class Agreeable(Chooser):
         """Says yes to every label but the first one alphabetically it is not; picks the truth when offered."""
 
+        def __init__(self, gold):
+            super().__init__(gold)
+            self.kinds = []
+
         def ask(self, questions):
+            self.kinds.extend(("binary", q.text_id.startswith("seed:")) for q in questions)
             return [self.gold.get(q.text) == q.label or q.label != min(set(gold.values()) - {self.gold.get(q.text)})
                     for q in questions]
+
+        def ask_choice(self, questions):
+            self.kinds.extend(("choice", q.text_id.startswith("seed:")) for q in questions)
+            return super().ask_choice(questions)
 
     def fit(expert):
         return _fit(problem, expert, budget=120, rounds=RoundOptions(question="auto", choices=4))[0]
 
-    model = fit(Agreeable(gold))
-    asked = [r["question"] for r in model.history_ if r["texts_asked"]]
-    assert asked[0] == "binary" and "choice" in asked, asked
-    assert asked[asked.index("choice"):] == ["choice"] * (len(asked) - asked.index("choice"))
+    agreeable = Agreeable(gold)
+    model = fit(agreeable)
+    # the first known-answer questions are binary; once they measure the expert, every question is a choice
+    first_choice = agreeable.kinds.index(("choice", False))
+    assert first_choice > 0 and all(kind == ("binary", True) for kind in agreeable.kinds[:first_choice])
+    assert all(kind == "choice" for kind, _ in agreeable.kinds[first_choice:])
+    assert {r["question"] for r in model.history_ if r["texts_asked"]} == {"choice"}
     assert {r["question"] for r in fit(Chooser(gold)).history_} == {"binary"}
     store = Store(tmp_path / "run.db")  # and a resumed run takes the same turn from the stored answers
     run_id = store.create_run({"test": True})

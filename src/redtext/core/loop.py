@@ -199,17 +199,17 @@ class Delegation(ChoiceAsking):
                 self.question, self.n_cands = "choice", max(cfg.n_candidates, cfg.choices)
                 metrics["question"] = "choice"
                 log.info(f"questions: choice from round {round_no} on (auto; many texts fit no label)")
-            if stop is None and choice_for_agreeable_expert(cfg.question, self.question, self.rates,
-                                                            can_choose(self.asker.expert)):
-                self.question, self.n_cands = "choice", max(cfg.n_candidates, cfg.choices)
-                metrics["question"] = "choice"
-                log.info(f"questions: choice from round {round_no} on (auto; the expert said yes to "
-                         f"{self.rates.yes_neg} of {self.rates.n_neg} known wrong labels)")
             if stop is None:
                 room = cfg.budget - cfg.audit
                 round_calls = min(room - calls, max(1, math.ceil(room / max(1, cfg.rounds_hint))))
                 checked = self._ask_checks(round_no, min(round_calls, schedule(cfg.checks, cfg.rounds_hint, round_no,
                                                                                len(self.checks))))
+                if choice_for_agreeable_expert(cfg.question, self.question, self.rates, can_choose(self.asker.expert)):
+                    # this round's known-answer questions already say the expert's yes is weak evidence
+                    self.question, self.n_cands = "choice", max(cfg.n_candidates, cfg.choices)
+                    metrics["question"] = "choice"
+                    log.info(f"questions: choice from round {round_no} on (auto; the expert said yes to "
+                             f"{self.rates.yes_neg} of {self.rates.n_neg} known wrong labels)")
                 spent = checked + self._ask_round(pred, eligible, round_calls - checked, calls + checked,
                                                   calls_per_text, metrics)
                 metrics["checks"] = checked
