@@ -54,7 +54,8 @@ def choice_for_open_pool(question: str, asking: str, opened: bool, none_share: f
 #: against binary, budgets of the trust issue): agreeable clinc150 pool 97.91 → 99.03 %, expert
 #: precision 0.903 → 0.973, banking77 93.20 → 97.24 %, 0.773 → 0.956; careful clinc150 99.15 →
 #: 98.67 %, banking77 96.58 → 96.92 % — a careful expert keeps binary questions
-#: (benchmarks/results/trust.md for every seed and profile under ``auto``)
+#: (benchmarks/results/trust.md for every seed and profile under ``auto``: agreeable, 3 seeds,
+#: clinc150 97.96 → 98.90 %, banking77 93.22 → 97.34 %; careful and strict never turn)
 AGREEABLE_FPR = 0.15
 
 
