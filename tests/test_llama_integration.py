@@ -104,3 +104,42 @@ def test_a_run_through_llama_cpp_server_then_again_from_cache(problem, llama_ser
     if out:
         Path(out).write_text(json.dumps(summary))
     print("llama.cpp run:", json.dumps(summary))
+
+
+def test_choice_questions_through_llama_cpp_server_then_again_from_cache(problem, llama_server, capsys):
+    """The choice protocol against the real server: numbered candidates in the prompt, a reply
+    that must be a number (0 for none; asked once more when it is not, then an abstention), the
+    usage the server reports, and a second identical run answered from the cache alone."""
+    from redtext.experts.prompts import CHOICE_VERSION, parse_choice
+
+    d = problem["dir"]
+    cache = d / "choice-verdicts.db"
+    args = base_args(problem, d / "choice1", **{"--expert": "openai:smollm2-135m", "--gold": None,
+                                                "--base-url": llama_server, "--cache": cache, "--budget": "24",
+                                                "--concurrency": "2", "--min-gain": "0",
+                                                "--question": "choice"})
+    assert main([str(a) for a in args]) == 0, capsys.readouterr().err
+    report = json.loads((d / "choice1" / "report.json").read_text())
+    usage = report["expert_usage"]
+    assert 1 <= report["expert_calls"] <= 24
+    with sqlite3.connect(cache) as conn:
+        rows = conn.execute("SELECT request, reply, status, prompt_tokens, prompt_version FROM expert_calls").fetchall()
+    assert rows and len(rows) == usage["http_calls"]
+    for request, reply, status, pt, version in rows:
+        assert version == CHOICE_VERSION
+        body = json.loads(request)
+        prompt = body["messages"][1]["content"]
+        assert body["model"] == "smollm2-135m" and "Candidate labels:\n1. " in prompt and "<text>" in prompt
+        n = prompt.split("Answer with its number (1-")[1].split(")")[0]
+        assert 2 <= int(n) <= 5
+        assert (parse_choice(reply, int(n)) is not None) == (status == "ok")
+        assert pt > 50  # real usage, from the server
+    # a malformed reply is asked once more: never more than two requests per question
+    assert usage["http_calls"] <= 2 * (report["expert_calls"] - usage["cache_hits"])
+    with sqlite3.connect(d / "choice1" / "run.db") as conn:
+        assert conn.execute("SELECT COUNT(DISTINCT text) FROM verdicts").fetchone()[0] >= 1
+    args2 = [a if a != d / "choice1" else d / "choice2" for a in args]
+    assert main([str(a) for a in args2]) == 0
+    report2 = json.loads((d / "choice2" / "report.json").read_text())
+    assert report2["expert_usage"]["http_calls"] == 0
+    assert report2["expert_usage"]["cache_hits"] == report2["expert_calls"] == report["expert_calls"]
