@@ -11,7 +11,8 @@ prompt builders, :mod:`redtext.bench.tokens`). The grid:
   with choice questions;
 - ``clinc150``, ``banking77`` (k=30, budget 0.25): ``--question auto`` against binary at the same
   budget (auto keeps binary there — the seed's top-3 recall is above 0.75 — so the rows must be
-  the same run), and choice forced at the binary loop's tokens, to show what auto avoids.
+  the same run), and choice forced at the binary loop's tokens, to show what auto avoids; with
+  the agreeable expert, auto (which turns to choice questions for it) at the binary loop's tokens.
 
     .venv/bin/python benchmarks/choice.py [--only NAME,...] [--seed 0]
 
@@ -52,6 +53,15 @@ GRID = {
     "banking77-auto": ("banking77", {"k": 30, "budget": 0.25}, ("flat_al",), "auto", 10, "careful", None),
     "banking77-choice": ("banking77", {"k": 30, "budget": 0.25}, ("flat_al",), "choice", 10, "careful",
                          "banking77-binary"),
+    # an expert that says yes to hard wrong labels: auto turns to choice questions (core/choice.py,
+    # AGREEABLE_FPR); at the binary loop's tokens, with the default 5 candidates
+    "clinc150-binary-agreeable": ("clinc150", {"k": 30, "budget": 0.25}, ("flat_al",), "binary", 5, "agreeable", None),
+    "clinc150-auto-agreeable": ("clinc150", {"k": 30, "budget": 0.25}, ("flat_al",), "auto", 5, "agreeable",
+                                "clinc150-binary-agreeable"),
+    "banking77-binary-agreeable": ("banking77", {"k": 30, "budget": 0.25}, ("flat_al",), "binary", 5, "agreeable",
+                                   None),
+    "banking77-auto-agreeable": ("banking77", {"k": 30, "budget": 0.25}, ("flat_al",), "auto", 5, "agreeable",
+                                 "banking77-binary-agreeable"),
 }
 
 
