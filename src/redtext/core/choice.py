@@ -16,7 +16,6 @@ import numpy as np
 from .predict import Predictions
 from .quality import Check
 from .questions import ABSTAINED, NOT_ASKED, ChoiceQuestion, Context, Verdict
-from .select import AUTO_MIN_TOP3_RECALL
 
 #: nearest known examples shown with each candidate of a choice question (a binary question shows
 #: ``LoopConfig.n_examples``): a choice prompt holds every candidate, and its length is its cost
@@ -87,14 +86,24 @@ def choice_after_a_no(question: str, asking: str, can_choose: bool) -> bool:
     return question == "auto" and asking == "binary" and can_choose
 
 
+#: ``auto`` asks choice questions from the first round when the seed's leave-one-out check
+#: (:func:`redtext.core.select.top3_recall`) finds the truth among the top three candidates for
+#: fewer than this share of texts; above it, binary questions with a choice after a "no"
+#: (:func:`choice_after_a_no`). Measured (careful, 0.5 questions a text, seed 0): onet_titles
+#: (0.67) choice 55.8 % pool against binary-then-choice 48.5 %; onet_clinc (0.71, its clinc150
+#: half easy) binary-then-choice 73.5 % against choice 68.8 % and binary 69.8 %; clinc150 and
+#: banking77 (0.94–0.99) binary-then-choice wins (benchmarks/CHOICE.md). The two label spaces
+#: that place it are the only ones measured between 0.6 and 0.9.
+CHOICE_BELOW_TOP3_RECALL = 0.70
+
+
 def resolve_question(question: str, recall: float | None, can_choose: bool) -> str:
     """What ``auto`` asks: choice questions when the seed's leave-one-out check finds the truth
-    outside the top three candidates for more than a quarter of texts (the rule that also picks
-    the selection score, :func:`redtext.core.select.resolve_auto`: binary questions about those
-    candidates can then mostly be answered only "no") and the expert can choose; binary otherwise."""
+    outside the top three candidates for many texts (:data:`CHOICE_BELOW_TOP3_RECALL`: the first
+    binary question would mostly be answered "no") and the expert can choose; binary otherwise."""
     if question != "auto":
         return question
-    return "choice" if can_choose and recall is not None and recall < AUTO_MIN_TOP3_RECALL else "binary"
+    return "choice" if can_choose and recall is not None and recall < CHOICE_BELOW_TOP3_RECALL else "binary"
 
 
 class ChoiceAsking:
