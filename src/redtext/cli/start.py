@@ -53,7 +53,8 @@ def run(
     question: str = typer.Option("auto", help="What the expert is asked: binary (does the text belong to this "
                                               "label?), choice (which of these candidates, or none?) or auto "
                                               "(choice when the seed shows the top candidates often miss the "
-                                              "truth and the expert can choose; see BENCHMARKS.md)."),
+                                              "truth, or once the expert is measured saying yes to wrong labels "
+                                              "too often, and it can choose; see BENCHMARKS.md)."),
     embedder: Embedder = "minilm",
     text_col: TextCol = "text",
     label_col: LabelCol = "label",
