@@ -11,7 +11,8 @@ In the open world (``none`` is the index of the internal "fits no label" class) 
 prior also gives a share to "no label": the ``none_prior`` fitted to the answers jointly with the
 sharpness (:func:`redtext.core.evidence.fit_calibration`), larger the less sure the classifier was
 of the text; the classifier's own probability of it (once it has learnt "no label" from such
-texts) stays in the prior too.
+texts) stays in the prior too. A yes (or a pick) weighs against "no label" at the expert's
+false-yes rate on such texts, fitted with that prior (``NonePrior.fpr_ratio``).
 "No label" is never asked about: every "no" to a label raises it as it raises the labels never
 asked, and the prior decides between the two.
 """
