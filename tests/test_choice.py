@@ -495,3 +495,56 @@ def test_auto_turns_to_choice_questions_for_an_expert_that_says_yes_to_wrong_lab
     n = len(expert.asked)
     again = RED(**kw).fit(seed_t, seed_l, pool=pool_t, expert=expert, journal=StoreJournal(store, run_id))
     assert len(expert.asked) == n and again.new_expert_calls_ == 0 and again.pool_labels_ == first.pool_labels_
+
+
+def test_the_dry_run_decides_auto_as_the_run_does_and_counts_the_runs_candidates(problem, capsys, monkeypatch):
+    """``--question auto`` (the default) is not counted as binary: the dry run embeds the seed and
+    takes the loop's own rule — choice questions from the first question where the seed's top-3
+    recall is low, else binary ones with a choice after a "no" (counted binary, ``up_to`` every
+    question a choice) — and a choice prompt offers the run's ``choices`` candidates, not ten."""
+    import random
+
+    from redtext.app.cost import estimate
+    from redtext.core.choice import CHOICE_BELOW_TOP3_RECALL
+    from redtext.testing import write_jsonl
+    from test_cli import base_args, run_cli
+
+    out = problem["dir"] / "dry"
+
+    def dry(**over):
+        code, stdout, err = run_cli(base_args(problem, out, **over) + ["--dry-run"], capsys)
+        assert code == 0, err
+        assert not out.exists()  # nothing written
+        return json.loads(stdout), err
+
+    binary, _ = dry(**{"--question": "binary"})
+    choice, _ = dry(**{"--question": "choice"})
+    auto, err = dry()
+    # topics the hashing embedder separates: the truth is among the top three almost always
+    assert auto["question"] == "binary+choice" and auto["seed_top3_recall"] >= CHOICE_BELOW_TOP3_RECALL
+    assert auto["run"]["prompt_tokens"] == binary["run"]["prompt_tokens"]
+    assert auto["up_to"]["prompt_tokens"] == choice["run"]["prompt_tokens"] > binary["run"]["prompt_tokens"]
+    assert "a choice of 5 after a 'no'" in err and "if every question were a choice" in err
+    # the run offers 5 candidates (RoundOptions.choices): so does the estimate
+    seed = [json.loads(x) for x in problem["seed"].read_text().splitlines()]
+    pool = [json.loads(x)["text"] for x in problem["pool"].read_text().splitlines()]
+    five = estimate(seed_texts=[r["text"] for r in seed], seed_labels=[r["label"] for r in seed], pool_texts=pool,
+                    calls=1, question="choice", choices=5)
+    ten = estimate(seed_texts=[r["text"] for r in seed], seed_labels=[r["label"] for r in seed], pool_texts=pool,
+                   calls=1, question="choice", choices=10)
+    assert choice["avg_prompt_tokens_per_question"] == five["avg_prompt_tokens_per_question"]
+    assert five["avg_prompt_tokens_per_question"] < ten["avg_prompt_tokens_per_question"]
+    # a seed whose labels say nothing about its texts: the truth is rarely in the top three
+    rng = random.Random(0)
+    names = [f"label_{k}" for k in range(12)]
+    noisy = write_jsonl(problem["dir"] / "noisy_seed.jsonl",
+                        [{"text": r["text"], "label": names[rng.randrange(12)]} for r in seed] * 1)
+    auto_noisy, _ = dry(**{"--seed": noisy})
+    choice_noisy, _ = dry(**{"--seed": noisy, "--question": "choice"})
+    assert auto_noisy["question"] == "choice" and auto_noisy["seed_top3_recall"] < CHOICE_BELOW_TOP3_RECALL
+    assert auto_noisy["run"] == choice_noisy["run"] and "up_to" not in auto_noisy
+    # an expert that answers binary questions only: auto asks binary ones, nothing to embed
+    monkeypatch.syspath_prepend(str(problem["dir"]))
+    (problem["dir"] / "yes_judge.py").write_text("def ask(text, label, context):\n    return True\n")
+    judge, _ = dry(**{"--expert": "python:yes_judge:ask", "--gold": None})
+    assert judge["question"] == "binary" and judge["run"] == binary["run"] and "up_to" not in judge

@@ -100,7 +100,9 @@ def test_dry_run_respects_the_hard_limits(problem, capsys):
                     + ["--dry-run"])
         out, err = capsys.readouterr()
         assert code == 0, err
-    assert json.loads(out)["run"]["calls"] == 5 and "at most 5 binary expert questions" in err
+    est = json.loads(out)
+    assert est["run"]["calls"] == 5 and "at most 5 binary (a choice of 5 after a 'no') expert questions" in err
+    assert est["up_to"]["prompt_tokens"] > est["run"]["prompt_tokens"]  # the same 5, every one a choice
     assert "--max-calls 5" in err
 
 

@@ -17,7 +17,7 @@ COMPLETION_TOKENS_LLM_ONLY = 12        # a label name
 def estimate(*, seed_texts: Sequence[str], seed_labels: Sequence[str], pool_texts: Sequence[str], calls: int,
              descriptions: dict[str, str] | None = None, n_examples: int = 6, price_prompt: float = 0.0,
              price_completion: float = 0.0, sample: int = 200, random_state: int = 0, question: str = "binary",
-             choices: int = 10) -> dict:
+             choices: int = 5) -> dict:
     """Rough token counts (≈ 4 characters a token) for ``calls`` questions about this pool —
     binary ones, or choice ones of ``choices`` candidates — and for the LLM-only alternative: one
     prompt per pool text listing every label."""
@@ -55,18 +55,69 @@ def estimate(*, seed_texts: Sequence[str], seed_labels: Sequence[str], pool_text
             "avg_prompt_tokens_per_question": round(avg_q, 1)}
 
 
+def resolve_dry_question(question: str, seed_rec, embedder: str | None, expert: str) -> tuple[str, dict]:
+    """What a run started with ``question`` asks, decided as the loop decides it: ``auto`` from the
+    seed's leave-one-out top-3 recall (:func:`redtext.core.select.top3_recall`) — which needs the
+    seed's embeddings, computed here and kept nowhere — and whether the expert answers choice
+    questions. Returns ``(question, detail)``, the question one of ``binary``, ``choice`` and
+    ``binary+choice`` (binary first, a choice question after a "no")."""
+    from ..core.choice import resolve_question
+    from ..core.select import top3_recall
+
+    if question != "auto":
+        return question, {}
+    choosing = _can_choose(expert)
+    if not choosing:
+        return "binary", {"auto": "the expert answers binary questions only"}
+    from ..embed import embed_with_progress, get_embedder
+
+    names = sorted(set(seed_rec.labels))
+    index = {name: i for i, name in enumerate(names)}
+    X = embed_with_progress(get_embedder(embedder), list(seed_rec.texts), description="embedding the seed")
+    recall = top3_recall(X, [index[lab] for lab in seed_rec.labels], len(names))
+    asked = resolve_question("auto", recall, True)
+    detail = {"auto": "decided from the seed as the run decides it",
+              "seed_top3_recall": None if recall is None else round(float(recall), 4)}
+    return ("choice" if asked == "choice" else "binary+choice"), detail
+
+
+def _can_choose(expert: str) -> bool:
+    """Does the ``--expert`` spec answer choice questions? Every built-in one does; a
+    ``python:`` one when its object has ``ask_choice`` (importing it has no side effect a run
+    would not have; nothing else is built)."""
+    from ..core.questions import can_choose
+
+    if (expert or "").startswith("python:"):
+        from ..experts.base import load_python_expert
+
+        return can_choose(load_python_expert(expert))
+    return True
+
+
 def dry_run_estimate(seed_rec, pool_rec, descriptions, budget_value, llm: dict, *, log=print,
-                     question: str = "binary") -> dict:
-    """What a run would ask and spend, before anything is sent or written (``question="auto"`` is
-    decided from the seed's embeddings, which a dry run does not compute: counted as binary)."""
+                     params: dict | None = None, expert: str = "") -> dict:
+    """What a run with these estimator ``params`` would ask and spend, before anything is sent or a
+    run written. ``auto`` is decided as the run decides it (:func:`resolve_dry_question`); where it
+    asks binary questions with a choice question after a "no", how many follow a "no" is known
+    only once the expert answers: the estimate counts every question binary, and ``up_to`` every
+    question a choice."""
     from ..core.budget import resolve_budget
 
-    question = "choice" if question == "choice" else "binary"
+    rounds = (params or {}).get("rounds") or {}
+    question, choices = rounds.get("question", "auto"), int(rounds.get("choices", 5))
+    embedder = (params or {}).get("embedder")
+
+    asked, detail = resolve_dry_question(question, seed_rec, embedder, expert)
+    first = "choice" if asked == "choice" else "binary"
+    prices = {"price_prompt": float(llm.get("price_prompt") or 0.0),
+              "price_completion": float(llm.get("price_completion") or 0.0)}
+
+    def tokens(calls: int, kind: str) -> dict:
+        return estimate(seed_texts=seed_rec.texts, seed_labels=seed_rec.labels, pool_texts=pool_rec.texts,
+                        calls=calls, descriptions=descriptions, question=kind, choices=choices, **prices)
 
     calls = resolve_budget(budget_value, len(pool_rec.texts))
-    est = estimate(seed_texts=seed_rec.texts, seed_labels=seed_rec.labels, pool_texts=pool_rec.texts, calls=calls,
-                   descriptions=descriptions, price_prompt=float(llm.get("price_prompt") or 0.0),
-                   price_completion=float(llm.get("price_completion") or 0.0), question=question)
+    est = tokens(calls, first)
     capped = []
     if llm.get("max_calls") is not None and int(llm["max_calls"]) < calls:
         capped.append(f"--max-calls {llm['max_calls']}")
@@ -76,14 +127,23 @@ def dry_run_estimate(seed_rec, pool_rec, descriptions, budget_value, llm: dict, 
         capped.append(f"--max-cost {llm['max_cost']}")
         calls = int(float(llm["max_cost"]) / per_call)
     if capped:  # the hard limits stop the run first: estimate what they let through
-        est = estimate(seed_texts=seed_rec.texts, seed_labels=seed_rec.labels, pool_texts=pool_rec.texts,
-                       calls=calls, descriptions=descriptions, price_prompt=float(llm.get("price_prompt") or 0.0),
-                       price_completion=float(llm.get("price_completion") or 0.0), question=question)
+        est = tokens(calls, first)
         est["run"]["capped_by"] = capped
+    est["question"] = asked
+    est.update(detail)
+    if asked == "binary+choice":
+        high = tokens(calls, "choice")["run"]
+        if llm.get("max_cost") is not None:  # the cost cap holds whatever the mix
+            high["cost"] = min(high["cost"], float(llm["max_cost"]))
+        est["up_to"] = {k: high[k] for k in ("prompt_tokens", "completion_tokens", "cost")}
     r, o = est["run"], est["llm_only"]
     print(json.dumps(est, indent=2))
-    log(f"dry run: at most {r['calls']} {question} expert questions{' (' + ', '.join(capped) + ')' if capped else ''}, ~{r['prompt_tokens']:,} prompt + "
-        f"{r['completion_tokens']:,} completion tokens (cost {r['cost']}); an LLM asked about every text with "
-        f"every label listed: {o['calls']} calls, ~{o['prompt_tokens']:,} prompt tokens (cost {o['cost']}) — "
-        f"{est['token_ratio']:.1%} of its tokens. Nothing was sent or written.")
+    kinds = {"binary": "binary", "choice": f"choice ({choices} candidates)",
+             "binary+choice": f"binary (a choice of {choices} after a 'no')"}[asked]
+    spread = (f" (up to ~{est['up_to']['prompt_tokens']:,} prompt tokens, cost {est['up_to']['cost']}, if every "
+              "question were a choice)" if "up_to" in est else "")
+    log(f"dry run: at most {r['calls']} {kinds} expert questions{' (' + ', '.join(capped) + ')' if capped else ''}, "
+        f"~{r['prompt_tokens']:,} prompt + {r['completion_tokens']:,} completion tokens (cost {r['cost']}){spread}; "
+        f"an LLM asked about every text with every label listed: {o['calls']} calls, ~{o['prompt_tokens']:,} prompt "
+        f"tokens (cost {o['cost']}) — {est['token_ratio']:.1%} of its tokens. Nothing was sent and no run was written.")
     return est

@@ -200,8 +200,7 @@ def start(*, seed: str | None, pool: str | None, out: str, expert: str, gold: st
     if dry_run:
         from .cost import dry_run_estimate
 
-        return dry_run_estimate(seed_rec, pool_rec, desc, budget_value, llm or {}, log=log,
-                                question=(params.get("rounds") or {}).get("question", "binary"))
+        return dry_run_estimate(seed_rec, pool_rec, desc, budget_value, llm or {}, log=log, params=params, expert=expert)
     if "quality" not in params:  # every new run records its quality-control shares
         from ..options import QualityOptions, options_to_json
 
