@@ -331,6 +331,10 @@ def test_run_with_choice_questions_end_to_end_and_clear_errors(problem, capsys, 
     code, _, err = run_cli(base_args(problem, out, **{"--question": "choice", "--subset-size": "0"}), capsys)
     assert code == 0, err
     report = json.loads((out / "report.json").read_text())
+    # the token estimate prices the questions asked: every one a choice, longer than a binary one
+    est = report["token_estimate"]
+    assert est["run"]["calls"] == est["run"]["choice_calls"] == report["expert_calls"]
+    assert est["run"]["prompt_tokens"] > report["expert_calls"] * est["avg_prompt_tokens_per_question"]
     rows = [json.loads(line) for line in (out / "predictions.jsonl").read_text().splitlines()]
     gold = {r["id"]: r["label"] for r in map(json.loads, problem["gold"].read_text().splitlines())}
     expert_rows = [r for r in rows if r["source"] == "expert"]
@@ -548,3 +552,23 @@ def test_the_dry_run_decides_auto_as_the_run_does_and_counts_the_runs_candidates
     (problem["dir"] / "yes_judge.py").write_text("def ask(text, label, context):\n    return True\n")
     judge, _ = dry(**{"--expert": "python:yes_judge:ask", "--gold": None})
     assert judge["question"] == "binary" and judge["run"] == binary["run"] and "up_to" not in judge
+
+
+def test_the_token_estimate_of_a_run_counts_its_choice_questions_after_a_no(problem, capsys):
+    """``--question auto`` on a pool whose truth is usually the top candidate asks binary questions
+    and a choice after a "no": report.json's token estimate prices each question as it was asked
+    (the store's choice questions, each once), not every one as binary."""
+    import sqlite3
+
+    from test_cli import base_args, run_cli
+
+    out = problem["dir"] / "auto"
+    code, _, err = run_cli(base_args(problem, out, **{"--subset-size": "0"}), capsys)
+    assert code == 0, err
+    report = json.loads((out / "report.json").read_text())
+    with sqlite3.connect(out / "run.db") as conn:
+        choices = conn.execute("SELECT COUNT(DISTINCT question) FROM verdicts WHERE question IS NOT NULL").fetchone()[0]
+    run = report["token_estimate"]["run"]
+    assert 0 < choices < report["expert_calls"] and run.get("choice_calls") == choices
+    binary = report["token_estimate"]["avg_prompt_tokens_per_question"]
+    assert run["prompt_tokens"] > round(binary * report["expert_calls"])

@@ -17,35 +17,46 @@ COMPLETION_TOKENS_LLM_ONLY = 12        # a label name
 def estimate(*, seed_texts: Sequence[str], seed_labels: Sequence[str], pool_texts: Sequence[str], calls: int,
              descriptions: dict[str, str] | None = None, n_examples: int = 6, price_prompt: float = 0.0,
              price_completion: float = 0.0, sample: int = 200, random_state: int = 0, question: str = "binary",
-             choices: int = 5) -> dict:
+             choices: int = 5, choice_calls: int = 0) -> dict:
     """Rough token counts (≈ 4 characters a token) for ``calls`` questions about this pool —
-    binary ones, or choice ones of ``choices`` candidates — and for the LLM-only alternative: one
-    prompt per pool text listing every label."""
+    binary ones, or choice ones of ``choices`` candidates (``question="choice"``; with binary
+    ``question``, ``choice_calls`` of the ``calls`` are choice ones, as a run that asks a choice
+    after a "no" has asked) — and for the LLM-only alternative: one prompt per pool text listing
+    every label."""
     from ..core.choice import CHOICE_EXAMPLES
 
     descriptions = descriptions or {}
-    rng = random.Random(random_state)
     by_label: dict[str, list[str]] = {}
     for t, lab in zip(seed_texts, seed_labels):
         by_label.setdefault(lab, []).append(t)
     labels = sorted(by_label)
-    per_question = []
-    for _ in range(min(sample, max(1, len(pool_texts)))):
-        text = pool_texts[rng.randrange(len(pool_texts))] if pool_texts else ""
-        if question == "choice":
-            shown = rng.sample(labels, min(choices, len(labels)))
-            cands = tuple(Context(lab, descriptions.get(lab), tuple(by_label[lab][:CHOICE_EXAMPLES])) for lab in shown)
-            per_question.append(messages_tokens(choice_messages(ChoiceQuestion("x", text, cands))))
-            continue
-        label = labels[rng.randrange(len(labels))]
-        ctx = Context(label=label, description=descriptions.get(label), examples=tuple(by_label[label][:n_examples]))
-        per_question.append(messages_tokens(judge_messages(Question("x", text, label, ctx))))
-    avg_q = sum(per_question) / len(per_question)
+
+    def average(kind: str) -> float:  # the mean prompt of ``sample`` questions of that kind
+        rng = random.Random(random_state)
+        per_question = []
+        for _ in range(min(sample, max(1, len(pool_texts)))):
+            text = pool_texts[rng.randrange(len(pool_texts))] if pool_texts else ""
+            if kind == "choice":
+                shown = rng.sample(labels, min(choices, len(labels)))
+                cands = tuple(Context(lab, descriptions.get(lab), tuple(by_label[lab][:CHOICE_EXAMPLES]))
+                              for lab in shown)
+                per_question.append(messages_tokens(choice_messages(ChoiceQuestion("x", text, cands))))
+                continue
+            label = labels[rng.randrange(len(labels))]
+            ctx = Context(label=label, description=descriptions.get(label), examples=tuple(by_label[label][:n_examples]))
+            per_question.append(messages_tokens(judge_messages(Question("x", text, label, ctx))))
+        return sum(per_question) / len(per_question)
+
+    n_choice = int(calls) if question == "choice" else min(int(choice_calls), int(calls))
+    avg_q = average(question if question == "choice" else "binary")
+    prompt = avg_q * (int(calls) - n_choice) + (average("choice") * n_choice if n_choice else 0.0)
     listing = "\n".join(f"- {lab}" + (f": {descriptions[lab]}" if lab in descriptions else "") for lab in labels)
     listing_tokens = estimate_tokens(listing) + 60
     pool_tokens = sum(estimate_tokens(t) for t in pool_texts)
-    run = {"calls": int(calls), "prompt_tokens": int(round(avg_q * calls)),
+    run = {"calls": int(calls), "prompt_tokens": int(round(prompt)),
            "completion_tokens": int(calls * COMPLETION_TOKENS_PER_QUESTION)}
+    if n_choice and question != "choice":
+        run["choice_calls"] = n_choice
     llm_only = {"calls": len(pool_texts), "prompt_tokens": int(listing_tokens * len(pool_texts) + pool_tokens),
                 "completion_tokens": int(len(pool_texts) * COMPLETION_TOKENS_LLM_ONLY)}
     for d in (run, llm_only):

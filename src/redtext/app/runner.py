@@ -449,7 +449,7 @@ def _write_outputs(store, run_id, out_dir, model, cfg, pool_ids, pool_texts, des
     llm = cfg.get("llm") or {}
     usage = getattr(expert_obj, "usage", None)
     tokens = estimate(seed_texts=model.train_texts_, seed_labels=model.train_labels_, pool_texts=pool_texts,
-                      calls=model.expert_calls_,  # the whole run's questions, over every process
+                      calls=model.expert_calls_, choice_calls=store.choice_questions(run_id),  # over every process
                       descriptions=descriptions, price_prompt=float(llm.get("price_prompt") or 0.0),
                       price_completion=float(llm.get("price_completion") or 0.0))
     report = {

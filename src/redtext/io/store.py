@@ -385,6 +385,13 @@ class Store(PersonAnswers):
             self.conn.executemany("INSERT INTO verdicts(run_id, text, label, verdict, expert, round, seq, asked_at, "
                                   "kind, question) VALUES (?,?,?,?,?,?,?,?,?,?)", rows)
 
+    def choice_questions(self, run_id: int) -> int:
+        """The run's choice questions (every kind), each once: its rows share ``question``."""
+        if not self._has_column("verdicts", "question"):
+            return 0
+        return int(self.conn.execute("SELECT COUNT(DISTINCT question) FROM verdicts WHERE run_id=? AND question IS NOT "
+                                     "NULL", (run_id,)).fetchone()[0])
+
     def count_verdicts(self, run_id: int) -> int:
         return self.conn.execute("SELECT COUNT(*) FROM verdicts WHERE run_id=?", (run_id,)).fetchone()[0]
 
