@@ -1,4 +1,4 @@
-"""Where the default loop's errors are on an open pool (issue #15): one `redtext bench` split,
+"""Where the default loop's errors are on an open pool (issue #15; `--closed`: the closed one): one `redtext bench` split,
 its ``flat_al`` loop's wrong pool texts counted by kind and by what the expert said about them.
 
 - kind: ``in->none`` (a text with a label delivered "no label"), ``none->lab`` (a text that fits
@@ -8,7 +8,7 @@ its ``flat_al`` loop's wrong pool texts counted by kind and by what the expert s
   ``unasked`` (the text was asked about, its true label never), ``text-unasked``; for texts that fit
   no label: ``anyyes`` (a yes to some label), ``asked``, ``unasked``.
 
-    .venv/bin/python benchmarks/open_errors.py clinc150 [--seed 1] [--profile careful]
+    .venv/bin/python benchmarks/open_errors.py clinc150 [--seed 1] [--profile careful] [--closed]
 
 (clinc150 runs with ``--oos``; any other dataset with ``--unknown-classes 0.25``, budgets as
 benchmarks/open_world.py.) Prints the figures; writes nothing.
@@ -24,6 +24,7 @@ def main() -> None:
     ap.add_argument("dataset")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--profile", default="careful")
+    ap.add_argument("--closed", action="store_true", help="the closed pool (no --oos, no unknown classes)")
     args = ap.parse_args()
     import numpy as np
 
@@ -32,6 +33,8 @@ def main() -> None:
 
     kw = ({"oos": True, "k": 30, "budget": 0.25} if args.dataset == "clinc150"
           else {"unknown": 0.25, "k": 30, "budget": 0.3})
+    if args.closed:
+        kw = {"k": 30, "budget": kw["budget"]}
     model, texts, gold_by_id = first_loop(args.dataset, seed=args.seed, profile=args.profile, **kw)
     gold = np.array([gold_by_id[i] for i in model.pool_ids_], dtype=object)
     got = np.array([NONE_LABEL if x is None else x for x in model.pool_labels_], dtype=object)
