@@ -144,15 +144,14 @@ def limits_table() -> str:
              "calls (careful / perfect) |", "|---|---:|---:|---:|---:|---:|"]
     for name, spec, goal in GOALS:
         spec = dict(spec)
-        ref = spec.pop("tokens", None)
+        dataset, ref = spec.pop("dataset"), spec.pop("tokens", None)
         if ref is not None:  # the token budget of the binary loop (benchmarks/choice.py's row)
             rows = [r for r in json.loads((RESULTS / "choice.json").read_text()) if r["name"] == ref]
             spec["budget_tokens"] = _tokens(rows[0])
         runs = {}
         for expert, accuracy, methods in (("careful", None, ("flat_al", "gold_upper")), ("perfect", 1.0, ("flat_al",))):
-            runs[expert] = run_benchmark(spec["dataset"], **{k: v for k, v in spec.items() if k != "dataset"},
-                                         methods=methods,
-                                         accuracy=accuracy, progress=False, log=lambda *a: None)["_methods"]
+            runs[expert] = run_benchmark(dataset, **spec, methods=methods, accuracy=accuracy, progress=False,
+                                         log=lambda *a: None)["_methods"]
             m = runs[expert]["flat_al"]
             print(f"  {name}, {expert}: pool {m['pool_accuracy']:.4f} test {m['test_accuracy']:.4f}", flush=True)
         c, p = runs["careful"]["flat_al"], runs["perfect"]["flat_al"]

@@ -72,13 +72,12 @@ def resolve_dry_question(question: str, seed_rec, embedder: str | None, expert: 
     seed's embeddings, computed here and kept nowhere — and whether the expert answers choice
     questions. Returns ``(question, detail)``, the question one of ``binary``, ``choice`` and
     ``binary+choice`` (binary first, a choice question after a "no")."""
-    from ..core.choice import resolve_question
+    from ..core.choice import choice_after_a_no, resolve_question
     from ..core.select import top3_recall
 
     if question != "auto":
         return question, {}
-    choosing = _can_choose(expert)
-    if not choosing:
+    if not _can_choose(expert):
         return "binary", {"auto": "the expert answers binary questions only"}
     from ..embed import embed_with_progress, get_embedder
 
@@ -89,7 +88,7 @@ def resolve_dry_question(question: str, seed_rec, embedder: str | None, expert: 
     asked = resolve_question("auto", recall, True)
     detail = {"auto": "decided from the seed as the run decides it",
               "seed_top3_recall": None if recall is None else round(float(recall), 4)}
-    return ("choice" if asked == "choice" else "binary+choice"), detail
+    return ("binary+choice" if choice_after_a_no("auto", asked, True) else asked), detail
 
 
 def _can_choose(expert: str) -> bool:
