@@ -6,7 +6,9 @@ its ``flat_al`` loop's wrong pool texts counted by kind and by what the expert s
 - source: ``expert`` or ``classifier`` (the delivered row's source);
 - for texts with a label, what the expert said about the true label: ``yes``, ``no``, ``abst``,
   ``unasked`` (the text was asked about, its true label never), ``text-unasked``; for texts that fit
-  no label: ``anyyes`` (a yes to some label), ``asked``, ``unasked``.
+  no label: ``anyyes`` (a yes to some label), ``asked``, ``unasked``;
+- last, the texts delivered with a label the expert did not say yes to although it said yes to
+  one, and how many of them rightly.
 
     .venv/bin/python benchmarks/open_errors.py clinc150 [--seed 1] [--profile careful] [--closed]
 
@@ -62,6 +64,11 @@ def main() -> None:
         counts[(kind, source[j], about)] += 1
     for (kind, src, about), n in counts.most_common():
         print(f"{n:6d}  {kind:10s} {src:11s} {about}")
+    # texts delivered with a label the expert did not say yes to, though it said yes to one
+    against = [j for j in range(len(gold)) if any(v is True for _, v in answers.get(texts[j], []))
+               and got[j] not in {lab for lab, v in answers[texts[j]] if v is True}]
+    print(f"delivered against a yes: {len(against)} pool texts, {sum(got[j] == gold[j] for j in against)} of them "
+          f"rightly; {sum(got[j] == NONE_LABEL for j in against)} delivered \"no label\"")
 
 
 if __name__ == "__main__":
