@@ -572,3 +572,32 @@ def test_the_token_estimate_of_a_run_counts_its_choice_questions_after_a_no(prob
     assert 0 < choices < report["expert_calls"] and run.get("choice_calls") == choices
     binary = report["token_estimate"]["avg_prompt_tokens_per_question"]
     assert run["prompt_tokens"] > round(binary * report["expert_calls"])
+
+
+def test_the_report_page_counts_and_prices_each_round_s_choice_questions_as_choices(problem, capsys):
+    """The HTML report's per-round table: a choice question is one stored question (its "none of
+    them" rows count once) and is priced at a choice prompt's tokens, as report.json's estimate
+    prices it — not every stored row as a binary question."""
+    import sqlite3
+
+    from test_cli import base_args, run_cli
+
+    from redtext.app.report import load_run, summarize
+
+    out = problem["dir"] / "auto"
+    code, _, err = run_cli(base_args(problem, out, **{"--subset-size": "0"}), capsys)
+    assert code == 0, err
+    with sqlite3.connect(out / "run.db") as conn:
+        binary = dict(conn.execute("SELECT round, COUNT(*) FROM verdicts WHERE question IS NULL GROUP BY round"))
+        choice = dict(conn.execute("SELECT round, COUNT(DISTINCT question) FROM verdicts WHERE question IS NOT NULL "
+                                   "GROUP BY round"))
+        rows = dict(conn.execute("SELECT round, COUNT(*) FROM verdicts GROUP BY round"))
+    s = summarize(load_run(out))
+    cost = s["cost"]
+    assert cost["unit"] == "tokens" and cost["tokens_per_choice_question"] > cost["tokens_per_question"] > 0
+    asked = [r for r in s["rounds"] if choice.get(r["round"])]
+    assert asked and any(rows[r["round"]] > binary.get(r["round"], 0) + choice[r["round"]] for r in asked)
+    for r in s["rounds"]:
+        b, c = binary.get(r["round"], 0), choice.get(r["round"], 0)
+        assert r["stored_questions"] == b + c
+        assert r["cost"] == pytest.approx(b * cost["tokens_per_question"] + c * cost["tokens_per_choice_question"])

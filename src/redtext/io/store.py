@@ -235,6 +235,7 @@ class RunSnapshot:
     descriptions: dict
     verdicts: list                   # (seq, round, text, label, verdict: 1 | 0 | None, expert, kind)
     questions: dict                  # kind -> questions asked (a choice question's rows count once)
+    round_questions: dict            # round -> (binary questions, choice questions), every kind
     predictions: list                # (idx, label, confidence, source, candidates [[label, score], ...])
     usage: tuple | None              # (http_calls, cost), None when not recorded
 
@@ -461,6 +462,12 @@ class Store(PersonAnswers):
                                       f"WHERE run_id=? {unpicked} ORDER BY seq", (run_id,))]
         questions = dict(self.conn.execute(f"SELECT {kind}, COUNT(DISTINCT {group}) FROM verdicts WHERE run_id=? "
                                            f"GROUP BY {kind}", (run_id,)).fetchall())
+        is_choice = "question IS NOT NULL" if group != "seq" else "0"
+        round_questions: dict = {}
+        for rnd, choice, n in self.conn.execute(f"SELECT round, {is_choice}, COUNT(DISTINCT {group}) FROM verdicts "
+                                                f"WHERE run_id=? GROUP BY round, {is_choice}", (run_id,)):
+            b, c = round_questions.get(int(rnd), (0, 0))
+            round_questions[int(rnd)] = (b, c + int(n)) if choice else (b + int(n), c)
         predictions = [(int(i), lab, float(c), src, json.loads(cands)) for i, lab, c, src, cands in self.conn.execute(
             "SELECT idx, label, confidence, source, candidates FROM predictions WHERE run_id=? ORDER BY idx",
             (run_id,))]
@@ -473,7 +480,8 @@ class Store(PersonAnswers):
                            created=float(created), updated=float(updated), config=config, rounds=rounds,
                            seed_ids=seed[0], seed_texts=seed[1], seed_labels=seed[2], pool_ids=pool[0],
                            pool_texts=pool[1], descriptions=self.descriptions(run_id), verdicts=verdicts,
-                           questions=questions, predictions=predictions, usage=usage)
+                           questions=questions, round_questions=round_questions, predictions=predictions,
+                           usage=usage)
 
     def _has_column(self, table: str, column: str) -> bool:
         return any(r[1] == column for r in self.conn.execute(f"PRAGMA table_info({table})"))

@@ -38,6 +38,7 @@ class RunData:
     notes: list = field(default_factory=list)
     checks: list = field(default_factory=list)  # known-answer and audit answers: (..., expert, kind)
     questions: int | None = None      # questions asked (a choice question's rows count once); None: the rows
+    round_questions: dict = field(default_factory=dict)  # round -> (binary, choice) questions, every kind
 
 
 def lock_held(run_dir: Path) -> bool:
@@ -90,7 +91,7 @@ def load_run(run_dir: Path) -> RunData:
                    pool_ids=snap.pool_ids, pool_texts=snap.pool_texts, descriptions=snap.descriptions,
                    verdicts=[v[:6] for v in snap.verdicts if v[6] == "label"],
                    checks=[v for v in snap.verdicts if v[6] != "label"], predictions=snap.predictions,
-                   questions=sum(snap.questions.values()),
+                   questions=sum(snap.questions.values()), round_questions=snap.round_questions,
                    usage=snap.usage)
     # a resume does not reset the status of a failed run, nor of one stopped by the expert's own limit
     data.in_progress = in_progress and (data.status != "done" or data.stop_reason == "expert_limit")

@@ -22,7 +22,9 @@ def _budget_calls(data: RunData) -> Optional[int]:
 
 
 def _cost_model(data: RunData, questions_per_round: dict) -> dict:
-    """Cost per round, which the store does not record: what it is derived from, and the series."""
+    """Cost per round, which the store does not record: what it is derived from, and the series.
+    Each round's questions are priced as they were asked, binary or choice
+    (:attr:`RunData.round_questions`; ``questions_per_round`` counts for a store without them)."""
     from ..cost import COMPLETION_TOKENS_PER_QUESTION, estimate
 
     llm = data.config.get("llm") or {}
@@ -31,37 +33,45 @@ def _cost_model(data: RunData, questions_per_round: dict) -> dict:
         price_completion = float(llm.get("price_completion") or 0.0)
     except (TypeError, ValueError):
         price_prompt = price_completion = 0.0
-    avg_prompt = 0.0
-    if data.pool_texts and data.seed_labels:
-        est = estimate(seed_texts=data.seed_texts, seed_labels=data.seed_labels, pool_texts=data.pool_texts,
-                       calls=1, descriptions=data.descriptions)
-        avg_prompt = float(est["avg_prompt_tokens_per_question"])
-    tokens_per_q = avg_prompt + COMPLETION_TOKENS_PER_QUESTION
-    per_q_money = (avg_prompt * price_prompt + COMPLETION_TOKENS_PER_QUESTION * price_completion) / 1e6
     rounds = [int(r.get("round", i)) for i, r in enumerate(data.rounds)]
-    questions = [questions_per_round.get(r, 0) for r in rounds]
-    total_q = sum(questions_per_round.values())
+    by_round = data.round_questions or {r: (q, 0) for r, q in questions_per_round.items()}
+    asked = [by_round.get(r, (0, 0)) for r in rounds]
+    prompt = {"binary": 0.0, "choice": 0.0}
+    if data.pool_texts and data.seed_labels:
+        choices = ((data.config.get("params") or {}).get("rounds") or {}).get("choices", 5)
+        for kind in ("binary", "choice") if any(c for _, c in by_round.values()) else ("binary",):
+            prompt[kind] = float(estimate(seed_texts=data.seed_texts, seed_labels=data.seed_labels,
+                                          pool_texts=data.pool_texts, calls=1, descriptions=data.descriptions,
+                                          question=kind, choices=int(choices))["avg_prompt_tokens_per_question"])
+    tokens = {k: v + COMPLETION_TOKENS_PER_QUESTION for k, v in prompt.items()}
+    money = {k: (v * price_prompt + COMPLETION_TOKENS_PER_QUESTION * price_completion) / 1e6 for k, v in prompt.items()}
+    est_tokens = [b * tokens["binary"] + c * tokens["choice"] for b, c in asked]
+    all_tokens = sum(b * tokens["binary"] + c * tokens["choice"] for b, c in by_round.values())
+    n_choice = sum(c for _, c in by_round.values())
+    priced = (f"questions stored per round × {prompt['binary']:.1f} prompt + {COMPLETION_TOKENS_PER_QUESTION} "
+              "completion tokens a question" + (f" ({prompt['choice']:.1f} prompt tokens a choice question, "
+                                                f"{n_choice} of them)" if n_choice else "")
+              + " (≈ 4 characters a token)")
     measured = data.usage[1] if data.usage else 0.0
     if measured > 0:
-        series = [measured * q / total_q if total_q else 0.0 for q in questions]
+        series = [measured * t / all_tokens if all_tokens else 0.0 for t in est_tokens]
         unit, kind = "money", "measured"
         how = (f"The run paid {measured:.6g} in all (run_usage: {data.usage[0]} HTTP calls); the store does not "
-               "record cost per round, so the total is spread over rounds in proportion to the questions stored "
-               "for each round (cache hits and retries make the true split differ).")
-    elif per_q_money > 0:
-        series = [per_q_money * q for q in questions]
+               "record cost per round, so the total is spread over rounds in proportion to their estimated tokens "
+               "(cache hits and retries make the true split differ).")
+    elif money["binary"] > 0:
+        series = [b * money["binary"] + c * money["choice"] for b, c in asked]
         unit, kind = "money", "estimated"
-        how = (f"Estimated: questions stored per round × {avg_prompt:.1f} prompt + {COMPLETION_TOKENS_PER_QUESTION} "
-               f"completion tokens a question (≈ 4 characters a token) at the run's prices ({price_prompt:g} / "
-               f"{price_completion:g} per million tokens).")
+        how = (f"Estimated: {priced}, at the run's prices ({price_prompt:g} / {price_completion:g} per million "
+               "tokens).")
     else:
-        series = [tokens_per_q * q for q in questions]
+        series = est_tokens
         unit, kind = "tokens", "estimated"
         how = (f"No money was spent or priced (expert {data.config.get('expert', '?')!s}); shown instead: estimated "
-               f"tokens an LLM judge would use — questions stored per round × {tokens_per_q:.1f} tokens a "
-               "question (≈ 4 characters a token).")
+               f"tokens an LLM judge would use — {priced}.")
     return {"unit": unit, "kind": kind, "how": how, "series": series, "total": sum(series),
-            "tokens_per_question": tokens_per_q}
+            "tokens_per_question": tokens["binary"], "tokens_per_choice_question": tokens["choice"] if n_choice else None,
+            "questions": [b + c for b, c in asked]}
 
 
 #: how the report names "fits no label"
@@ -175,7 +185,7 @@ def summarize(data: RunData) -> dict:
             "texts_asked": int(r.get("texts_asked", 0)), "accepted": int(r.get("accepted", 0)),
             "rejected": int(r.get("rejected", 0)), "abstained": int(r.get("abstained", 0)),
             "round_calls": round_calls, "calls_total": calls_before + round_calls,
-            "stored_questions": per_round_q.get(rnd, 0), "validated": r.get("validated"),
+            "stored_questions": cost["questions"][i], "validated": r.get("validated"),
             "train_size": r.get("train_size"), "mean_confidence": r.get("mean_confidence"),
             "cost": cost["series"][i],
         })
