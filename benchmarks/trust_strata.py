@@ -5,7 +5,9 @@ stratum beside the stratum's true accuracy (the bench knows the gold).
 The strata are the estimate's own (:mod:`redtext.core.audit`): texts the expert labelled, texts
 asked about whose delivered label is the classifier's, and the texts only the classifier
 labelled by confidence band. For a band, the audit's sample is shown too: how many were audited,
-the share the expert said yes to and the share truly right.
+the share the expert said yes to and the share truly right. Last, the asked texts delivered the
+classifier's label, split by what the expert said about that label (rejected it, was never asked
+about it, was offered it in a choice and picked none or another).
 
     .venv/bin/python benchmarks/trust_strata.py banking77 strict [--seed 0]
 
@@ -58,7 +60,22 @@ def main() -> None:
             line += (f"  {len(sample)} asked, yes {np.mean([float(audited[i]) for i in sample]):.3f}, "
                      f"right {right[sample].mean():.3f}")
         print(line)
+    # the asked texts delivered the classifier's label, by what the expert said about that label
+    said: dict = {}
+    for t, lab, v, _ in m.answers_:
+        said.setdefault(t, {})[lab] = v
+    labels = np.array(m.pool_labels_, dtype=object)
 
+    def what(t, lab) -> str:
+        v = said.get(t, {}).get(lab, "never")
+        return "label never asked" if v == "never" else "label rejected" if v is False else "label offered, not picked"
+
+    kind = np.array([what(t, lab) for t, lab in zip(texts, labels)], dtype=object)
+    for name in ("label rejected", "label never asked", "label offered, not picked"):
+        mask = strata["asked classifier"] & (kind == name)
+        if mask.any():
+            print(f"  asked classifier, {name:26s} {int(mask.sum()):6d} {right[mask].mean():7.4f}  mean confidence "
+                  f"{conf[mask].mean():.4f}")
 
 if __name__ == "__main__":
     main()
