@@ -462,7 +462,8 @@ class Store(PersonAnswers):
                                       f"WHERE run_id=? {unpicked} ORDER BY seq", (run_id,))]
         questions = dict(self.conn.execute(f"SELECT {kind}, COUNT(DISTINCT {group}) FROM verdicts WHERE run_id=? "
                                            f"GROUP BY {kind}", (run_id,)).fetchall())
-        is_choice = "question IS NOT NULL" if group != "seq" else "0"
+        # (an old store, without the column, asked binary questions only; a bare 0 in GROUP BY is a column number)
+        is_choice = "question IS NOT NULL" if group != "seq" else "seq < 0"
         round_questions: dict = {}
         for rnd, choice, n in self.conn.execute(f"SELECT round, {is_choice}, COUNT(DISTINCT {group}) FROM verdicts "
                                                 f"WHERE run_id=? GROUP BY round, {is_choice}", (run_id,)):

@@ -70,8 +70,8 @@ def _cost_model(data: RunData, questions_per_round: dict) -> dict:
         how = (f"No money was spent or priced (expert {data.config.get('expert', '?')!s}); shown instead: estimated "
                f"tokens an LLM judge would use — {priced}.")
     return {"unit": unit, "kind": kind, "how": how, "series": series, "total": sum(series),
-            "tokens_per_question": tokens["binary"], "tokens_per_choice_question": tokens["choice"] if n_choice else None,
-            "questions": [b + c for b, c in asked]}
+            "tokens_per_question": tokens["binary"],
+            "tokens_per_choice_question": tokens["choice"] if n_choice else None, "questions": [b + c for b, c in asked]}
 
 
 #: how the report names "fits no label"
