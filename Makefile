@@ -37,7 +37,8 @@ test: install browser
 test-fast: install
 	$(BIN)/python -m pytest -n auto -m "not slow and not integration and not ray"
 
-# Regenerate BENCHMARKS.md (all three datasets + ablations, ~15 minutes).
+# Regenerate BENCHMARKS.md (the four datasets and every extra table: 5-6 hours on 2 cores;
+# benchmarks/run_all.py --only TABLE reruns one table).
 benchmarks: install
 	$(BIN)/python benchmarks/run_all.py
 

@@ -1,7 +1,7 @@
-"""Regenerate BENCHMARKS.md: the benchmark protocol on the three datasets, plus ablations.
+"""Regenerate BENCHMARKS.md: the benchmark protocol on the four datasets, plus every extra table.
 
-    .venv/bin/python benchmarks/run_all.py            # everything (~15 min on 2 cores)
-    .venv/bin/python benchmarks/run_all.py --quick    # tables only, no ablations, no add-classes
+    .venv/bin/python benchmarks/run_all.py            # everything (5-6 hours on 2 cores)
+    .venv/bin/python benchmarks/run_all.py --quick    # the four main tables only (about an hour)
     .venv/bin/python benchmarks/run_all.py --only limits,seeds   # just those tables, from the main results
 
 Each dataset runs through `redtext bench` itself (same code, same defaults), so the figures
