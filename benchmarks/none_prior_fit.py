@@ -45,12 +45,7 @@ def main() -> None:
     print(f"clinc150 --oos seed {args.seed}: {rates}; fitted sharpness {led.sharpness:.2f}, prior {led.none_prior}")
 
     ids, texts = [], []
-    for i in led.answers:
-        cands, scores = led.prior[i]
-        index = {lab: j for j, lab in enumerate(cands.tolist())}
-        for lab, _ in led.answers[i]:
-            index.setdefault(lab, len(index))
-        items = led._items(i, index, rates)
+    for i, (scores, items) in led.evidence(rates).items():  # the texts the fit uses: those with an answer
         if any(ev._answered(x) for x in items):
             ids.append(i)
             texts.append((np.asarray(scores, dtype=np.float64), items))
@@ -63,17 +58,18 @@ def main() -> None:
     pi = 1.0 / (1.0 + np.exp(-(alpha[:, None] + beta[:, None] * (log_top - log_top.mean())[None, :])))
     tpr, fpr = rates.tpr, min(rates.fpr, rates.tpr - 1e-3)
 
+    def scale(r: float) -> np.ndarray:  # P(answers | no label) at ratio r over its value at ratio 1
+        return (ev.none_fpr(fpr, r) / fpr) ** yes * ((1.0 - ev.none_fpr(fpr, r)) / (1.0 - fpr)) ** no
+
     def per_text(a: float, r: float, j: int) -> np.ndarray:
         evidence, none_lik = ev._evidence(texts, led.n_labels, a, tpr, fpr)
-        scale = (ev.none_fpr(fpr, r) / fpr) ** yes * ((1.0 - ev.none_fpr(fpr, r)) / (1.0 - fpr)) ** no
-        return np.log(np.maximum((1.0 - pi[j]) * evidence + pi[j] * none_lik * scale, 1e-300))
+        return np.log(np.maximum((1.0 - pi[j]) * evidence + pi[j] * none_lik * scale(r), 1e-300))
 
     best: dict[float, tuple] = {}
     for a in ev.SHARPNESS_GRID:
         evidence, none_lik = ev._evidence(texts, led.n_labels, float(a), tpr, fpr)
         for r in ev.NONE_FPR_RATIO:
-            scale = (ev.none_fpr(fpr, r) / fpr) ** yes * ((1.0 - ev.none_fpr(fpr, r)) / (1.0 - fpr)) ** no
-            ll = np.sum(np.log(np.maximum((1.0 - pi) * evidence + pi * none_lik * scale, 1e-300)), axis=1)
+            ll = np.sum(np.log(np.maximum((1.0 - pi) * evidence + pi * none_lik * scale(r), 1e-300)), axis=1)
             j = int(np.argmax(ll))
             if ll[j] > best.get(float(r), (-np.inf,))[0]:
                 best[float(r)] = (float(ll[j]), float(a), j)

@@ -39,17 +39,22 @@ class Ledger:
         # labels asked outside a text's first candidates: their share of its "another label" mass
         self.extra: dict[int, dict[int, float]] = {}
 
-    def calibrate(self, rates: Rates) -> float:
-        """Refit :attr:`sharpness` to every answer so far (under ``rates``); returns it."""
-        texts = []
+    def evidence(self, rates: Rates) -> dict[int, tuple[np.ndarray, list]]:
+        """text -> (its prior scores, its answers as evidence): what :meth:`calibrate` fits, each
+        text's answers indexed into its first candidates (labels asked beyond them appended)."""
+        texts = {}
         for i, answers in self.answers.items():
             cands, scores = self.prior[i]
             index = {lab: j for j, lab in enumerate(cands.tolist())}
             for lab, _ in answers:
                 index.setdefault(lab, len(index))
-            texts.append((scores, self._items(i, index, rates)))
+            texts[i] = (scores, self._items(i, index, rates))
+        return texts
+
+    def calibrate(self, rates: Rates) -> float:
+        """Refit :attr:`sharpness` to every answer so far (under ``rates``); returns it."""
         sharpness, none_prior, closed = fit_calibration(
-            texts, self.n_labels, rates, open_world=self.open_world if self.none is not None else "off")
+            list(self.evidence(rates).values()), self.n_labels, rates, open_world=self.open_world if self.none is not None else "off")
         passed = none_prior is not None
         if self.open_world == "auto" and passed and not self.open_since_last:
             # the open world needs the test passed twice running: one round's answers, with the

@@ -386,12 +386,23 @@ class Store(PersonAnswers):
             self.conn.executemany("INSERT INTO verdicts(run_id, text, label, verdict, expert, round, seq, asked_at, "
                                   "kind, question) VALUES (?,?,?,?,?,?,?,?,?,?)", rows)
 
-    def choice_questions(self, run_id: int) -> int:
-        """The run's choice questions (every kind), each once: its rows share ``question``."""
+    def round_questions(self, run_id: int) -> dict[int, tuple[int, int]]:
+        """round -> (binary questions, choice questions) of the run, every kind: a choice question
+        once (its rows share ``question``). An old store, without the column, asked binary ones only."""
         if not self._has_column("verdicts", "question"):
-            return 0
-        return int(self.conn.execute("SELECT COUNT(DISTINCT question) FROM verdicts WHERE run_id=? AND question IS NOT "
-                                     "NULL", (run_id,)).fetchone()[0])
+            return {int(r): (int(n), 0) for r, n in self.conn.execute(
+                "SELECT round, COUNT(*) FROM verdicts WHERE run_id=? GROUP BY round", (run_id,))}
+        out: dict[int, tuple[int, int]] = {}
+        for rnd, choice, n in self.conn.execute(
+                "SELECT round, question IS NOT NULL, COUNT(DISTINCT COALESCE(question, seq)) FROM verdicts "
+                "WHERE run_id=? GROUP BY round, question IS NOT NULL", (run_id,)):
+            b, c = out.get(int(rnd), (0, 0))
+            out[int(rnd)] = (b, c + int(n)) if choice else (b + int(n), c)
+        return out
+
+    def choice_questions(self, run_id: int) -> int:
+        """The run's choice questions (every kind), each once."""
+        return sum(c for _, c in self.round_questions(run_id).values())
 
     def count_verdicts(self, run_id: int) -> int:
         return self.conn.execute("SELECT COUNT(*) FROM verdicts WHERE run_id=?", (run_id,)).fetchone()[0]
@@ -462,13 +473,6 @@ class Store(PersonAnswers):
                                       f"WHERE run_id=? {unpicked} ORDER BY seq", (run_id,))]
         questions = dict(self.conn.execute(f"SELECT {kind}, COUNT(DISTINCT {group}) FROM verdicts WHERE run_id=? "
                                            f"GROUP BY {kind}", (run_id,)).fetchall())
-        # (an old store, without the column, asked binary questions only; a bare 0 in GROUP BY is a column number)
-        is_choice = "question IS NOT NULL" if group != "seq" else "seq < 0"
-        round_questions: dict = {}
-        for rnd, choice, n in self.conn.execute(f"SELECT round, {is_choice}, COUNT(DISTINCT {group}) FROM verdicts "
-                                                f"WHERE run_id=? GROUP BY round, {is_choice}", (run_id,)):
-            b, c = round_questions.get(int(rnd), (0, 0))
-            round_questions[int(rnd)] = (b, c + int(n)) if choice else (b + int(n), c)
         predictions = [(int(i), lab, float(c), src, json.loads(cands)) for i, lab, c, src, cands in self.conn.execute(
             "SELECT idx, label, confidence, source, candidates FROM predictions WHERE run_id=? ORDER BY idx",
             (run_id,))]
@@ -481,7 +485,7 @@ class Store(PersonAnswers):
                            created=float(created), updated=float(updated), config=config, rounds=rounds,
                            seed_ids=seed[0], seed_texts=seed[1], seed_labels=seed[2], pool_ids=pool[0],
                            pool_texts=pool[1], descriptions=self.descriptions(run_id), verdicts=verdicts,
-                           questions=questions, round_questions=round_questions, predictions=predictions,
+                           questions=questions, round_questions=self.round_questions(run_id), predictions=predictions,
                            usage=usage)
 
     def _has_column(self, table: str, column: str) -> bool:

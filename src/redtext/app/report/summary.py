@@ -21,10 +21,9 @@ def _budget_calls(data: RunData) -> Optional[int]:
         return None
 
 
-def _cost_model(data: RunData, questions_per_round: dict) -> dict:
+def _cost_model(data: RunData) -> dict:
     """Cost per round, which the store does not record: what it is derived from, and the series.
-    Each round's questions are priced as they were asked, binary or choice
-    (:attr:`RunData.round_questions`; ``questions_per_round`` counts for a store without them)."""
+    Each round's questions are priced as they were asked, binary or choice (:attr:`RunData.round_questions`)."""
     from ..cost import COMPLETION_TOKENS_PER_QUESTION, estimate
 
     llm = data.config.get("llm") or {}
@@ -34,7 +33,7 @@ def _cost_model(data: RunData, questions_per_round: dict) -> dict:
     except (TypeError, ValueError):
         price_prompt = price_completion = 0.0
     rounds = [int(r.get("round", i)) for i, r in enumerate(data.rounds)]
-    by_round = data.round_questions or {r: (q, 0) for r, q in questions_per_round.items()}
+    by_round = data.round_questions
     asked = [by_round.get(r, (0, 0)) for r in rounds]
     prompt = {"binary": 0.0, "choice": 0.0}
     if data.pool_texts and data.seed_labels:
@@ -94,18 +93,15 @@ def summarize(data: RunData) -> dict:
 
     # -- verdicts ---------------------------------------------------------------------------
     totals = Counter()
-    per_round_q: Counter = Counter()
     per_label = {lab: Counter() for lab in classes}
     by_text_round: dict = defaultdict(list)
     by_text: dict = defaultdict(list)
     kinds = Counter(v[6] for v in data.checks)
-    for _seq, rnd, _text, _lab, verdict, _expert, _kind in data.checks:  # known-answer and audit questions
+    for _seq, _rnd, _text, _lab, verdict, _expert, _kind in data.checks:  # known-answer and audit questions
         totals[{1: "accepted", 0: "rejected", None: "abstained"}.get(verdict, "abstained")] += 1
-        per_round_q[rnd] += 1
     for seq, rnd, text, lab, verdict, _expert in data.verdicts:
         key = {1: "accepted", 0: "rejected", None: "abstained"}.get(verdict, "abstained")
         totals[key] += 1
-        per_round_q[rnd] += 1
         per_label[lab]["questions"] += 1
         per_label[lab][key] += 1
         by_text_round[(text, rnd)].append((seq, lab, verdict))
@@ -173,7 +169,7 @@ def summarize(data: RunData) -> dict:
             runner_up_example.setdefault(pair, data.pool_texts[idx] if idx < len(data.pool_texts) else "")
 
     # -- per round ---------------------------------------------------------------------------------
-    cost = _cost_model(data, per_round_q)
+    cost = _cost_model(data)
     round_rows = []
     for i, r in enumerate(data.rounds):
         rnd = int(r.get("round", i))
