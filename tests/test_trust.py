@@ -300,3 +300,44 @@ def test_a_choice_audit_reads_a_pick_of_the_delivered_label_against_how_rarely_a
     assert estimate(**common)["pool_accuracy"] < truth - 0.1
     # a binary question's answer is read with fpr itself: (a, b) = (0, 1) for no choice
     assert choice_false_yes(np.array([1.0]), 1) == (0.0, 1.0)
+
+
+def test_the_audit_reads_each_asked_text_at_the_posterior_of_the_label_actually_delivered():
+    """The estimate's asked strata use each asked text's posterior of its *delivered* label. When
+    the expert rejected every candidate the final classifiers rank, delivery falls back to the best
+    asked label (a rejected one); the estimate read such a text as 0 % right (the share of a label
+    from outside the asked ones, which it has none of). banking77 with the strict expert, seed 0:
+    147 such texts, 39.5 % right, counted at 0. At every rate, the posterior the estimate uses at
+    the measured rates must be the delivered confidence."""
+    from types import SimpleNamespace
+
+    from redtext.core.deliver import deliver
+    from redtext.core.ledger import Ledger
+    from redtext.core.predict import Predictions
+
+    rates = _rates(19, 20, 1, 20)
+    ledger = Ledger(n_labels=6)
+    # text 0: both candidates the classifiers rank rejected, nothing left unasked among them
+    ledger.note_prior(0, np.array([0, 1]), np.array([0.6, 0.3]))
+    ledger.add(0, 0, False)
+    ledger.add(0, 1, False)
+    # text 1: its top candidate rejected, the next one never asked: delivered from outside the asked
+    ledger.note_prior(1, np.array([2, 3]), np.array([0.5, 0.4]))
+    ledger.add(1, 2, False)
+    # text 2: a yes
+    ledger.note_prior(2, np.array([4, 5]), np.array([0.7, 0.2]))
+    ledger.add(2, 4, True)
+    assert ledger.decide(0, rates)[2] is None  # the evidence rules out every asked label
+    scores = np.array([[0.6, 0.3], [0.5, 0.4], [0.7, 0.2]])
+    pred = Predictions(proba=None, label=np.array([0, 2, 4]), candidates=np.array([[0, 1], [2, 3], [4, 5]]),
+                       candidate_scores=scores, confidence=scores[:, 0], uncertainty=np.zeros(3),
+                       all_noise=np.zeros(3, dtype=bool))
+    problem = SimpleNamespace(pool_texts=["a", "b", "c"], n_labels=6, none=None, fixed=np.full(3, -1))
+    result = SimpleNamespace(predictions=pred, ledger=ledger, rates=rates, trained=np.full(3, -1))
+    delivered = deliver(problem, result)
+    assert delivered.label.tolist() == [0, 3, 4]
+    fn = ledger.delivered_posterior(rates, delivered.label, delivered.outside_share)
+    point = fn(np.array([rates.tpr]), np.array([rates.fpr]))
+    for i in range(3):
+        assert point[i][0] == pytest.approx(delivered.confidence[i], rel=1e-9), i
+    assert point[0][0] > 0.1

@@ -12,7 +12,9 @@ a choice (the delivered label among the text's next candidates, :func:`choice_fa
 wrong delivered label is picked only when the truth is not offered and the expert picks a wrong
 one, and that one — far less often than ``fpr``, which is P(picks any | the truth not offered):
 read with ``fpr`` an agreeable expert's choice audit put onet_titles' least sure band (23 % right)
-at 0 %. The asked strata are estimated from their posteriors.
+at 0 %. The asked strata are estimated from the posterior of the label each text was delivered
+(:meth:`~redtext.core.ledger.Ledger.delivered_posterior`) — when the answers ruled out every
+label worth asking, that is a label from outside them or, with none left, the best asked one.
 
 The interval comes from drawing what is uncertain — the expert's rates (their Beta posteriors
 from the known-answer questions), the share of yes in each band's sample (its Jeffreys
@@ -200,7 +202,7 @@ def run_audit(delegation, delivered, result, n: int, seed: int) -> dict:
             false_yes[i] = choice_false_yes(np.array([score.get(lab, 0.0) for lab in offered]), len(offered),
                                             result.rates.miss_none)
     out = estimate(source=delivered.source, confidence=delivered.confidence, members=members,
-                   asked_posterior=result.ledger.delivered_posterior(result.rates, delivered.outside_share), audited=audited,
+                   asked_posterior=result.ledger.delivered_posterior(result.rates, delivered.label, delivered.outside_share), audited=audited,
                    rates=result.rates, false_yes=false_yes, seed=seed)
     out["audited"] = {int(i): v for i, v in audited.items()}
     return out

@@ -134,23 +134,26 @@ class Ledger:
             return labels, post, None, float(rest)
         return labels, post, j, float(post[j])
 
-    def delivered_posterior(self, rates: Rates, outside_share: dict[int, float] | None = None):
+    def delivered_posterior(self, rates: Rates, delivered: np.ndarray, outside_share: dict[int, float] | None = None):
         """``fn(tpr, fpr) -> {text: posterior of its delivered label}`` for arrays of rates (one
-        value per draw): the delivered label is the one :meth:`decide` picks under ``rates`` (for a
-        label from outside the asked ones, ``outside_share[i]`` is its share of the rest); how sure
-        the answers make it, under other rates the expert might have, is what the audit's
-        interval draws."""
+        value per draw; ``rates`` are the measured ones, which weigh a choice's misses):
+        ``delivered`` holds each pool text's delivered label (:mod:`.deliver`'s, which is the ledger's best label, or when the answers ruled out every asked label, a label
+        from outside them with ``outside_share[i]`` its share of the rest — or, with none left
+        unasked among the final candidates, the best asked label); how sure the answers make it,
+        under other rates the expert might have, is what the audit's interval draws."""
         outside_share = outside_share or {}
-        chosen = {i: self.decide(i, rates)[2] for i in self.answers}
 
         def fn(tpr: np.ndarray, fpr: np.ndarray) -> dict[int, np.ndarray]:
             tpr, fpr = np.asarray(tpr, dtype=np.float64), np.asarray(fpr, dtype=np.float64)
             out = {}
-            for i, j_star in chosen.items():
+            for i in self.answers:
                 labels, prior = self._prior_of(i)
                 index = {lab: k for k, lab in enumerate(labels)}
                 post, rest = posterior(prior, self._items(i, index, rates), tpr, fpr, self._none_of(labels))
-                out[i] = rest * outside_share.get(i, 0.0) if j_star is None else post[:, j_star]
+                if i in outside_share:
+                    out[i] = rest * outside_share[i]
+                elif int(delivered[i]) in index:  # (not a seed text in the pool, delivered its seed label)
+                    out[i] = post[:, index[int(delivered[i])]]
             return out
 
         return fn
