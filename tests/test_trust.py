@@ -307,8 +307,8 @@ def test_the_audit_reads_each_asked_text_at_the_posterior_of_the_label_actually_
     the expert rejected every candidate the final classifiers rank, delivery falls back to the best
     asked label (a rejected one); the estimate read such a text as 0 % right (the share of a label
     from outside the asked ones, which it has none of). banking77 with the strict expert, seed 0:
-    147 such texts, 39.5 % right, counted at 0. At every rate, the posterior the estimate uses at
-    the measured rates must be the delivered confidence."""
+    147 such texts, 39.5 % right, counted at 0. At the measured rates, the posterior the estimate
+    uses must be the confidence delivered, for every kind of asked text."""
     from types import SimpleNamespace
 
     from redtext.core.deliver import deliver

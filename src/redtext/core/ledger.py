@@ -136,11 +136,12 @@ class Ledger:
 
     def delivered_posterior(self, rates: Rates, delivered: np.ndarray, outside_share: dict[int, float] | None = None):
         """``fn(tpr, fpr) -> {text: posterior of its delivered label}`` for arrays of rates (one
-        value per draw; ``rates`` are the measured ones, which weigh a choice's misses):
-        ``delivered`` holds each pool text's delivered label (:mod:`.deliver`'s, which is the ledger's best label, or when the answers ruled out every asked label, a label
-        from outside them with ``outside_share[i]`` its share of the rest — or, with none left
-        unasked among the final candidates, the best asked label); how sure the answers make it,
-        under other rates the expert might have, is what the audit's interval draws."""
+        value per draw); ``rates`` are the measured ones, which weigh a choice's misses.
+        ``delivered`` holds each pool text's delivered label (:mod:`.deliver`'s): the ledger's best
+        label or, when the answers ruled out every asked label, a label from outside them
+        (``outside_share[i]`` its share of the rest) or, with none of the final candidates left
+        unasked, the best asked label. How sure the answers make it, under other rates the expert
+        might have, is what the audit's interval draws."""
         outside_share = outside_share or {}
 
         def fn(tpr: np.ndarray, fpr: np.ndarray) -> dict[int, np.ndarray]:

@@ -44,8 +44,11 @@ def _cost_model(data: RunData) -> dict:
                                           question=kind, choices=int(choices))["avg_prompt_tokens_per_question"])
     tokens = {k: v + COMPLETION_TOKENS_PER_QUESTION for k, v in prompt.items()}
     money = {k: (v * price_prompt + COMPLETION_TOKENS_PER_QUESTION * price_completion) / 1e6 for k, v in prompt.items()}
-    est_tokens = [b * tokens["binary"] + c * tokens["choice"] for b, c in asked]
-    all_tokens = sum(b * tokens["binary"] + c * tokens["choice"] for b, c in by_round.values())
+    def priced_tokens(b: int, c: int) -> float:
+        return b * tokens["binary"] + c * tokens["choice"]
+
+    est_tokens = [priced_tokens(b, c) for b, c in asked]
+    all_tokens = sum(priced_tokens(b, c) for b, c in by_round.values())
     n_choice = sum(c for _, c in by_round.values())
     priced = (f"questions stored per round × {prompt['binary']:.1f} prompt + {COMPLETION_TOKENS_PER_QUESTION} "
               "completion tokens a question" + (f" ({prompt['choice']:.1f} prompt tokens a choice question, "
