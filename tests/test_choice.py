@@ -601,3 +601,66 @@ def test_the_report_page_counts_and_prices_each_round_s_choice_questions_as_choi
         b, c = binary.get(r["round"], 0), choice.get(r["round"], 0)
         assert r["stored_questions"] == b + c
         assert r["cost"] == pytest.approx(b * cost["tokens_per_question"] + c * cost["tokens_per_choice_question"])
+
+
+class FirstNoChooser(Chooser):
+    """Says "no" to the first binary question about every pool text (right label or not), then
+    answers truthfully: a binary question by the gold label, a choice by picking the gold label
+    when offered, else none. Records the binary questions as ``(text, label)`` and every question
+    in order."""
+
+    def __init__(self, gold):
+        super().__init__(gold)
+        self.binary = []
+        self.order = []
+
+    def ask(self, questions):
+        out = []
+        for q in questions:
+            first = not q.text_id.startswith("seed:") and all(t != q.text for t, _ in self.binary)
+            self.binary.append((q.text, q.label))
+            out.append(False if first else self.gold.get(q.text) == q.label)
+            self.order.append(("binary", q.text, q.label, out[-1]))
+        return out
+
+    def ask_choice(self, questions):
+        self.order.extend(("choice", q.text, q.labels, None) for q in questions)
+        return super().ask_choice(questions)
+
+
+def test_the_choice_after_a_no_offers_the_rejected_label_again_and_a_false_no_is_undone(problem, tmp_path):
+    """An expert's "no" to the right label is not final: the choice question that follows a
+    binary "no" offers the rejected label again among the next candidates, so an expert that
+    wrongly rejected the truth can pick it. Both answers are stored (the second apart, ``again``)
+    and a resumed run replays them without asking again."""
+    import sqlite3
+
+    gold = {t: lab for t, lab in problem["pool_rows"] + problem["seed_rows"]}
+    seed_t, seed_l = [t for t, _ in problem["seed_rows"]], [lab for _, lab in problem["seed_rows"]]
+    pool_t = [t for t, _ in problem["pool_rows"]]
+    kw = dict(embedder="hashing", subset_size=None, budget=60, verbose=False, rounds=RoundOptions(question="auto"))
+    store = Store(tmp_path / "run.db")
+    run_id = store.create_run({"test": True})
+    expert = FirstNoChooser(gold)
+    model = RED(**kw).fit(seed_t, seed_l, pool=pool_t, expert=expert, journal=StoreJournal(store, run_id))
+    offered_again, undone = 0, 0
+    for k, (kind, text, what, _) in enumerate(expert.order):
+        if kind != "choice":
+            continue
+        rejected = [lab for kd, t, lab, said in expert.order[:k] if kd == "binary" and t == text and said is False]
+        assert rejected and rejected[-1] in what  # the label the expert last rejected, offered again
+        offered_again += 1
+        if rejected[-1] == gold[text]:  # the "no" was wrong: the pick undoes it
+            undone += 1
+            row = pool_t.index(text)
+            assert model.pool_labels_[row] == gold[text] and model.pool_source_[row] == "expert"
+    assert offered_again > 0 and undone > 0
+    with sqlite3.connect(tmp_path / "run.db") as conn:
+        again = conn.execute("SELECT COUNT(*) FROM verdicts WHERE again = 1").fetchone()[0]
+        twice = conn.execute("SELECT COUNT(*) FROM (SELECT text, label FROM verdicts GROUP BY text, label "
+                             "HAVING COUNT(*) = 2)").fetchone()[0]
+    assert again == offered_again == twice
+    asked = len(expert.order)
+    resumed = RED(**kw).fit(seed_t, seed_l, pool=pool_t, expert=expert, journal=StoreJournal(store, run_id))
+    assert len(expert.order) == asked and resumed.new_expert_calls_ == 0
+    assert resumed.pool_labels_ == model.pool_labels_

@@ -51,7 +51,7 @@ def test_run_through_a_faulty_server_then_rerun_from_cache(problem, capsys):
         assert server.max_in_flight <= 4
         # every answered question stored exactly once, none asked twice by the loop
         with sqlite3.connect(d / "a" / "run.db") as conn:
-            rows = conn.execute("SELECT text, label FROM verdicts").fetchall()
+            rows = conn.execute("SELECT text, label, again FROM verdicts").fetchall()
             questions = questions_in(conn)
         assert len(rows) == len(set(rows)) and questions == report["expert_calls"]
         # tokens counted once per successful response (100 prompt tokens each in the fake)

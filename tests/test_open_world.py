@@ -429,10 +429,10 @@ def test_the_store_keeps_a_null_label_and_migrates_older_predictions(tmp_path):
     conn.execute("INSERT INTO predictions VALUES (1, 0, 'x', 0.5, 'seed', '[]')")
     conn.commit()
     conn.close()
-    from redtext.io import store as store_mod
+    from redtext.io import schema
 
     conn = sqlite3.connect(old)
-    store_mod._m5(conn)
+    schema._m5(conn)
     conn.execute("INSERT INTO predictions VALUES (1, 1, NULL, 0.5, 'expert', '[]')")
     assert conn.execute("SELECT label FROM predictions ORDER BY idx").fetchall() == [("x",), (None,)]
     conn.close()

@@ -157,3 +157,42 @@ def test_a_review_answer_can_be_undone_until_the_run_uses_it(tmp_path):
     assert store.next_queued()[1:] == (0, 2)
     assert store.take_answers(["k1", "k2"]) == [False, True]  # a resumed run takes them again
     store.close()
+
+
+def test_a_label_offered_again_after_a_no_is_a_second_answer_kept_apart(store_path):
+    """The choice after a binary "no" may offer the rejected label again: its verdict is stored
+    beside the first (``again``), each at most once, and read back apart from it."""
+    s = Store(store_path)
+    run = s.create_run({})
+    s.record_verdicts(run, [("t", "A", False)], expert="e", round_no=0)
+    s.record_verdicts(run, [("t", "A", True), ("t", "B", None)], expert="e", round_no=0, sizes=[2],
+                      again=[True, False])
+    assert s.verdicts(run) == {("t", "A"): False, ("t", "B"): None}
+    assert s.verdicts(run, again=True) == {("t", "A"): True}
+    assert s.count_verdicts(run) == 3 and s.choice_questions(run) == 1
+    with pytest.raises(sqlite3.IntegrityError):  # offered again twice: a replay, never a new row
+        s.record_verdicts(run, [("t", "A", False)], expert="e", round_no=1, again=[True])
+    with pytest.raises(ValueError, match="again flags"):
+        s.record_verdicts(run, [("t", "C", False)], expert="e", round_no=1, again=[True, False])
+    assert s.count_verdicts(run) == 3
+    s.close()
+
+
+def test_a_store_of_schema_7_migrates_keeping_its_answers(store_path):
+    """A run.db written before answers could be offered again keeps every row, each its first answer."""
+    from redtext.io.schema import MIGRATIONS
+
+    conn = sqlite3.connect(str(store_path), isolation_level=None)
+    for number, step in enumerate(MIGRATIONS[:7]):
+        step(conn)
+        conn.execute(f"PRAGMA user_version = {number + 1}")
+    conn.execute("INSERT INTO runs(id, created, updated, status, config) VALUES (1, 0, 0, 'done', '{}')")
+    conn.execute("INSERT INTO verdicts(run_id, text, label, verdict, expert, round, seq, asked_at) "
+                 "VALUES (1, 't', 'A', 0, 'e', 0, 1, 0), (1, 't', 'B', 1, 'e', 0, 2, 0)")
+    conn.close()
+    s = Store(store_path)
+    assert s.verdicts(1) == {("t", "A"): False, ("t", "B"): True} and s.verdicts(1, again=True) == {}
+    s.record_verdicts(1, [("t", "A", True)], expert="e", round_no=1, again=[True])
+    assert s.verdicts(1, again=True) == {("t", "A"): True}
+    s.close()
+    assert user_version(store_path) == SCHEMA_VERSION

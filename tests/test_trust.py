@@ -177,7 +177,9 @@ def _pairs(out):
     import sqlite3
 
     with sqlite3.connect(out / "run.db") as conn:
-        return conn.execute("SELECT text, label, kind, COUNT(*) FROM verdicts GROUP BY text, label, kind").fetchall()
+        # a label offered again after a "no" (``again``) is a second question about it, asked once too
+        return conn.execute("SELECT text, label, kind, again, COUNT(*) FROM verdicts "
+                            "GROUP BY text, label, kind, again").fetchall()
 
 
 def test_audit_more_tightens_the_estimate_without_changing_a_label(finished_run, capsys):

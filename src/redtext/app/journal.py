@@ -11,11 +11,12 @@ class StoreJournal:
         self.store = store
         self.run_id = run_id
 
-    def answers(self):
-        return self.store.verdicts(self.run_id)
+    def answers(self, *, again: bool = False):
+        return self.store.verdicts(self.run_id, again=again)
 
-    def record(self, items, *, expert: str, round_no: int, kind: str = "label", sizes=None) -> None:
-        self.store.record_verdicts(self.run_id, items, expert=expert, round_no=round_no, kind=kind, sizes=sizes)
+    def record(self, items, *, expert: str, round_no: int, kind: str = "label", sizes=None, again=None) -> None:
+        self.store.record_verdicts(self.run_id, items, expert=expert, round_no=round_no, kind=kind, sizes=sizes,
+                                   again=again)
 
     def spent(self) -> tuple[int, float, int, int]:
         return self.store.usage(self.run_id)

@@ -53,6 +53,7 @@ class Asker:
         self.expert = expert
         self.journal = journal
         self.stored = journal.answers()
+        self.stored_again = journal.answers(again=True)  # labels offered again in a choice after a "no"
         self.spent_before = journal.spent()
         expert.preload(*self.spent_before[:2])
         self.on_answers = on_answers or (lambda n: None)
@@ -76,35 +77,44 @@ class Asker:
                 to_ask.append(j)
         return self._send(questions, to_ask, answers, round_no, kind, choice=False)
 
-    def ask_choice(self, questions: Sequence[ChoiceQuestion], round_no: int, kind: str = "label") -> list:
+    def ask_choice(self, questions: Sequence[ChoiceQuestion], round_no: int, kind: str = "label",
+                   again: Sequence[frozenset] | None = None) -> list:
         """:meth:`ask` for choice questions (the expert's ``ask_choice``): one answer each — a
         candidate's label, ``None`` (none of them), ``ABSTAINED`` or ``NOT_ASKED``. An answer is
         recorded as one verdict per candidate (:func:`~redtext.core.questions.choice_verdicts`),
-        all at once, and replayed from them."""
+        all at once, and replayed from them. ``again[j]``: the labels of question ``j`` offered
+        again after the expert's "no" to them — their verdicts are kept apart from that first
+        answer (:meth:`redtext.io.store.Store.verdicts`)."""
+        again = list(again) if again is not None else [frozenset()] * len(questions)
         answers: list = [None] * len(questions)
         to_ask: list[int] = []
         sent = list(questions)
         for j, q in enumerate(questions):
+            stored = [self._store_of(lab in again[j]) for lab in q.labels]
             keys = [(q.text, lab) for lab in q.labels]
-            known = [k in self.stored for k in keys]
+            known = [k in m for k, m in zip(keys, stored)]
             if keys and all(known):
-                answers[j] = choice_from_verdicts([self.stored[k] for k in keys], q.labels)
+                answers[j] = choice_from_verdicts([m[k] for k, m in zip(keys, stored)], q.labels)
                 continue
             if any(known):  # some candidates answered before (a resumed run on another path): ask about the rest
                 sent[j] = replace(q, candidates=tuple(c for c, k in zip(q.candidates, known) if not k))
             to_ask.append(j)
-        answers = self._send(sent, to_ask, answers, round_no, kind, choice=True)
+        answers = self._send(sent, to_ask, answers, round_no, kind, choice=True, again=again)
         for j in to_ask:
             q = questions[j]
             if sent[j] is q or answers[j] is NOT_ASKED or answers[j] in q.labels:
                 continue
             # the answer about the rest, with what was stored about the others
             new = dict(choice_verdicts(sent[j].labels, answers[j]))
-            answers[j] = choice_from_verdicts([new[lab] if lab in new else self.stored[(q.text, lab)]
+            answers[j] = choice_from_verdicts([new[lab] if lab in new else self._store_of(lab in again[j])[(q.text, lab)]
                                                for lab in q.labels], q.labels)
         return answers
 
-    def _send(self, questions, to_ask: list[int], answers: list, round_no: int, kind: str, *, choice: bool):
+    def _store_of(self, again: bool) -> dict:
+        return self.stored_again if again else self.stored
+
+    def _send(self, questions, to_ask: list[int], answers: list, round_no: int, kind: str, *, choice: bool,
+              again: Sequence[frozenset] | None = None):
         if self.exhausted:
             for j in to_ask:
                 answers[j] = NOT_ASKED
@@ -121,31 +131,36 @@ class Asker:
                 raise ExpertError(f"the expert failed: {type(exc).__name__}: {exc}".replace("\n", " ")) from exc
             if len(verdicts) != len(sent):
                 raise ExpertError(f"the expert returned {len(verdicts)} answers for {len(sent)} questions")
-            items, answered, given, sizes = [], [], [], []
+            items, answered, given, sizes, flags = [], [], [], [], []
             for j, q, v in zip(chunk, sent, verdicts):
                 if v is NOT_ASKED:
                     answers[j] = NOT_ASKED
                     continue
                 if choice:
                     v = to_choice(v, q.labels, self.expert.name)
-                    items.extend((q.text, lab, verdict) for lab, verdict in choice_verdicts(q.labels, v))
+                    rows = choice_verdicts(q.labels, v)
+                    items.extend((q.text, lab, verdict) for lab, verdict in rows)
+                    flags.extend(again is not None and lab in again[j] for lab, _ in rows)
                     sizes.append(len(q.labels))
                 else:
                     v = to_verdict(v, self.expert.name)
                     items.append((q.text, q.label, v))
+                    flags.append(False)
                     sizes.append(1)
                 answered.append(j)
                 given.append(v)
-            self.journal.record(items, expert=self.expert.name, round_no=round_no, kind=kind,
-                                **({"sizes": sizes} if choice else {}))
+            extra = {"sizes": sizes} if choice else {}
+            if any(flags):
+                extra["again"] = flags
+            self.journal.record(items, expert=self.expert.name, round_no=round_no, kind=kind, **extra)
             usage = self.expert.usage
             if usage is not None:  # hard limits carry over to a resumed run
                 self.journal.record_spent(self.spent_before[0] + usage.http_calls,
                                           self.spent_before[1] + usage.cost,
                                           self.spent_before[2] + getattr(usage, "prompt_tokens", 0),
                                           self.spent_before[3] + getattr(usage, "completion_tokens", 0))
-            for text, label, v in items:
-                self.stored[(text, label)] = v
+            for (text, label, v), flag in zip(items, flags):
+                self._store_of(flag)[(text, label)] = v
             for j, v in zip(answered, given):
                 answers[j] = v
             self.new_answers += len(answered)

@@ -13,14 +13,16 @@ from .questions import Verdict
 
 
 class Journal(Protocol):
-    def answers(self) -> dict[tuple[str, str], Verdict]:
-        """Every recorded answer of this run: ``(text, label) -> verdict``."""
+    def answers(self, *, again: bool = False) -> dict[tuple[str, str], Verdict]:
+        """Every recorded answer of this run: ``(text, label) -> verdict`` — the first answer about
+        each label, or (``again``) the answers about labels offered again in a choice after a "no"."""
 
     def record(self, items: Iterable[tuple[str, str, Verdict]], *, expert: str, round_no: int,
-               kind: str = "label", sizes: list[int] | None = None) -> None:
+               kind: str = "label", sizes: list[int] | None = None, again: list[bool] | None = None) -> None:
         """Persist ``(text, label, verdict)`` answers (all or none) — before the loop uses them;
         ``kind`` is ``label`` (the loop's questions), ``check`` (known answers) or ``audit``;
-        ``sizes``: rows per question (a choice question has one per candidate; ``None``: one each)."""
+        ``sizes``: rows per question (a choice question has one per candidate; ``None``: one each);
+        ``again``: a flag per row, true for a label offered again after a "no" to it."""
 
     def spent(self) -> tuple[int, float, int, int]:
         """HTTP calls, money, prompt and completion tokens the run's expert spent in earlier
@@ -38,15 +40,17 @@ class MemoryJournal:
 
     def __init__(self):
         self._answers: dict[tuple[str, str], Verdict] = {}
+        self._again: dict[tuple[str, str], Verdict] = {}
         self._spent = (0, 0.0, 0, 0)
         self.rounds: dict[int, dict] = {}
 
-    def answers(self) -> dict[tuple[str, str], Verdict]:
-        return dict(self._answers)
+    def answers(self, *, again: bool = False) -> dict[tuple[str, str], Verdict]:
+        return dict(self._again if again else self._answers)
 
-    def record(self, items, *, expert: str, round_no: int, kind: str = "label", sizes=None) -> None:
-        for text, label, verdict in items:
-            self._answers[(text, label)] = verdict
+    def record(self, items, *, expert: str, round_no: int, kind: str = "label", sizes=None, again=None) -> None:
+        items = list(items)
+        for (text, label, verdict), flag in zip(items, again or [False] * len(items)):
+            (self._again if flag else self._answers)[(text, label)] = verdict
 
     def spent(self) -> tuple[int, float, int, int]:
         return self._spent

@@ -31,7 +31,8 @@ class Ledger:
         self.none_prior = None        # the fitted open-world prior (evidence.NonePrior), None while closed
         self.open_since_last = False  # did the last calibration pass the open-world test?
         self.prior: dict[int, tuple[np.ndarray, np.ndarray]] = {}
-        self.answers: dict[int, list[tuple[int, object]]] = {}   # one verdict per label asked (a choice's too)
+        # one verdict per label asked (a choice's too); a label offered again after a "no" has a second
+        self.answers: dict[int, list[tuple[int, object]]] = {}
         # text -> its choice answers, (labels offered, label picked or None, where their verdicts
         # start in ``answers``): each weighed as one answer
         self.choices: dict[int, list[tuple[tuple[int, ...], int | None, int]]] = {}
@@ -105,6 +106,16 @@ class Ledger:
             items.append(Choice(tuple(index[lab] for lab in labels), None if pick is None else index[pick],
                                 rates.miss_none))
         return items
+
+    def binary_rejections(self, i: int) -> list[int]:
+        """The labels the expert said "no" to in a binary question about text ``i`` and was never
+        offered again, in the order asked."""
+        answers = self.answers.get(i, ())
+        in_choice = {start + k for labels, _, start in self.choices.get(i, ()) for k in range(len(labels))}
+        times: dict[int, int] = {}
+        for lab, _ in answers:
+            times[lab] = times.get(lab, 0) + 1
+        return [lab for k, (lab, v) in enumerate(answers) if v is False and k not in in_choice and times[lab] == 1]
 
     def asked(self, i: int) -> set[int]:
         return {lab for lab, _ in self.answers.get(i, ())}

@@ -395,7 +395,7 @@ class Delegation(ChoiceAsking):
                 # the texts still open after a "no": which of their next candidates, or none of them?
                 spent, accepted, rejected, abstained = self._choice_wave(
                     pred, open_picks, max(0, min(round_calls - spent, limit - spent)), metrics["round"], tried,
-                    (spent, accepted, rejected, abstained))
+                    (spent, accepted, rejected, abstained), after_a_no=True)
                 break
             pending = []
             for i in open_picks:

@@ -4,7 +4,7 @@ What it holds: the run's config, its texts and label descriptions, every expert 
 the round it came in), the round figures, the delivered predictions, what the expert spent
 across processes, the embedding cache of the run's texts, the review queue of ``--expert
 review`` and the answers a person gave in the terminal. Every table is created and migrated
-here (:data:`MIGRATIONS`, applied in order; ``PRAGMA user_version`` records how far), and every
+here (:mod:`.schema`'s migrations, applied in order; ``PRAGMA user_version`` records how far), and every
 other module reads and writes it through :class:`Store`.
 
 WAL mode, one transaction per write. An answer is committed *before* the loop uses it, so a
@@ -24,6 +24,7 @@ from typing import Iterable, Sequence
 
 from ..errors import InputError
 from .person_answers import PersonAnswers
+from .schema import REQUIRED, SCHEMA_VERSION, migrate
 
 
 def run_db_path(run_dir: str | Path) -> Path:
@@ -38,166 +39,6 @@ def run_db_path(run_dir: str | Path) -> Path:
     if not db.is_file():
         raise InputError(f"{run_dir} holds no run (no run.db); {hint}")
     return db
-
-
-def _script(conn: sqlite3.Connection, sql: str) -> None:
-    """Run statements one by one (``executescript`` would COMMIT the open transaction)."""
-    for statement in sql.split(";"):
-        if statement.strip():
-            conn.execute(statement)
-
-
-def _m1(conn: sqlite3.Connection) -> None:
-    _script(conn, """
-    CREATE TABLE runs (
-        id INTEGER PRIMARY KEY,
-        created REAL NOT NULL,
-        updated REAL NOT NULL,
-        status TEXT NOT NULL,            -- running | done | failed
-        config TEXT NOT NULL,            -- JSON, never holds secrets
-        stop_reason TEXT
-    );
-    CREATE TABLE texts (
-        run_id INTEGER NOT NULL REFERENCES runs(id),
-        role TEXT NOT NULL,              -- seed | pool
-        idx INTEGER NOT NULL,
-        id TEXT NOT NULL,
-        text TEXT NOT NULL,
-        label TEXT,
-        PRIMARY KEY (run_id, role, idx)
-    );
-    CREATE TABLE descriptions (
-        run_id INTEGER NOT NULL REFERENCES runs(id),
-        label TEXT NOT NULL,
-        description TEXT NOT NULL,
-        PRIMARY KEY (run_id, label)
-    );
-    CREATE TABLE verdicts (
-        run_id INTEGER NOT NULL REFERENCES runs(id),
-        text TEXT NOT NULL,
-        label TEXT NOT NULL,
-        verdict INTEGER,                 -- 1 yes, 0 no, NULL abstained
-        expert TEXT NOT NULL,
-        round INTEGER NOT NULL,
-        seq INTEGER NOT NULL,            -- order in which answers arrived
-        asked_at REAL NOT NULL,
-        PRIMARY KEY (run_id, text, label)
-    );
-    CREATE TABLE rounds (
-        run_id INTEGER NOT NULL REFERENCES runs(id),
-        round INTEGER NOT NULL,
-        metrics TEXT NOT NULL,           -- JSON
-        PRIMARY KEY (run_id, round)
-    );
-    CREATE TABLE predictions (
-        run_id INTEGER NOT NULL REFERENCES runs(id),
-        idx INTEGER NOT NULL,
-        label TEXT NOT NULL,
-        confidence REAL NOT NULL,
-        source TEXT NOT NULL,            -- expert | classifier | seed
-        candidates TEXT NOT NULL,        -- JSON [[label, score], ...]
-        PRIMARY KEY (run_id, idx)
-    );
-    """)
-
-
-def _m2(conn: sqlite3.Connection) -> None:
-    _script(conn, """
-    CREATE TABLE run_usage (
-        run_id INTEGER PRIMARY KEY REFERENCES runs(id),
-        http_calls INTEGER NOT NULL,     -- across every process of the run (hard limits carry over)
-        cost REAL NOT NULL
-    )
-    """)
-
-
-def _m3(conn: sqlite3.Connection) -> None:
-    """The tables other modules used to create on their own: the embedding cache, the review
-    queue, and a person's answers (kept in ``verdict_cache`` by older versions: copied over)."""
-    from .embed_cache import SCHEMA as EMBEDDINGS
-
-    _script(conn, EMBEDDINGS)
-    _script(conn, """
-    CREATE TABLE IF NOT EXISTS review_queue (
-        key TEXT PRIMARY KEY,
-        seq INTEGER NOT NULL,
-        text_id TEXT NOT NULL,
-        text TEXT NOT NULL,
-        label TEXT NOT NULL,
-        description TEXT,
-        examples TEXT NOT NULL,          -- JSON list
-        status TEXT NOT NULL,            -- pending | answered
-        verdict INTEGER,                 -- 1 yes, 0 no, NULL skipped
-        queued REAL NOT NULL,
-        answered REAL
-    );
-    CREATE TABLE IF NOT EXISTS answer_log (
-        key TEXT PRIMARY KEY,            -- a question asked in the terminal
-        verdict INTEGER,                 -- 1 yes, 0 no, NULL skipped
-        created REAL NOT NULL
-    )
-    """)
-    old = conn.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name='verdict_cache'").fetchone()
-    if old:
-        conn.execute("INSERT OR IGNORE INTO answer_log(key, verdict, created) "
-                     "SELECT key, verdict, created FROM verdict_cache")
-
-
-def _m4(conn: sqlite3.Connection) -> None:
-    """What each answer was for: the loop's question (label), a known-answer check, or the audit."""
-    conn.execute("ALTER TABLE verdicts ADD COLUMN kind TEXT NOT NULL DEFAULT 'label'")
-
-
-def _m5(conn: sqlite3.Connection) -> None:
-    """A delivered label may be NULL: the text fits none of the labels (open world)."""
-    _script(conn, """
-    CREATE TABLE predictions_new (
-        run_id INTEGER NOT NULL REFERENCES runs(id),
-        idx INTEGER NOT NULL,
-        label TEXT,                      -- NULL: fits none of the labels
-        confidence REAL NOT NULL,
-        source TEXT NOT NULL,            -- expert | classifier | seed
-        candidates TEXT NOT NULL,        -- JSON [[label, score], ...]
-        PRIMARY KEY (run_id, idx)
-    );
-    INSERT INTO predictions_new SELECT run_id, idx, label, confidence, source, candidates FROM predictions;
-    DROP TABLE predictions;
-    ALTER TABLE predictions_new RENAME TO predictions
-    """)
-
-
-def _m6(conn: sqlite3.Connection) -> None:
-    """Rows that answer one choice question together: each carries the seq of the question's first
-    row (NULL: the row is a question of its own, a binary one)."""
-    conn.execute("ALTER TABLE verdicts ADD COLUMN question INTEGER")
-
-
-def _m7(conn: sqlite3.Connection) -> None:
-    """The expert's tokens over every process of a run, beside its HTTP calls and cost."""
-    conn.execute("ALTER TABLE run_usage ADD COLUMN prompt_tokens INTEGER NOT NULL DEFAULT 0")
-    conn.execute("ALTER TABLE run_usage ADD COLUMN completion_tokens INTEGER NOT NULL DEFAULT 0")
-
-
-MIGRATIONS = [_m1, _m2, _m3, _m4, _m5, _m6, _m7]
-SCHEMA_VERSION = len(MIGRATIONS)
-REQUIRED = ("runs", "texts", "descriptions", "verdicts", "rounds", "predictions")
-
-
-def migrate(conn: sqlite3.Connection) -> None:
-    version = conn.execute("PRAGMA user_version").fetchone()[0]
-    if version > SCHEMA_VERSION:
-        raise InputError(f"store was written by a newer redtext (schema {version} > {SCHEMA_VERSION}); "
-                         "upgrade redtext to open it")
-    for number in range(version, SCHEMA_VERSION):
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            MIGRATIONS[number](conn)
-            conn.execute(f"PRAGMA user_version = {number + 1}")
-        except BaseException:
-            if conn.in_transaction:  # SQLite may have rolled back already (a full disk)
-                conn.execute("ROLLBACK")
-            raise
-        conn.execute("COMMIT")
 
 
 def _connect_readonly(path: Path, threads: bool) -> sqlite3.Connection:
@@ -359,32 +200,40 @@ class Store(PersonAnswers):
         return dict(self.conn.execute("SELECT label, description FROM descriptions WHERE run_id=?", (run_id,)))
 
     # -- answers ----------------------------------------------------------------------------------
-    def verdicts(self, run_id: int) -> dict[tuple[str, str], bool | None]:
-        rows = self.conn.execute("SELECT text, label, verdict FROM verdicts WHERE run_id=? ORDER BY seq", (run_id,))
+    def verdicts(self, run_id: int, *, again: bool = False) -> dict[tuple[str, str], bool | None]:
+        """``(text, label) -> verdict`` of the run, in arrival order: the first answer about each
+        label, or (``again``) the answers of labels offered again after a "no" (:func:`_m8`)."""
+        where = " AND again=?" if self._has_column("verdicts", "again") else (" AND 0=?")
+        rows = self.conn.execute(f"SELECT text, label, verdict FROM verdicts WHERE run_id=?{where} ORDER BY seq",
+                                 (run_id, int(again)))
         return {(t, lab): (None if v is None else bool(v)) for t, lab, v in rows}
 
     def record_verdicts(self, run_id: int, items: Iterable[tuple[str, str, bool | None]], *,
-                        expert: str, round_no: int, kind: str = "label", sizes=None) -> None:
+                        expert: str, round_no: int, kind: str = "label", sizes=None, again=None) -> None:
         """Persist answers (one transaction) — call before using them. ``kind``: ``label`` (the
         loop's questions about pool texts), ``check`` (known-answer questions) or ``audit``;
         ``sizes``: rows per question, in order (a choice question answers for each candidate;
-        ``None``: one row each)."""
+        ``None``: one row each); ``again``: a flag per row, true for a label offered again in a
+        choice after the expert's "no" to it (``None``: none was)."""
         now = time.time()
         items = list(items)
         sizes = [1] * len(items) if sizes is None else list(sizes)
         if sum(sizes) != len(items):
             raise ValueError(f"{len(items)} answer rows for questions of {sum(sizes)} rows")
+        flags = [False] * len(items) if again is None else [bool(a) for a in again]
+        if len(flags) != len(items):
+            raise ValueError(f"{len(flags)} again flags for {len(items)} answer rows")
         rows, k = [], 0
         for size in sizes:
             first = self._seq + 1
-            for text, label, verdict in items[k:k + size]:
+            for (text, label, verdict), flag in zip(items[k:k + size], flags[k:k + size]):
                 self._seq += 1
                 rows.append((run_id, text, label, None if verdict is None else int(verdict), expert, round_no,
-                             self._seq, now, kind, first if size > 1 else None))
+                             self._seq, now, kind, first if size > 1 else None, int(flag)))
             k += size
         with self._tx():
             self.conn.executemany("INSERT INTO verdicts(run_id, text, label, verdict, expert, round, seq, asked_at, "
-                                  "kind, question) VALUES (?,?,?,?,?,?,?,?,?,?)", rows)
+                                  "kind, question, again) VALUES (?,?,?,?,?,?,?,?,?,?,?)", rows)
 
     def round_questions(self, run_id: int) -> dict[int, tuple[int, int]]:
         """round -> (binary questions, choice questions) of the run, every kind: a choice question

@@ -114,9 +114,9 @@ def _timed_journal(store, run_id):
         def _add(self, round_no, t):
             self.write_s[round_no] = self.write_s.get(round_no, 0.0) + time.perf_counter() - t
 
-        def record(self, items, *, expert, round_no, kind="label"):
+        def record(self, items, *, expert, round_no, **kw):
             t = time.perf_counter()
-            super().record(items, expert=expert, round_no=round_no, kind=kind)
+            super().record(items, expert=expert, round_no=round_no, **kw)
             self._add(round_no, t)
 
         def record_round(self, round_no, metrics):
