@@ -96,6 +96,19 @@ def choice_after_a_no(question: str, asking: str, can_choose: bool) -> bool:
 OFFER_AGAIN = True
 
 
+#: in a binary run that follows a "no" with a choice, every other known-yes question is a choice
+#: (the seed text's own label among its hardest wrong ones), as the pool's questions are binary
+#: and choice ones: it measures the expert's rates on both shapes and how it misses a truth it is
+#: offered (:attr:`~redtext.core.evidence.Rates.miss_none`), which weighs each choice answer
+CHECK_CHOICES = True
+
+
+def check_as_choice(index: int, check, after_a_no: bool) -> bool:
+    """Is the plan's ``index``-th known-answer question (``check``) asked as a choice in a binary
+    run (``after_a_no``: it follows a "no" with a choice)? Every other known-yes one."""
+    return CHECK_CHOICES and after_a_no and check.positive and (index // 2) % 2 == 1
+
+
 #: ``auto`` asks choice questions from the first round when the seed's leave-one-out check
 #: (:func:`redtext.core.select.top3_recall`) finds the truth among the top three candidates for
 #: fewer than this share of texts; above it, binary questions with a choice after a "no"

@@ -35,7 +35,7 @@ from typing import Callable
 import numpy as np
 
 from .asking import Asker, Examples
-from .choice import (CHOICE_EXAMPLES, ChoiceAsking, choice_after_a_no, choice_for_agreeable_expert,  # noqa: F401  (re-exported)
+from .choice import (CHOICE_EXAMPLES, ChoiceAsking, check_as_choice, choice_after_a_no, choice_for_agreeable_expert,  # noqa: F401  (re-exported)
                      choice_for_open_pool, resolve_question)
 from .duplicates import duplicate_groups
 from .evidence import Rates
@@ -292,11 +292,30 @@ class Delegation(ChoiceAsking):
                         context=Context(label=name, description=p.descriptions.get(name), examples=examples))
 
     def _ask_checks(self, round_no: int, n: int) -> int:
-        """Put ``n`` more known-answer questions to the expert; their answers update the rates."""
-        p = self.p
+        """Put ``n`` more known-answer questions to the expert; their answers update the rates. In
+        the shape of the round's questions: choice questions in a choice run; in a binary run
+        that follows a "no" with a choice, every other known-yes question a choice
+        (:func:`~redtext.core.choice.check_as_choice`), the rest binary. Asked in the plan's order,
+        stopping where the expert stops, so the answered ones are always the plan's start."""
         todo = self.plan[len(self.checks):len(self.checks) + n]
-        if not todo:
-            return 0
+        if self.question == "choice":
+            return self._ask_choice_checks(todo, round_no) if todo else 0
+        after_a_no = choice_after_a_no(self.cfg.question, self.question, can_choose(self.asker.expert))
+        shape = [check_as_choice(len(self.checks) + k, c, after_a_no) for k, c in enumerate(todo)]
+        answered = k = 0
+        while k < len(todo):
+            j = k
+            while j < len(todo) and shape[j] == shape[k]:
+                j += 1
+            got = (self._ask_choice_checks if shape[k] else self._ask_binary_checks)(todo[k:j], round_no)
+            answered += got
+            if got < j - k:
+                break  # the expert stopped: the rest of the plan waits for a resume
+            k = j
+        return answered
+
+    def _ask_binary_checks(self, todo: list[Check], round_no: int) -> int:
+        p = self.p
         questions = []
         for c in todo:
             name, text = p.classes[c.label], p.seed_texts[c.row]
@@ -304,8 +323,6 @@ class Delegation(ChoiceAsking):
             questions.append(Question(text_id=f"seed:{c.row}", text=text, label=name,
                                       context=Context(label=name, description=p.descriptions.get(name),
                                                       examples=examples)))
-        if self.question == "choice":
-            return self._ask_choice_checks(todo, round_no)
         answered = 0
         for c, verdict in zip(todo, self.asker.ask(questions, round_no, kind="check")):
             if verdict is NOT_ASKED:
