@@ -483,9 +483,11 @@ def test_auto_turns_to_choice_questions_for_an_expert_that_says_yes_to_wrong_lab
 
     agreeable = Agreeable(gold)
     model = fit(agreeable)
-    # the first known-answer questions are binary; once they measure the expert, every question is a choice
+    # the first known-answer questions are a binary run's (binary, every other known-yes one a
+    # choice); once they measure the expert, every question is a choice
     first_choice = agreeable.kinds.index(("choice", False))
-    assert first_choice > 0 and all(kind == ("binary", True) for kind in agreeable.kinds[:first_choice])
+    assert first_choice > 0 and all(seed for _, seed in agreeable.kinds[:first_choice])
+    assert ("binary", True) in agreeable.kinds[:first_choice]
     assert all(kind == "choice" for kind, _ in agreeable.kinds[first_choice:])
     assert {r["question"] for r in model.history_ if r["texts_asked"]} == {"choice"}
     assert {r["question"] for r in fit(Chooser(gold)).history_} == {"binary"}
@@ -624,7 +626,7 @@ class FirstNoChooser(Chooser):
         return out
 
     def ask_choice(self, questions):
-        self.order.extend(("choice", q.text, q.labels, None) for q in questions)
+        self.order.extend(("choice", q.text, q.labels, None) for q in questions if not q.text_id.startswith("seed:"))
         return super().ask_choice(questions)
 
 
@@ -664,3 +666,38 @@ def test_the_choice_after_a_no_offers_the_rejected_label_again_and_a_false_no_is
     resumed = RED(**kw).fit(seed_t, seed_l, pool=pool_t, expert=expert, journal=StoreJournal(store, run_id))
     assert len(expert.order) == asked and resumed.new_expert_calls_ == 0
     assert resumed.pool_labels_ == model.pool_labels_
+
+
+class StrictChooser(FirstNoChooser):
+    """Answers a known-yes choice question about every third seed text with "none of them" (a
+    strict expert's miss), every other question as :class:`FirstNoChooser`."""
+
+    def ask_choice(self, questions):
+        out = super().ask_choice(questions)
+        return [None if q.text_id.startswith("seed:") and int(q.text_id[5:]) % 3 == 0 else a
+                for q, a in zip(questions, out)]
+
+
+def test_a_binary_run_asks_every_other_known_yes_question_as_a_choice_and_measures_how_the_expert_misses(problem):
+    """Where the loop follows a binary "no" with a choice, its known-answer questions take both
+    shapes too: every other known-yes question offers the seed text's own label among its hardest
+    wrong ones (the right answer is that label). So how the expert misses a truth it is offered
+    is measured: an expert answering "none of them" on its misses reads as one."""
+    gold = {t: lab for t, lab in problem["pool_rows"] + problem["seed_rows"]}
+    expert = StrictChooser(gold)
+    model = _fit(problem, expert, budget=80, rounds=RoundOptions(question="auto"))[0]
+    assert model.history_[0]["question"] == "binary"
+    seed_choices = [q for q in expert.asked if q.text_id.startswith("seed:")]
+    checks = model.checks_
+    positives = [k for k, (_, _, positive, _) in enumerate(checks) if positive]
+    as_choice = [k for k in positives if (k // 2) % 2 == 1]
+    assert len(seed_choices) == len(as_choice) > 0  # every other known-yes question, none of the known-no ones
+    by_text = {q.text: q for q in seed_choices}
+    for k in as_choice:
+        text, label, _, _ = checks[k]
+        assert label in by_text[text].labels and len(by_text[text].labels) == 5
+    binary_seed = [t for t, _ in expert.binary if t in by_text]
+    assert not binary_seed  # a seed text asked as a choice is not asked again as a binary question
+    missed = sum(1 for q in seed_choices if int(q.text_id[5:]) % 3 == 0)
+    quality = model.expert_quality_
+    assert 0 < missed < len(seed_choices) and quality["choice_misses"] == missed and quality["miss_none"] == 1.0

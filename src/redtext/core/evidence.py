@@ -111,7 +111,10 @@ class Rates:
         raw_t = self.yes_pos / self.n_pos if self.n_pos else None
         raw_f = self.yes_neg / self.n_neg if self.n_neg else None
         return {"tpr": raw_t, "tpr_low": t_lo, "tpr_high": t_hi, "fpr": raw_f, "fpr_low": f_lo, "fpr_high": f_hi,
-                "calls": self.n_pos + self.n_neg, "positives": self.n_pos, "negatives": self.n_neg}
+                "calls": self.n_pos + self.n_neg, "positives": self.n_pos, "negatives": self.n_neg,
+                # known-yes choice questions missed, and the share of them answered "none of them"
+                "choice_misses": self.choice_missed,
+                "miss_none": self.choice_none / self.choice_missed if self.choice_missed else None}
 
 
 @dataclass(frozen=True)
