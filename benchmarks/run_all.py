@@ -237,7 +237,9 @@ def write_benchmarks_md() -> None:
                      "other; the same split, budget, known-answer checks and audit), and the flat model trained on "
                      "the whole pool with gold labels. A goal above the perfect-expert column is out of reach of "
                      "this loop at that budget, whatever the expert. Command: `.venv/bin/python benchmarks/run_all.py "
-                     "--only limits` (about 65 minutes on 2 cores).\n\n" + (RESULTS / "limits.md").read_text())
+                     "--only limits` (about 65 minutes on 2 cores). The table is from the build before stop 37 (which "
+                     "offers a rejected label again after a \"no\"; its careful figures are in \"Trust\" and "
+                     "\"Open world\"), not rerun since.\n\n" + (RESULTS / "limits.md").read_text())
     if (RESULTS / "trust.md").exists():
         parts.append("## Trust: what a run says about itself, against the truth\n\n`redtext bench-trust` (the "
                      "default configuration, `flat_al` below 3000 labels; known-answer checks and the audit inside "

@@ -99,7 +99,11 @@ OFFER_AGAIN = True
 #: in a binary run that follows a "no" with a choice, every other known-yes question is a choice
 #: (the seed text's own label among its hardest wrong ones), as the pool's questions are binary
 #: and choice ones: it measures the expert's rates on both shapes and how it misses a truth it is
-#: offered (:attr:`~redtext.core.evidence.Rates.miss_none`), which weighs each choice answer
+#: offered (:attr:`~redtext.core.evidence.Rates.miss_none`), which weighs each choice answer.
+#: Measured with :data:`OFFER_AGAIN` (bench-trust, seeds 0–2, without → with): strict clinc150's
+#: intervals 0 → 3 of 3 cover (its pick of a label it had rejected was read against an even split
+#: of its misses; they are all "none of them"), pool 99.15 → 99.15 %, banking77 96.62 → 96.56 %
+#: (coverage 0 → 1 of 3); careful clinc150 99.17 → 99.21 %, banking77 96.85 → 96.85 %
 CHECK_CHOICES = True
 
 
