@@ -58,23 +58,15 @@ MIGRATIONS = [_V1]
 
 
 def _migrate(conn: sqlite3.Connection, path) -> None:
-    version = conn.execute("PRAGMA user_version").fetchone()[0]
-    if version > len(MIGRATIONS):
-        from ..errors import InputError
+    from ..errors import InputError
+    from ..io.schema import apply_migrations
 
-        raise InputError(f"{path} was written by a newer redtext (verdict cache version {version}); upgrade "
-                         "redtext, or point --cache at another file")
-    for number in range(version, len(MIGRATIONS)):
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            for statement in MIGRATIONS[number]:
-                conn.execute(statement)
-            conn.execute(f"PRAGMA user_version = {number + 1}")
-        except BaseException:
-            if conn.in_transaction:  # SQLite may have rolled back already (a full disk)
-                conn.execute("ROLLBACK")
-            raise
-        conn.execute("COMMIT")
+    def step(statements):
+        return lambda c: [c.execute(statement) for statement in statements]
+
+    apply_migrations(conn, [step(m) for m in MIGRATIONS], lambda version: InputError(
+        f"{path} was written by a newer redtext (verdict cache version {version}); upgrade redtext, or point "
+        "--cache at another file"))
 
 
 class VerdictCache:

@@ -178,14 +178,22 @@ REQUIRED = ("runs", "texts", "descriptions", "verdicts", "rounds", "predictions"
 
 
 def migrate(conn: sqlite3.Connection) -> None:
+    """Bring a run.db up to :data:`SCHEMA_VERSION`."""
+    apply_migrations(conn, MIGRATIONS, lambda version: InputError(
+        f"store was written by a newer redtext (schema {version} > {SCHEMA_VERSION}); upgrade redtext to open it"))
+
+
+def apply_migrations(conn: sqlite3.Connection, steps, too_new) -> None:
+    """Apply ``steps`` (functions of the connection) from the file's ``PRAGMA user_version`` on,
+    each in its own transaction with the version it reaches; ``too_new(version)`` is the error
+    for a file written by a newer redtext. Shared by every SQLite file redtext owns."""
     version = conn.execute("PRAGMA user_version").fetchone()[0]
-    if version > SCHEMA_VERSION:
-        raise InputError(f"store was written by a newer redtext (schema {version} > {SCHEMA_VERSION}); "
-                         "upgrade redtext to open it")
-    for number in range(version, SCHEMA_VERSION):
+    if version > len(steps):
+        raise too_new(version)
+    for number in range(version, len(steps)):
         conn.execute("BEGIN IMMEDIATE")
         try:
-            MIGRATIONS[number](conn)
+            steps[number](conn)
             conn.execute(f"PRAGMA user_version = {number + 1}")
         except BaseException:
             if conn.in_transaction:  # SQLite may have rolled back already (a full disk)
