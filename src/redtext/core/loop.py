@@ -30,6 +30,7 @@ import logging
 import math
 import time
 from dataclasses import dataclass, field
+from itertools import groupby
 from typing import Callable
 
 import numpy as np
@@ -301,17 +302,13 @@ class Delegation(ChoiceAsking):
         if self.question == "choice":
             return self._ask_choice_checks(todo, round_no) if todo else 0
         after_a_no = choice_after_a_no(self.cfg.question, self.question, can_choose(self.asker.expert))
-        shape = [check_as_choice(len(self.checks) + k, c, after_a_no) for k, c in enumerate(todo)]
-        answered = k = 0
-        while k < len(todo):
-            j = k
-            while j < len(todo) and shape[j] == shape[k]:
-                j += 1
-            got = (self._ask_choice_checks if shape[k] else self._ask_binary_checks)(todo[k:j], round_no)
+        start, answered = len(self.checks), 0
+        for as_choice, run in groupby(enumerate(todo), key=lambda kc: check_as_choice(start + kc[0], kc[1], after_a_no)):
+            part = [c for _, c in run]
+            got = (self._ask_choice_checks if as_choice else self._ask_binary_checks)(part, round_no)
             answered += got
-            if got < j - k:
+            if got < len(part):
                 break  # the expert stopped: the rest of the plan waits for a resume
-            k = j
         return answered
 
     def _ask_binary_checks(self, todo: list[Check], round_no: int) -> int:

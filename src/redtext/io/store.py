@@ -203,8 +203,7 @@ class Store(PersonAnswers):
     def verdicts(self, run_id: int, *, again: bool = False) -> dict[tuple[str, str], bool | None]:
         """``(text, label) -> verdict`` of the run, in arrival order: the first answer about each
         label, or (``again``) the answers of labels offered again after a "no" (:func:`_m8`)."""
-        where = " AND again=?" if self._has_column("verdicts", "again") else (" AND 0=?")
-        rows = self.conn.execute(f"SELECT text, label, verdict FROM verdicts WHERE run_id=?{where} ORDER BY seq",
+        rows = self.conn.execute("SELECT text, label, verdict FROM verdicts WHERE run_id=? AND again=? ORDER BY seq",
                                  (run_id, int(again)))
         return {(t, lab): (None if v is None else bool(v)) for t, lab, v in rows}
 
