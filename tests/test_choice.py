@@ -388,7 +388,9 @@ def test_a_lenient_experts_pick_is_as_strong_as_the_chance_the_truth_was_offered
     for prior in (few, many):
         post, rest = posterior(prior, [Choice((0, 1, 2), 0)], tpr, fpr)
         s = prior.sum()
-        others = (s - prior[0]) * (1 - tpr) / 3
+        # the truth another offered candidate j, missed by picking 0: (1 - tpr) times the others'
+        # share of a miss (2/3 before one is measured) times 0's share of the candidates but j
+        others = sum(prior[j] * (1 - tpr) * (2 / 3) * prior[0] / (s - prior[j]) for j in (1, 2))
         want = prior[0] * tpr / (prior[0] * tpr + others + (1 - s) * fpr * prior[0] / s)
         assert post[0] == pytest.approx(want)
         assert post.sum() + rest == pytest.approx(1.0)
@@ -443,6 +445,49 @@ def test_how_an_expert_misses_is_measured_and_a_strict_experts_none_stays_weak_e
     even, _ = posterior(prior, [Choice((0, 1, 2), None, None)], 0.85, 0.01)
     nones, _ = posterior(prior, [Choice((0, 1, 2), None, strict.miss_none)], 0.85, 0.01)
     assert nones.sum() > 2 * even.sum()
+
+
+def test_a_pick_of_the_label_just_rejected_is_weighed_as_the_likely_miss_it_is(monkeypatch):
+    """An expert that misses a truth it is offered picks the label most like it; after a binary
+    "no" to the classifier's top label that label is offered again and is exactly that one. A "no"
+    then a pick of the same label must not settle it: a miss is shared among the other offered
+    candidates by their prior, and among texts answered that way (the misses going to the most
+    plausible other candidate) the posterior is closer to the share that is right than an even
+    split of misses makes it."""
+    from redtext.core import evidence
+    from redtext.core.evidence import Choice, posterior
+
+    tpr, fpr = 0.95, 0.03
+    prior = np.array([0.6, 0.3, 0.04, 0.03, 0.02])
+    answers = [(0, False), Choice((0, 1, 2, 3, 4), 0, 0.0)]
+    post, rest = posterior(prior, answers, tpr, fpr)
+    like = np.array([prior[0] * (1 - tpr) * tpr]
+                    + [prior[j] * (1 - fpr) * (1 - tpr) * prior[0] / (prior.sum() - prior[j]) for j in range(1, 5)])
+    other = (1 - prior.sum()) * (1 - fpr) * fpr * prior[0] / prior.sum()
+    assert post == pytest.approx(like / (like.sum() + other))
+    assert post[0] < 0.75 and post.sum() + rest == pytest.approx(1.0)
+
+    def gap() -> float:
+        rng = np.random.default_rng(0)
+        seen, right = [], []
+        for _ in range(20000):
+            raw = np.sort(rng.dirichlet(np.ones(40) * 0.3))[::-1][:5]
+            full = np.r_[raw, max(0.0, 1 - raw.sum())]
+            truth = rng.choice(6, p=full / full.sum())
+            if rng.random() < (tpr if truth == 0 else fpr):
+                continue  # a yes to the top label: not this case
+            if truth < 5:
+                pick = truth if rng.random() < tpr else max((j for j in range(5) if j != truth), key=lambda j: raw[j])
+            else:
+                pick = 0 if rng.random() < fpr else None
+            if pick == 0:
+                seen.append(posterior(raw, [(0, False), Choice(tuple(range(5)), 0, 0.0)], tpr, fpr)[0][0])
+                right.append(truth == 0)
+        return float(np.mean(seen) - np.mean(right))
+
+    shared = gap()
+    monkeypatch.setattr(evidence, "MISS_BY_PRIOR", False)
+    assert shared < gap() - 0.05
 
 
 def test_auto_turns_to_choice_questions_for_an_expert_that_says_yes_to_wrong_labels(problem, tmp_path):
@@ -640,7 +685,7 @@ def test_the_choice_after_a_no_offers_the_rejected_label_again_and_a_false_no_is
     gold = {t: lab for t, lab in problem["pool_rows"] + problem["seed_rows"]}
     seed_t, seed_l = [t for t, _ in problem["seed_rows"]], [lab for _, lab in problem["seed_rows"]]
     pool_t = [t for t, _ in problem["pool_rows"]]
-    kw = dict(embedder="hashing", subset_size=None, budget=60, verbose=False, rounds=RoundOptions(question="auto"))
+    kw = dict(embedder="hashing", subset_size=None, budget=120, verbose=False, rounds=RoundOptions(question="auto"))
     store = Store(tmp_path / "run.db")
     run_id = store.create_run({"test": True})
     expert = FirstNoChooser(gold)
@@ -657,15 +702,70 @@ def test_the_choice_after_a_no_offers_the_rejected_label_again_and_a_false_no_is
             row = pool_t.index(text)
             assert model.pool_labels_[row] == gold[text] and model.pool_source_[row] == "expert"
     assert offered_again > 0 and undone > 0
+    # a label a text was offered in a choice, asked again as a binary question to settle it
+    # (SETTLE_AGAIN): a second answer too
+    offered = [(t, lab) for kind, t, what, _ in expert.order if kind == "choice" for lab in what]
+    settled_again = sum(1 for k, (kind, t, lab, _) in enumerate(expert.order) if kind == "binary"
+                        and (t, lab) in {(t2, l2) for kd, t2, what, _ in expert.order[:k] if kd == "choice" for l2 in what})
+    assert len(set(offered)) == len(offered)
     with sqlite3.connect(tmp_path / "run.db") as conn:
         again = conn.execute("SELECT COUNT(*) FROM verdicts WHERE again = 1").fetchone()[0]
         twice = conn.execute("SELECT COUNT(*) FROM (SELECT text, label FROM verdicts GROUP BY text, label "
                              "HAVING COUNT(*) = 2)").fetchone()[0]
-    assert again == offered_again == twice
+    assert again == offered_again + settled_again == twice
     asked = len(expert.order)
     resumed = RED(**kw).fit(seed_t, seed_l, pool=pool_t, expert=expert, journal=StoreJournal(store, run_id))
     assert len(expert.order) == asked and resumed.new_expert_calls_ == 0
     assert resumed.pool_labels_ == model.pool_labels_
+
+
+class RejectedPicker(FirstNoChooser):
+    """:class:`FirstNoChooser`, but a choice that offers again the wrong label it just rejected
+    picks that label (the careful expert's likeliest miss: the label most like the truth)."""
+
+    def __init__(self, gold):
+        super().__init__(gold)
+        self.missed = []  # (text, questions asked before that pick)
+
+    def ask_choice(self, questions):
+        out = super().ask_choice(questions)
+        for k, q in enumerate(questions):
+            rejected = [lab for t, lab in self.binary if t == q.text]
+            if rejected and rejected[-1] in q.labels and rejected[-1] != self.gold.get(q.text):
+                out[k] = rejected[-1]
+                self.missed.append((q.text, len(self.order)))
+        return out
+
+
+def test_a_text_its_answers_left_unsettled_gets_one_more_question_and_its_right_label(monkeypatch):
+    """A "no" to a label, then a pick of that same label in the choice that offers it again,
+    leaves the text unsettled: the classifier is trained on the label and stops putting the text
+    forward, so without more the doubt is delivered. Each round first asks such a text one more
+    binary question, about the likelier of its two best labels not yet asked that way, and more
+    of them are delivered their right label than without it."""
+    from conftest import topic_texts
+
+    from redtext.core import choice
+
+    seed_rows, pool_rows = topic_texts(5, seed=1), topic_texts(25, seed=2)
+    problem = {"seed_rows": seed_rows, "pool_rows": pool_rows}
+    gold = {t: lab for t, lab in pool_rows + seed_rows}
+
+    def run():
+        expert = RejectedPicker(gold)
+        model, pool_t = _fit(problem, expert, budget=120, rounds=RoundOptions(question="auto"))
+        last_round = max(r for *_, r in model.answers_)
+        late = {t for t, _, _, r in model.answers_ if r == last_round}
+        missed = [(t, n) for t, n in expert.missed if t not in late]  # a later round could settle them
+        again = [any(k == "binary" and t2 == t for k, t2, _, _ in expert.order[n:]) for t, n in missed]
+        return missed, again, sum(model.pool_labels_[pool_t.index(t)] == gold[t] for t, _ in missed)
+
+    missed, again, right = run()
+    assert len(missed) >= 5 and all(again)  # each asked once more
+    monkeypatch.setattr(choice, "SETTLE_AGAIN", False)
+    missed_off, again_off, right_off = run()
+    assert not any(again_off)
+    assert right / len(missed) >= right_off / len(missed_off) + 0.2
 
 
 class StrictChooser(FirstNoChooser):

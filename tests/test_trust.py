@@ -289,8 +289,10 @@ def test_a_choice_audit_reads_a_pick_of_the_delivered_label_against_how_rarely_a
         false_yes[i] = (a, b)
         if right[i]:
             audited[i] = bool(rng.random() < tpr)
-        elif rng.random() < others[i] / (1 - conf[i]):     # the truth among the other offered
-            audited[i] = bool(rng.random() < (1 - tpr) / k)
+        elif rng.random() < others[i] / (1 - conf[i]):     # the truth among the other offered: a miss
+            # picks another candidate ((k - 1) / k of misses), the delivered one by its share of the prior
+            share = conf[i] / (conf[i] + others[i] * (k - 2) / (k - 1))
+            audited[i] = bool(rng.random() < (1 - tpr) * (k - 1) / k * share)
         else:                                              # not offered: a wrong pick, most plausible first
             audited[i] = bool(rng.random() < fpr * conf[i] / (conf[i] + others[i]))
     rates = _rates(97, 100, 40, 100)

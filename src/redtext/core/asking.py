@@ -63,19 +63,23 @@ class Asker:
     def exhausted(self) -> bool:
         return bool(self.expert.exhausted)
 
-    def ask(self, questions: Sequence[Question], round_no: int, kind: str = "label") -> list[Verdict]:
+    def ask(self, questions: Sequence[Question], round_no: int, kind: str = "label",
+            again: Sequence[bool] | None = None) -> list[Verdict]:
         """One answer per question, in order: stored ones replayed, the others asked and recorded
         (``kind``: ``label`` for the loop's questions, ``check`` for known-answer ones, ``audit``);
-        ``NOT_ASKED`` for those the expert could not answer."""
+        ``NOT_ASKED`` for those the expert could not answer. ``again[j]``: question ``j`` asks about
+        a label the text was asked about before — its answer is kept apart from the first."""
+        again = list(again) if again is not None else [False] * len(questions)
         answers: list = [None] * len(questions)
         to_ask: list[int] = []
         for j, q in enumerate(questions):
-            key = (q.text, q.label)
-            if key in self.stored:
-                answers[j] = self.stored[key]
+            key, store = (q.text, q.label), self._store_of(again[j])
+            if key in store:
+                answers[j] = store[key]
             else:
                 to_ask.append(j)
-        return self._send(questions, to_ask, answers, round_no, kind, choice=False)
+        return self._send(questions, to_ask, answers, round_no, kind, choice=False,
+                          again=[frozenset({q.label}) if a else frozenset() for q, a in zip(questions, again)])
 
     def ask_choice(self, questions: Sequence[ChoiceQuestion], round_no: int, kind: str = "label",
                    again: Sequence[frozenset] | None = None) -> list:
@@ -145,7 +149,7 @@ class Asker:
                 else:
                     v = to_verdict(v, self.expert.name)
                     items.append((q.text, q.label, v))
-                    flags.append(False)
+                    flags.append(again is not None and q.label in again[j])
                     sizes.append(1)
                 answered.append(j)
                 given.append(v)

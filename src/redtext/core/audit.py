@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .evidence import miss_shares
+from .evidence import MISS_BY_PRIOR, miss_shares
 
 #: confidence bands of the classifier's strata (upper bounds)
 BANDS = (0.5, 0.8, 0.95, 0.99, 1.000001)
@@ -67,16 +67,23 @@ def choice_false_yes(scores: np.ndarray, n_offered: int, miss_none: float | None
     """``(a, b)`` with P(the expert picks the delivered label | it is wrong) = ``a · (1 - tpr) +
     b · fpr`` for a choice audit (:mod:`.evidence`'s choice likelihood): ``scores`` are the
     calibrated probabilities of the labels offered, the delivered one first. A wrong delivered
-    label is picked when the truth is among the other offered ones (chance ``q``) with ``(1 - tpr)
-    / n`` (``(1 - tpr) (1 - m) / (n - 1)`` once the share ``m`` of misses answered "none" is
-    measured, :attr:`~redtext.core.evidence.Rates.miss_none`), and when it is not offered with
+    label is picked when the truth is among the other offered ones (chance ``q``) with ``(1 - tpr)``
+    times the share of a miss that goes to another candidate (``(n - 1) / n``, or ``1 - m`` once the
+    share ``m`` of misses answered "none" is measured, :attr:`~redtext.core.evidence.Rates.miss_none`)
+    times the delivered label's share of the prior of the candidates but the truth
+    (:data:`~redtext.core.evidence.MISS_BY_PRIOR`), and when it is not offered with
     ``fpr`` times the delivered label's share ``π`` of the offered prior."""
     p = np.clip(np.asarray(scores, dtype=np.float64), 0.0, None)
     mine, others = float(p[0]), float(p[1:].sum())
     q = others / max(1e-12, 1.0 - mine) if mine < 1.0 else 0.0
     q = min(max(q, 0.0), 1.0)
     share = mine / (mine + others) if mine + others > 0 else 1.0 / max(1, n_offered)
-    return q * miss_shares(max(1, n_offered), miss_none)[0], (1.0 - q) * share
+    n = max(1, n_offered)
+    miss = miss_shares(n, miss_none)[0]
+    if MISS_BY_PRIOR and n > 1 and others > 0:  # the truth the other offered j, missed by picking the delivered one
+        rest = p[1:]
+        miss = (n - 1) * miss * float(np.sum(rest / others * mine / np.maximum(mine + others - rest, 1e-300)))
+    return q * miss, (1.0 - q) * share
 
 
 def _rate_draws(yes: int, n: int, prior: tuple[float, float], draws: int, rng) -> np.ndarray:

@@ -18,10 +18,11 @@ about all the candidates offered, not one per candidate: its rates are ``tpr`` =
 truth | offered) and ``fpr`` = P(picks one | the truth is not offered), and its likelihood is a
 proper distribution over what the expert can answer —
 
-- the truth offered: picked with ``tpr``; "none of them" with ``(1 - tpr) · m`` and each other
-  offered candidate with ``(1 - tpr) · (1 - m) / (n - 1)`` (``n`` offered), ``m`` the share of
-  the expert's misses on known-yes choice questions that were "none" (:attr:`Rates.miss_none`;
-  ``m = 1/n`` before any);
+- the truth offered: picked with ``tpr``; "none of them" with ``(1 - tpr) · m`` and another
+  offered candidate ``c`` with ``(1 - tpr) · (1 - m) · π'_c``, ``π'_c`` its share of the prior of
+  the offered candidates other than the truth (an expert that misses picks the label most like
+  the truth; :data:`MISS_BY_PRIOR`), ``m`` the share of the expert's misses on known-yes choice
+  questions that were "none" (:attr:`Rates.miss_none`; ``m = 1/n`` before any, ``n`` offered);
 - the truth not offered: "none of them" with ``1 - fpr``; candidate ``c`` picked with
   ``fpr · π_c``, ``π_c`` its share of the offered candidates' prior (an expert that picks a wrong
   label picks the most plausible one, which is what the classifier ranks high).
@@ -131,6 +132,18 @@ def _answered(item) -> bool:
     return isinstance(item, Choice) or item[1] is not None
 
 
+#: a choice question that offered the truth and was missed by picking a wrong candidate: is the
+#: pick the likelier the more prior it holds (True), or split evenly over the others? The simulated
+#: careful and agreeable experts, like LLM judges, miss by picking the label most like the truth,
+#: and after a binary "no" that is often the label just rejected and offered again: read evenly, a
+#: "no" then a pick of the same label delivered it at confidence 0.85-0.99 and 11 of 78 such texts
+#: were wrong (clinc150, careful, seed 1). Alone (without :data:`redtext.core.choice.SETTLE_AGAIN`,
+#: seed 0, pool %): clinc150 careful 99.15 → 99.20, banking77 careful 96.71 → 96.97, strict 96.49 →
+#: 96.46; it lowers those texts' confidence (median 0.93 → 0.73 for the wrong ones), and the
+#: settling question acts on it
+MISS_BY_PRIOR = True
+
+
 def miss_shares(n: int, miss_none: float | None) -> tuple[float, float]:
     """How a choice question that offered the truth among ``n`` candidates is missed: the share of
     a miss that goes to each other offered candidate and the share that goes to "none of them"
@@ -168,6 +181,18 @@ def _factors(p: np.ndarray, item, tpr, fpr, none=None):
     return factors, outside
 
 
+def _miss_to(p: np.ndarray, offered: np.ndarray, pick: int) -> np.ndarray:
+    """For each offered candidate ``i`` taken as the truth, the share of a miss that picks
+    ``pick``: its share of the prior of the offered candidates other than ``i`` (an even split
+    where they hold none). An expert that misses the truth picks the label most like it, and the
+    classifier ranks that label high beside it (:data:`MISS_BY_PRIOR`)."""
+    n = int(offered.sum())
+    if not MISS_BY_PRIOR or n < 2:
+        return np.full(len(p), 1.0 / max(1, n - 1))
+    others = float(p[offered].sum()) - p
+    return np.where(others > 0, p[pick] / np.maximum(others, 1e-300), 1.0 / (n - 1))
+
+
 def _label_factors(p: np.ndarray, item, tpr, fpr):
     k = len(p)
     if not isinstance(item, Choice):
@@ -180,8 +205,8 @@ def _label_factors(p: np.ndarray, item, tpr, fpr):
     to_other, to_none = miss_shares(n, item.miss_none)
     if item.pick is None:  # the truth offered and missed by answering "none"
         inside = (1.0 - tpr) * to_none
-    else:                  # ... by picking this wrong one
-        inside = (1.0 - tpr) * to_other
+    else:                  # ... by picking this wrong one, the likelier the more plausible it is
+        inside = (1.0 - tpr) * (n - 1) * to_other * _miss_to(p, offered, item.pick)
     outside = _outside(p, item, fpr)
     factors = np.where(offered, inside, outside)
     if item.pick is not None:

@@ -99,10 +99,9 @@ class Ledger:
     def _items(self, i: int, index: dict[int, int], rates: Rates) -> list:
         """Text ``i``'s answers as evidence (:func:`redtext.core.evidence.posterior`): its binary
         verdicts as ``(index, verdict)``, each choice answer as one :class:`Choice`."""
-        choices = self.choices.get(i, ())
-        in_choice = {start + k for labels, _, start in choices for k in range(len(labels))}
+        in_choice = self._in_choice(i)
         items: list = [(index[lab], v) for k, (lab, v) in enumerate(self.answers.get(i, ())) if k not in in_choice]
-        for labels, pick, _ in choices:
+        for labels, pick, _ in self.choices.get(i, ()):
             items.append(Choice(tuple(index[lab] for lab in labels), None if pick is None else index[pick],
                                 rates.miss_none))
         return items
@@ -110,12 +109,20 @@ class Ledger:
     def binary_rejections(self, i: int) -> list[int]:
         """The labels the expert said "no" to in a binary question about text ``i`` and was never
         offered again, in the order asked."""
-        answers = self.answers.get(i, ())
-        in_choice = {start + k for labels, _, start in self.choices.get(i, ()) for k in range(len(labels))}
+        answers, in_choice = self.answers.get(i, ()), self._in_choice(i)
         times: dict[int, int] = {}
         for lab, _ in answers:
             times[lab] = times.get(lab, 0) + 1
         return [lab for k, (lab, v) in enumerate(answers) if v is False and k not in in_choice and times[lab] == 1]
+
+    def binary(self, i: int) -> list[tuple[int, object]]:
+        """Text ``i``'s answers to binary questions, ``(label, verdict)`` in the order asked."""
+        in_choice = self._in_choice(i)
+        return [item for k, item in enumerate(self.answers.get(i, ())) if k not in in_choice]
+
+    def _in_choice(self, i: int) -> set[int]:
+        """The positions in text ``i``'s answers that belong to a choice answer."""
+        return {start + k for labels, _, start in self.choices.get(i, ()) for k in range(len(labels))}
 
     def asked(self, i: int) -> set[int]:
         return {lab for lab, _ in self.answers.get(i, ())}

@@ -10,7 +10,8 @@ One round:
 3. record the round and check the stopping rules;
 4. put this round's known-answer questions to the expert (:mod:`.quality`): they measure its
    rates, which weigh every other answer (:mod:`.evidence`);
-5. select the most uncertain unsettled texts (spread across subsets) and ask about their
+5. ask each text earlier answers left unsettled one more binary question (:mod:`.choice`); then
+   select the most uncertain unsettled texts (spread across subsets) and ask about their
    candidates in waves: each text's best candidate by its posterior first; on a "no" — or a
    "yes" too weak to settle the text, from an expert that says yes too easily — the next best,
    up to ``max_candidates``. A text is settled once its best label's posterior reaches
@@ -157,6 +158,7 @@ class Delegation(ChoiceAsking):
         self.neg_rows: list[int] = []
         self.neg_labels: list[int] = []
         self.answers: list[tuple[int, int, Verdict, int]] = []
+        self.settle_tries: dict[int, int] = {}  # pool idx -> questions asked to settle it (.choice)
         self.examples = Examples(len(problem.classes), problem.X_seed, problem.y_seed, problem.seed_texts)
         self.selection = config.uncertainty
         self.question = config.question
@@ -388,6 +390,9 @@ class Delegation(ChoiceAsking):
             else:
                 accepted, rejected, abstained = self._take(i, lab, verdict, metrics["round"], accepted, rejected,
                                                            abstained)
+        spent, accepted, rejected, abstained = self._settle_wave(max(0, min(round_calls, limit) - spent),
+                                                                 metrics["round"], tried, eligible,
+                                                                 (spent, accepted, rejected, abstained))
         round_calls -= spent
         n_texts = max(1, int(math.ceil(round_calls / calls_per_text))) if round_calls > 0 else 0
         groups = self.label_group[pred.label] if cfg.spread else None
