@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .evidence import MISS_BY_PRIOR, miss_shares
+from .evidence import MISS_BY_PRIOR, miss_shares, miss_to
 
 #: confidence bands of the classifier's strata (upper bounds)
 BANDS = (0.5, 0.8, 0.95, 0.99, 1.000001)
@@ -81,8 +81,8 @@ def choice_false_yes(scores: np.ndarray, n_offered: int, miss_none: float | None
     n = max(1, n_offered)
     miss = miss_shares(n, miss_none)[0]
     if MISS_BY_PRIOR and n > 1 and others > 0:  # the truth the other offered j, missed by picking the delivered one
-        rest = p[1:]
-        miss = (n - 1) * miss * float(np.sum(rest / others * mine / np.maximum(mine + others - rest, 1e-300)))
+        to = miss_to(p, np.ones(len(p), dtype=bool), 0)[1:] if mine > 0 else 0.0
+        miss = (n - 1) * miss * float(np.sum(p[1:] / others * to))
     return q * miss, (1.0 - q) * share
 
 

@@ -271,8 +271,9 @@ class ChoiceAsking:
 
     def _settle_wave(self, room: int, round_no: int, tried: dict, eligible: np.ndarray,
                      counts: tuple[int, int, int, int]) -> tuple[int, int, int, int]:
-        """:data:`SETTLE_AGAIN`: one binary question for each unsettled asked text (at most
-        ``room``, the least settled first), taken out of this round's selection (``eligible``),
+        """:data:`SETTLE_AGAIN`: one binary question for each asked text whose answers contradict
+        each other and leave it unsettled (at most ``room``, the least settled first), taken out of
+        this round's selection (``eligible``),
         about the likelier of its two best labels not yet asked about that way — a label it was
         offered in a choice is asked again, its answer kept beside the first. Returns the round's
         (spent, accepted, rejected, abstained)."""

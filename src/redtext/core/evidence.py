@@ -181,7 +181,7 @@ def _factors(p: np.ndarray, item, tpr, fpr, none=None):
     return factors, outside
 
 
-def _miss_to(p: np.ndarray, offered: np.ndarray, pick: int) -> np.ndarray:
+def miss_to(p: np.ndarray, offered: np.ndarray, pick: int) -> np.ndarray:
     """For each offered candidate ``i`` taken as the truth, the share of a miss that picks
     ``pick``: its share of the prior of the offered candidates other than ``i`` (an even split
     where they hold none). An expert that misses the truth picks the label most like it, and the
@@ -206,7 +206,7 @@ def _label_factors(p: np.ndarray, item, tpr, fpr):
     if item.pick is None:  # the truth offered and missed by answering "none"
         inside = (1.0 - tpr) * to_none
     else:                  # ... by picking this wrong one, the likelier the more plausible it is
-        inside = (1.0 - tpr) * (n - 1) * to_other * _miss_to(p, offered, item.pick)
+        inside = (1.0 - tpr) * (n - 1) * to_other * miss_to(p, offered, item.pick)
     outside = _outside(p, item, fpr)
     factors = np.where(offered, inside, outside)
     if item.pick is not None:

@@ -18,6 +18,8 @@ asked, and the prior decides between the two.
 """
 from __future__ import annotations
 
+from collections import Counter
+
 import numpy as np
 
 from .evidence import Choice, Rates, fit_calibration, posterior, sharpen
@@ -109,11 +111,8 @@ class Ledger:
     def binary_rejections(self, i: int) -> list[int]:
         """The labels the expert said "no" to in a binary question about text ``i`` and was never
         offered again, in the order asked."""
-        answers, in_choice = self.answers.get(i, ()), self._in_choice(i)
-        times: dict[int, int] = {}
-        for lab, _ in answers:
-            times[lab] = times.get(lab, 0) + 1
-        return [lab for k, (lab, v) in enumerate(answers) if v is False and k not in in_choice and times[lab] == 1]
+        times = Counter(lab for lab, _ in self.answers.get(i, ()))
+        return [lab for lab, v in self.binary(i) if v is False and times[lab] == 1]
 
     def binary(self, i: int) -> list[tuple[int, object]]:
         """Text ``i``'s answers to binary questions, ``(label, verdict)`` in the order asked."""
